@@ -1,0 +1,205 @@
+"""``gongkai release …`` and ``gongkai delivery …``: schedule, reschedule, cancel, split, inspect."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import click
+from sqlalchemy import select
+
+from bot import outbox
+from bot.clikit import Cli, command
+from bot.output import emit, table
+from bot.service import Service
+from bot.timeparse import parse_instant
+from content.errors import InputError
+from content.models import Delivery, DeliveryAttempt, Release, ReleaseItem, Revision, Item
+from schedules import releases
+
+
+@click.group("release")
+def release() -> None:
+    """发布计划：一篇稿件或一组（政策文件 + 解读）在同一时刻发往各渠道。"""
+
+
+def _when(cli: Cli, svc: Service, at: str | None, now_flag: bool) -> tuple[datetime, bool]:
+    if now_flag:
+        return svc.clock.now(), True
+    if not at:
+        raise InputError("缺少发布时间", field="--at", fix="加 --at \"YYYY-MM-DD HH:MM\"，或 --now 立即发布")
+    return parse_instant(at, cli.settings.tz), False
+
+
+@command(release, "create")
+@click.argument("item_ids", type=int, nargs=-1, required=True)
+@click.option("--at", "at", default=None, help="发布时刻：\"YYYY-MM-DD HH:MM[:SS]\"（配置时区）或带时差的 ISO 8601")
+@click.option("--now", "now_flag", is_flag=True, help="立即发布（也允许过去的时刻）")
+@click.option("--channels", default="", help="渠道，逗号分隔；默认全部已启用渠道")
+@click.option("--allow-pending", is_flag=True, help="组合中允许尚未审核的稿件；到时未审核则暂停整组")
+def create(cli: Cli, item_ids: tuple[int, ...], at: str | None, now_flag: bool, channels: str,
+           allow_pending: bool) -> None:
+    """为稿件（或政策+解读组合）排期。"""
+    actor = cli.actor
+
+    async def work(svc: Service):  # noqa: ANN202
+        chosen = svc.check_channels([c.strip() for c in channels.split(",") if c.strip()])
+        due, allow_past = _when(cli, svc, at, now_flag)
+        rel = await svc.store.transaction(lambda s: releases.create(
+            s, list(item_ids), due_at=due, channels=chosen, actor=actor, now=svc.clock.now(),
+            allow_past=allow_past, allow_pending=allow_pending))
+        return rel, svc.renderer
+
+    rel, r = cli.run(work)
+    emit(cli.as_json, {"id": rel.id, "due_at": rel.due_at, "channels": rel.channels,
+                       "items": list(item_ids), "state": rel.state},
+         [f"已创建发布计划 {rel.id}：稿件 {', '.join(map(str, item_ids))} 将于 "
+          f"{r.local(rel.due_at, '%Y-%m-%d %H:%M:%S')}（{cli.settings.bot.timezone}）发往 {', '.join(rel.channels)}。",
+          "运行中的 gongkai run 会在该时刻发布；若届时未运行，启动后立即补发。"])
+
+
+@command(release, "reschedule")
+@click.argument("release_id", type=int)
+@click.option("--at", "at", default=None)
+@click.option("--now", "now_flag", is_flag=True)
+def reschedule(cli: Cli, release_id: int, at: str | None, now_flag: bool) -> None:
+    """改期（暂停的组合审核通过后，也用它重新发布）。"""
+    actor = cli.actor
+
+    async def work(svc: Service):  # noqa: ANN202
+        due, allow_past = _when(cli, svc, at, now_flag)
+        rel = await svc.store.transaction(lambda s: releases.reschedule(
+            s, release_id, due_at=due, actor=actor, now=svc.clock.now(), allow_past=allow_past))
+        return rel, svc.renderer
+
+    rel, r = cli.run(work)
+    emit(cli.as_json, {"id": rel.id, "due_at": rel.due_at, "state": rel.state},
+         f"发布计划 {rel.id} 改为 {r.local(rel.due_at, '%Y-%m-%d %H:%M:%S')} 发布。")
+
+
+@command(release, "cancel")
+@click.argument("release_id", type=int)
+@click.option("--reason", default="")
+def cancel(cli: Cli, release_id: int, reason: str) -> None:
+    """取消未发布的计划；其中的稿件回到“已审核”。"""
+    actor = cli.actor
+
+    async def work(svc: Service) -> Release:
+        return await svc.store.transaction(lambda s: releases.cancel(
+            s, release_id, actor=actor, now=svc.clock.now(), reason=reason))
+
+    rel = cli.run(work)
+    emit(cli.as_json, {"id": rel.id, "state": rel.state}, f"发布计划 {rel.id} 已取消。")
+
+
+@command(release, "split")
+@click.argument("release_id", type=int)
+def split(cli: Cli, release_id: int) -> None:
+    """暂停的组合中，先单独发布已审核的稿件（通常是政策文件）；解读的 3 个工作日时限随即开始计算。"""
+    actor = cli.actor
+
+    async def work(svc: Service) -> Release:
+        return await svc.store.transaction(lambda s: releases.split(
+            s, release_id, actor=actor, now=svc.clock.now()))
+
+    new = cli.run(work)
+    emit(cli.as_json, {"id": new.id, "split_from": release_id, "due_at": new.due_at},
+         [f"已拆分：已审核的稿件进入发布计划 {new.id}，立即发布；其余稿件仍在计划 {release_id} 中等待审核。",
+          "解读须在政策文件发布后 3 个工作日内发布（规则 R1），gongkai status 显示时限。"])
+
+
+@command(release, "list")
+@click.option("--state", type=click.Choice(["pending", "held", "published", "cancelled"]), default=None)
+@click.option("--limit", type=int, default=50)
+def list_(cli: Cli, state: str | None, limit: int) -> None:
+    """列出发布计划。"""
+    async def work(svc: Service):  # noqa: ANN202
+        async with svc.store.sessions() as s:
+            q = select(Release).order_by(Release.due_at.desc(), Release.id.desc()).limit(limit)
+            if state:
+                q = q.where(Release.state == state)
+            rels = list(await s.scalars(q))
+            members = {}
+            for rel in rels:
+                members[rel.id] = list(await s.scalars(select(ReleaseItem.item_id).where(
+                    ReleaseItem.release_id == rel.id).order_by(ReleaseItem.position)))
+            return rels, members, svc.renderer
+
+    rels, members, r = cli.run(work)
+    data = [{"id": x.id, "purpose": x.purpose, "state": x.state, "due_at": x.due_at,
+             "channels": x.channels, "items": members[x.id], "hold_reason": x.hold_reason}
+            for x in rels]
+    lines = table([[str(x.id), releases.RELEASE_LABELS[x.state], x.purpose,
+                    r.local(x.due_at, "%Y-%m-%d %H:%M:%S"), ",".join(map(str, members[x.id])),
+                    ",".join(x.channels)] for x in rels],
+                  ["编号", "状态", "用途", "发布时刻", "稿件", "渠道"]) if rels else "没有发布计划。"
+    emit(cli.as_json, {"releases": data}, lines)
+
+
+@command(release, "show")
+@click.argument("release_id", type=int)
+def show(cli: Cli, release_id: int) -> None:
+    """发布计划详情：成员、各渠道投递状态和每次尝试。"""
+    async def work(svc: Service):  # noqa: ANN202
+        async with svc.store.sessions() as s:
+            rel = await releases.get_release(s, release_id)
+            items = list(await s.execute(
+                select(Item.id, Item.kind, Item.state, Revision.title)
+                .join(ReleaseItem, ReleaseItem.item_id == Item.id)
+                .join(Revision, (Revision.item_id == Item.id) & (Revision.number == Item.current_revision))
+                .where(ReleaseItem.release_id == release_id).order_by(ReleaseItem.position)))
+            deliveries = list(await s.scalars(select(Delivery).where(
+                Delivery.release_id == release_id).order_by(Delivery.id)))
+            attempts = list(await s.scalars(select(DeliveryAttempt).where(
+                DeliveryAttempt.delivery_id.in_([d.id for d in deliveries])).order_by(DeliveryAttempt.id)))
+            return rel, items, deliveries, attempts, svc.renderer
+
+    rel, items, deliveries, attempts, r = cli.run(work)
+    data = {"id": rel.id, "purpose": rel.purpose, "state": rel.state, "due_at": rel.due_at,
+            "fired_at": rel.fired_at, "late_ms": rel.late_ms, "hold_reason": rel.hold_reason,
+            "channels": rel.channels,
+            "items": [{"id": i, "kind": k, "state": st, "title": t} for i, k, st, t in items],
+            "deliveries": [{"id": d.id, "channel": d.channel, "state": d.state, "attempts": d.attempts,
+                            "receipt": d.receipt, "progress": d.progress, "last_error": d.last_error,
+                            "next_attempt_at": d.next_attempt_at, "settled_at": d.settled_at,
+                            "attempt_log": [{"number": a.number, "worker": a.worker,
+                                             "started_at": a.started_at, "outcome": a.outcome,
+                                             "detail": a.detail} for a in attempts
+                                            if a.delivery_id == d.id]} for d in deliveries]}
+    lines = [f"发布计划 {rel.id}（{rel.purpose}）：{releases.RELEASE_LABELS[rel.state]}",
+             f"发布时刻：{r.local(rel.due_at, '%Y-%m-%d %H:%M:%S')}"
+             + (f"；实际 {r.local(rel.fired_at, '%Y-%m-%d %H:%M:%S')}（晚 {rel.late_ms} 毫秒）" if rel.fired_at else "")]
+    if rel.hold_reason:
+        lines.append(f"暂停原因：{rel.hold_reason}")
+    lines += [f"  稿件 {i} [{k}] {t}" for i, k, _st, t in items]
+    for d in deliveries:
+        lines.append(f"投递 {d.id} → {d.channel}：{outbox.DELIVERY_LABELS.get(d.state, d.state)}，"
+                     f"尝试 {d.attempts} 次" + (f"；{d.last_error}" if d.last_error else ""))
+        if d.progress:
+            lines.append(f"    进度：{d.progress}")
+        lines += [f"    #{a.number} {r.local(a.started_at, '%H:%M:%S')} {a.outcome or '进行中'} {a.detail}"
+                  for a in attempts if a.delivery_id == d.id]
+    emit(cli.as_json, data, lines)
+
+
+@click.group("delivery")
+def delivery() -> None:
+    """投递：人工确认结果未知的投递。"""
+
+
+@command(delivery, "resolve")
+@click.argument("delivery_id", type=int)
+@click.option("--sent", "sent", flag_value=True, default=None, help="确认对方已收到")
+@click.option("--not-sent", "sent", flag_value=False, help="确认对方未收到，重新发送")
+@click.option("--reason", default="")
+def resolve(cli: Cli, delivery_id: int, sent: bool | None, reason: str) -> None:
+    """对结果未知的投递作出人工判断。"""
+    if sent is None:
+        raise InputError("请说明结果", fix="加 --sent（已送达）或 --not-sent（未送达，将重新发送）")
+    actor = cli.actor
+
+    async def work(svc: Service) -> Delivery:
+        return await svc.store.transaction(lambda s: outbox.resolve(
+            s, delivery_id, sent=sent, actor=actor, now=svc.clock.now(), reason=reason))
+
+    d = cli.run(work)
+    emit(cli.as_json, {"id": d.id, "state": d.state},
+         f"投递 {d.id} 已标记为“{outbox.DELIVERY_LABELS[d.state]}”。")

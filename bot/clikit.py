@@ -1,0 +1,96 @@
+"""What every command shares: settings, the acting user, --json, error reporting, the service."""
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from bot import settings as config
+from bot.service import Service, StoreUnavailable
+from content.errors import GongkaiError
+
+T = TypeVar("T")
+
+
+@dataclass
+class Cli:
+    config_path: str | None
+    actor_name: str | None
+    as_json: bool
+    _settings: config.Settings | None = None
+
+    @property
+    def settings(self) -> config.Settings:
+        if self._settings is None:
+            try:
+                self._settings = config.load(self.config_path)
+            except config.ConfigError as exc:
+                fail_lines(["配置无效，未启动任何服务："] + exc.problems, self.as_json)
+        return self._settings
+
+    @property
+    def actor(self) -> str:
+        if not self.actor_name or not self.actor_name.strip():
+            raise GongkaiError("不知道是谁在操作（审计记录需要操作人）",
+                               fix="加 --as 姓名，或设置环境变量 GONGKAI_USER")
+        return self.actor_name.strip()
+
+    def run(self, work: Callable[[Service], Awaitable[T]], *, migrate: bool = True) -> T:
+        settings = self.settings
+
+        async def main() -> T:
+            service = await Service.create(settings, migrate=migrate)
+            try:
+                return await work(service)
+            finally:
+                await service.store.close()
+
+        return asyncio.run(main())
+
+
+def fail_lines(lines: list[str], as_json: bool, code: int = 2) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": lines[0] if len(lines) == 1 else lines},
+                              ensure_ascii=False))
+    else:
+        for line in lines:
+            click.echo(line, err=True)
+    sys.exit(code)
+
+
+def command(group: click.Group, name: str, **kwargs: Any):  # noqa: ANN201
+    """A leaf command that accepts --json and --as after its name too, and turns user errors
+    into one clear message and exit status 2."""
+    def wrap(fn: Callable[..., Any]) -> click.Command:
+        @group.command(name, **kwargs)
+        @click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 文档")
+        @click.option("--as", "actor", default=None, help="操作人（默认取 GONGKAI_USER）")
+        @click.pass_obj
+        @functools.wraps(fn)
+        def run(cli: Cli, *args: Any, as_json: bool, actor: str | None, **kw: Any) -> Any:
+            cli.as_json = cli.as_json or as_json
+            cli.actor_name = actor or cli.actor_name
+            try:
+                return fn(cli, *args, **kw)
+            except GongkaiError as exc:
+                fail_lines([f"错误：{exc.render()}"], cli.as_json)
+            except StoreUnavailable as exc:
+                fail_lines([f"错误：{exc}"], cli.as_json)
+
+        return run
+
+    return wrap
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level, logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

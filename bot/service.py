@@ -1,0 +1,155 @@
+"""Wiring: settings → store, calendar, renderer, review rules, channels, ticker, runner, web."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.runner import Runner
+from bot.settings import Settings
+from channels import catalogue
+from channels.base import Channel, ChannelContext
+from channels.registry import REGISTRY
+from content.checks import CheckRules
+from content.clock import Clock, SystemClock
+from content.db import Store, check_reachable, short_error, upgrade
+from content.errors import InputError
+from content.files import FileStore
+from content.render import Renderer
+from schedules import releases
+from schedules.calendar import WorkdayCalendar
+from schedules.ticker import Ticker
+
+log = logging.getLogger("gongkai")
+SHIPPED_DATA = Path(__file__).resolve().parent.parent / "content" / "data"
+
+
+class StoreUnavailable(Exception):
+    pass
+
+
+@dataclass
+class Service:
+    settings: Settings
+    store: Store
+    clock: Clock
+    renderer: Renderer
+    calendar: WorkdayCalendar
+    files: FileStore
+    rules: CheckRules
+    channels: dict[str, Channel] = field(default_factory=dict)
+    runner: Runner | None = None
+    ticker: Ticker | None = None
+    _tasks: list[asyncio.Task] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _opened: bool = False
+
+    @classmethod
+    async def create(cls, settings: Settings, *, clock: Clock | None = None,
+                     migrate: bool = True) -> Service:
+        """Everything the commands need, with the store reachable and migrated. Raises
+        :class:`StoreUnavailable` or :class:`InputError` with a message naming the fix."""
+        settings.data_path.mkdir(parents=True, exist_ok=True)
+        store = Store.open(settings.database_url)
+        try:
+            await check_reachable(store)
+        except Exception as exc:  # noqa: BLE001
+            await store.close()
+            raise StoreUnavailable(
+                f"bot.database_url: 无法连接数据库（{short_error(exc)}）"
+                "（修正：检查数据库是否运行、地址与权限，或删去该项使用内置 SQLite）") from exc
+        if migrate:
+            await upgrade(store)
+        calendar = WorkdayCalendar.load(Path(settings.calendar.data_file)
+                                        if settings.calendar.data_file else None)
+        review = settings.review
+        rules = CheckRules.from_files(
+            Path(review.negative_list) if review.negative_list else SHIPPED_DATA / "negative_list.txt",
+            tuple(review.sensitive_words),
+            Path(review.sensitive_words_file) if review.sensitive_words_file
+            else SHIPPED_DATA / "sensitive_words.txt")
+        renderer = Renderer(settings.tz, Path(settings.templates.dir) if settings.templates.dir else None)
+        service = cls(settings, store, clock or SystemClock(), renderer, calendar,
+                      FileStore(settings.files_path), rules)
+        service.channels = service._build_channels()
+        return service
+
+    def _build_channels(self) -> dict[str, Channel]:
+        catalogue.load()
+        built: dict[str, Channel] = {}
+        for name in self.enabled_channel_names():
+            ctx = ChannelContext(settings=getattr(self.settings.channels, name), store=self.store,
+                                 clock=self.clock, renderer=self.renderer,
+                                 site_url=self.settings.base_url, data_dir=self.settings.data_path)
+            built[name] = REGISTRY[name](ctx)
+        return built
+
+    def enabled_channel_names(self) -> list[str]:
+        catalogue.load()
+        names = []
+        for name in type(self.settings.channels).model_fields:
+            if getattr(self.settings.channels, name).enabled and name in REGISTRY:
+                names.append(name)
+        return names
+
+    def check_channels(self, requested: list[str] | None) -> list[str]:
+        enabled = self.enabled_channel_names()
+        if not requested:
+            return enabled
+        for name in requested:
+            if name not in enabled:
+                known = type(self.settings.channels).model_fields
+                why = "未启用" if name in known else "不存在"
+                raise InputError(f"渠道 {name} {why}", field="--channels",
+                                 fix=f"可用渠道：{', '.join(enabled)}"
+                                     + (f"；启用请设 [channels.{name}] enabled = true" if name in known else ""))
+        return list(dict.fromkeys(requested))
+
+    # ------------------------------------------------------------------ running
+    async def fire(self, release_id: int) -> releases.FireResult:
+        result = await self.store.transaction(
+            lambda s: releases.fire(s, release_id, now=self.clock.now()), what=f"fire release {release_id}")
+        if result.outcome == "published":
+            log.info("发布计划 %s 已发布（晚 %d 毫秒），投递 %d 个渠道", release_id, result.late_ms,
+                     len(result.deliveries))
+            if self.runner is not None:
+                self.runner.wake()
+        return result
+
+    async def open_channels(self) -> None:
+        if not self._opened:
+            for channel in self.channels.values():
+                await channel.open()
+            self._opened = True
+
+    async def start(self) -> None:
+        """Start channels, the delivery runner and the ticker (in that order, so that the
+        start-up sweep's deliveries find a runner)."""
+        await self.open_channels()
+        website = self.channels.get("website")
+        if website is not None and not (self.settings.site_path / "index.html").exists():
+            await website.rebuild_all()  # type: ignore[attr-defined]
+        self.runner = Runner(self.store, self.channels, self.clock, self.settings.delivery,
+                             self.settings.node)
+        self._tasks.append(asyncio.create_task(self.runner.run(self._stop), name="runner"))
+        sched = self.settings.schedule
+        self.ticker = Ticker(self.store, self.clock, self.fire, node=self.settings.node,
+                             sweep_seconds=sched.sweep_seconds, refresh_seconds=sched.refresh_seconds)
+        await self.ticker.start()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self.ticker is not None:
+            self.ticker.stop()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, timeout=10)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+        self._tasks.clear()
+        if self._opened:
+            for channel in self.channels.values():
+                await channel.close()
+            self._opened = False
+        await self.store.close()

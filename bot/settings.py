@@ -1,0 +1,235 @@
+"""Configuration: one TOML file, overridable key by key from the environment, validated at start.
+
+Without ``--config``, ``./config.toml`` is read if present, else the embedded defaults apply
+(SQLite under ./var, site under ./var/site, 127.0.0.1:8080, Asia/Shanghai, sandbox channels).
+Any key can be set from the environment as ``GONGKAI_<SECTION>__<KEY>`` (nested sections with
+more ``__``), which is how secrets are normally given.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from channels.config import ChannelsSettings
+
+ENV_PREFIX = "GONGKAI_"
+DEFAULT_FILE = Path("config.toml")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BotSettings(Section):
+    timezone: str = "Asia/Shanghai"
+    data_dir: str = "./var"
+    database_url: str = ""  # empty = sqlite:///<data_dir>/gongkai.db
+    load_sample: bool = True
+    log_level: str = "INFO"
+    node_name: str = ""  # empty = hostname-pid
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"UNKNOWN_ZONE:{value}") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("BAD_LEVEL")
+        return value.upper()
+
+
+class WebSettings(Section):
+    listen: str = "127.0.0.1:8080"
+    base_url: str = ""  # public URL of the site; empty = http://<listen>
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("BAD_LISTEN")
+        return value
+
+
+class ReviewSettings(Section):
+    negative_list: str = ""  # empty = the shipped content/data/negative_list.txt
+    sensitive_words: list[str] = Field(default_factory=list)
+    sensitive_words_file: str = ""
+
+
+class CalendarSettings(Section):
+    data_file: str = ""
+
+
+class DeliverySettings(Section):
+    max_attempts: int = Field(default=5, ge=1, le=50)
+    backoff_base_seconds: float = Field(default=2.0, gt=0)
+    backoff_max_seconds: float = Field(default=300.0, gt=0)
+    lease_seconds: int = Field(default=120, ge=5)
+    concurrency: int = Field(default=4, ge=1, le=64)
+    poll_seconds: float = Field(default=5.0, gt=0)
+
+
+class ScheduleSettings(Section):
+    interpretation_workdays: int = Field(default=3, ge=0, le=30)
+    warn_hours_before: int = Field(default=24, ge=0)
+    sweep_seconds: float = Field(default=30.0, gt=0)
+    refresh_seconds: float = Field(default=1.0, gt=0)
+
+
+class TemplateSettings(Section):
+    dir: str = ""  # a directory whose templates override the shipped ones
+
+
+class Settings(Section):
+    bot: BotSettings = Field(default_factory=BotSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
+    calendar: CalendarSettings = Field(default_factory=CalendarSettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    templates: TemplateSettings = Field(default_factory=TemplateSettings)
+    channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
+
+    source: str = Field(default="", exclude=True)  # where the settings came from, for messages
+
+    # derived values ---------------------------------------------------------------------------
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.bot.timezone)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.bot.data_dir).expanduser()
+
+    @property
+    def database_url(self) -> str:
+        return self.bot.database_url or f"sqlite:///{(self.data_path / 'gongkai.db').resolve()}"
+
+    @property
+    def site_path(self) -> Path:
+        site = self.channels.website.site_dir
+        return Path(site).expanduser() if site else self.data_path / "site"
+
+    @property
+    def files_path(self) -> Path:
+        return self.data_path / "files"
+
+    @property
+    def base_url(self) -> str:
+        return (self.web.base_url or f"http://{self.web.listen}").rstrip("/")
+
+    @property
+    def node(self) -> str:
+        return self.bot.node_name or f"{os.uname().nodename}-{os.getpid()}"
+
+
+class ConfigError(Exception):
+    """Invalid configuration; ``problems`` holds one line per problem (key, what, fix)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def load(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Settings:
+    environ = dict(os.environ if environ is None else environ)
+    data: dict[str, Any] = {}
+    source = "内置默认配置"
+    file = Path(path) if path else (DEFAULT_FILE if DEFAULT_FILE.exists() else None)
+    if file is not None:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError([f"--config: 找不到配置文件 {file}（修正：检查路径，或复制 config.example.toml）"]) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{file}: 不是有效的 TOML：{exc}（修正：对照 config.example.toml 检查语法）"]) from None
+        source = str(file)
+    problems: list[str] = []
+    for name, raw in sorted(environ.items()):
+        if name.startswith(ENV_PREFIX) and "__" in name[len(ENV_PREFIX):]:
+            keys = [k.lower() for k in name[len(ENV_PREFIX):].split("__")]
+            if any(not k for k in keys):
+                problems.append(f"{name}: 环境变量名无效（修正：写成 GONGKAI_<SECTION>__<KEY>）")
+                continue
+            _set_path(data, keys, _env_value(raw))
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems += [_describe(err) for err in exc.errors()]
+    if problems:
+        raise ConfigError(problems)
+    settings.source = source
+    return settings
+
+
+def _env_value(raw: str) -> Any:
+    text = raw.strip()
+    if text[:1] in "[{":
+        try:
+            return tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            return raw
+    return raw
+
+
+def _set_path(data: dict[str, Any], keys: list[str], value: Any) -> None:
+    node = data
+    for key in keys[:-1]:
+        nxt = node.get(key)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[key] = nxt
+        node = nxt
+    node[keys[-1]] = value
+
+
+def _describe(err: dict[str, Any]) -> str:
+    loc = [str(p) for p in err["loc"] if not str(p).startswith("function-after")]
+    key = ".".join(loc)
+    kind = err["type"]
+    message = str(err.get("msg", ""))
+    if kind == "extra_forbidden":
+        section = ".".join(loc[:-1]) or "顶层"
+        return f"{key}: 未知的配置项（修正：删除它或检查拼写；[{section}] 可用的键见 config.example.toml）"
+    if "UNKNOWN_ZONE:" in message:
+        return (f"{key}: 未知时区 {message.split('UNKNOWN_ZONE:', 1)[1]!r}"
+                "（修正：使用 IANA 时区名，如 Asia/Shanghai）")
+    if "BAD_LEVEL" in message:
+        return f"{key}: 日志级别无效（修正：DEBUG、INFO、WARNING 或 ERROR）"
+    if "BAD_LISTEN" in message:
+        return f"{key}: 监听地址无效（修正：写成 主机:端口，如 127.0.0.1:8080）"
+    if "MISSING_SECRETS:" in message:
+        section = key
+        lines = []
+        for name in message.split("MISSING_SECRETS:", 1)[1].split(","):
+            env = f"{ENV_PREFIX}{section.upper().replace('.', '__')}__{name.upper()}"
+            lines.append(f"{section}.{name}: 未设置（{section} 已启用且不在沙箱模式；修正：设置环境变量 "
+                         f"{env}，或设 {section}.sandbox = true，或 enabled = false）")
+        return "\n".join(lines)
+    expected = {
+        "bool_parsing": "应为 true 或 false", "bool_type": "应为 true 或 false",
+        "int_parsing": "应为整数", "int_type": "应为整数", "float_parsing": "应为数字",
+        "string_type": "应为字符串（加引号）", "list_type": "应为列表，如 [\"a\", \"b\"]",
+        "literal_error": "取值无效", "greater_than_equal": "取值过小", "less_than_equal": "取值过大",
+        "greater_than": "取值过小", "model_type": "应为一个表（[section]）", "dict_type": "应为一个表",
+    }.get(kind, message)
+    got = err.get("input")
+    shown = "" if isinstance(got, dict) else f"，当前为 {got!r}"
+    ctx = err.get("ctx") or {}
+    hint = f"；允许：{ctx['expected']}" if "expected" in ctx else ""
+    if "ge" in ctx or "le" in ctx:
+        hint = f"；范围 {ctx.get('ge', '')}…{ctx.get('le', '')}"
+    return f"{key}: {expected}{shown}（修正：对照 config.example.toml 中该项的说明{hint}）"

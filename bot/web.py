@@ -1,0 +1,107 @@
+"""The aiohttp application: the static site and feeds with conditional GET, and a health check.
+Later parts (WeChat callback, subscription pages, sandbox views) add their routes here."""
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from content.models import Setting
+from schedules.ticker import HEARTBEAT_KEY
+
+SERVICE_KEY = web.AppKey("service", object)
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".txt": "text/plain; charset=utf-8",
+}
+FEED_TYPES = {"rss.xml": "application/rss+xml; charset=utf-8",
+              "atom.xml": "application/atom+xml; charset=utf-8"}
+
+
+class StaticSite:
+    """Serves files from the site directory with strong ETags, Last-Modified and 304s."""
+
+    def __init__(self, root: Path, hub: str = "", base_url: str = "") -> None:
+        self.root = root.resolve()
+        self.hub = hub
+        self.base_url = base_url
+        self._etags: dict[Path, tuple[int, int, str]] = {}
+
+    def _resolve(self, tail: str) -> Path | None:
+        path = (self.root / tail.lstrip("/")).resolve()
+        if path != self.root and self.root not in path.parents:
+            return None
+        if path.is_dir():
+            path = path / "index.html"
+        return path if path.is_file() else None
+
+    def _etag(self, path: Path, stat) -> str:  # noqa: ANN001
+        cached = self._etags.get(path)
+        if cached and cached[0] == stat.st_mtime_ns and cached[1] == stat.st_size:
+            return cached[2]
+        tag = '"' + hashlib.sha256(path.read_bytes()).hexdigest()[:32] + '"'
+        self._etags[path] = (stat.st_mtime_ns, stat.st_size, tag)
+        return tag
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        path = self._resolve(request.match_info.get("tail", ""))
+        if path is None:
+            not_found = self.root / "404.html"
+            body = not_found.read_bytes() if not_found.is_file() else "页面不存在".encode()
+            return web.Response(status=404, body=body, content_type="text/html", charset="utf-8")
+        stat = path.stat()
+        etag = self._etag(path, stat)
+        modified = datetime.fromtimestamp(int(stat.st_mtime), tz=timezone.utc)
+        headers = {
+            "ETag": etag,
+            "Last-Modified": format_datetime(modified, usegmt=True),
+            "Cache-Control": "no-cache",
+            "Content-Type": FEED_TYPES.get(path.name) or CONTENT_TYPES.get(path.suffix)
+            or mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+        }
+        if path.name in FEED_TYPES and self.hub:
+            self_url = self.base_url + "/" + path.relative_to(self.root).as_posix()
+            headers["Link"] = f'<{self.hub}>; rel="hub", <{self_url}>; rel="self"'
+        if _not_modified(request, etag, modified):
+            return web.Response(status=304, headers={k: v for k, v in headers.items()
+                                                     if k != "Content-Type"})
+        if request.method == "HEAD":
+            return web.Response(headers={**headers, "Content-Length": str(stat.st_size)})
+        return web.Response(body=path.read_bytes(), headers=headers)
+
+
+def _not_modified(request: web.Request, etag: str, modified: datetime) -> bool:
+    inm = request.headers.get("If-None-Match")
+    if inm is not None:  # If-None-Match takes precedence over If-Modified-Since
+        tags = [t.strip().removeprefix("W/") for t in inm.split(",")]
+        return "*" in tags or etag in tags
+    since = request.if_modified_since
+    return since is not None and modified <= since
+
+
+async def health(request: web.Request) -> web.Response:
+    service = request.app[SERVICE_KEY]
+    async with service.store.sessions() as session:
+        beat = await session.get(Setting, HEARTBEAT_KEY)
+    now = service.clock.now()
+    age = (now - beat.updated_at).total_seconds() if beat else None
+    stale = age is None or age > 3 * service.settings.schedule.sweep_seconds
+    return web.json_response({"status": "stale" if stale else "ok", "ticker_heartbeat_age": age},
+                             status=503 if stale else 200)
+
+
+def make_app(service) -> web.Application:  # noqa: ANN001
+    app = web.Application(client_max_size=1024 * 1024)
+    app[SERVICE_KEY] = service
+    site = StaticSite(service.settings.site_path, service.settings.channels.website.websub_hub,
+                      service.settings.base_url)
+    app.router.add_get("/healthz", health)
+    app.router.add_get("/{tail:.*}", site.handle)
+    return app

@@ -1,0 +1,145 @@
+"""The one small interface every channel implements, and the values that cross it.
+
+A delivery runs intent → call → outcome → reconcile:
+
+* the runner records the attempt (intent) before calling :meth:`Channel.deliver`;
+* the channel returns a typed :class:`Result`; it never raises for a remote failure;
+* after a crash or a timeout the attempt has no outcome; the runner then calls
+  :meth:`Channel.reconcile`, which asks the remote side what happened instead of resending.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from content.views import ItemView
+
+if TYPE_CHECKING:
+    from content.clock import Clock
+    from content.db import Store
+    from content.render import Renderer
+
+
+class Outcome(StrEnum):
+    """What one call to a channel achieved."""
+
+    SENT = "sent"            # delivered and confirmed
+    SUBMITTED = "submitted"  # accepted; the remote side confirms later (event or poll)
+    RETRY = "retry"          # did not reach the remote side (or was refused before acting): try again
+    FAILED = "failed"        # will not succeed by retrying; staff must act
+    UNKNOWN = "unknown"      # may or may not have reached the remote side: reconcile, never resend
+    PAUSED = "paused"        # the channel cannot act now (e.g. expired token): wait, do not fail
+
+
+class Purpose(StrEnum):
+    PUBLISH = "publish"
+    CORRECT = "correct"
+    RETRACT = "retract"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    detail: str = ""  # for staff, in Chinese
+    receipt: Mapping[str, Any] = field(default_factory=dict)  # remote ids, URLs
+    progress: Mapping[str, Any] | None = None  # fan-out position to resume from
+    retry_after: float | None = None  # seconds, when the remote side says so
+
+
+@dataclass(frozen=True)
+class Job:
+    """One delivery: a release's items (policy first) for one channel."""
+
+    delivery_id: int
+    release_id: int
+    channel: str
+    purpose: Purpose
+    items: tuple[ItemView, ...]
+    options: Mapping[str, Any]
+    attempt: int
+    receipt: Mapping[str, Any]
+    progress: Mapping[str, Any]
+    due_at: datetime
+    published_at: datetime | None
+    #: Record fan-out progress (resumed from after a crash) and extend the runner's lease.
+    checkpoint: Callable[[Mapping[str, Any]], Awaitable[None]] | None = field(
+        default=None, compare=False, repr=False)
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable across retries and restarts: what a remote dedupe key should be."""
+        return f"gongkai-r{self.release_id}-{self.channel}-{self.purpose.value}"
+
+
+@dataclass(frozen=True)
+class LengthCheck:
+    name: str
+    limit: int
+    actual: int
+    unit: str = "字"
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.actual <= self.limit
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """Exactly what a channel would send for one item (or one bundle), with its checks."""
+
+    label: str
+    text: str
+    checks: tuple[LengthCheck, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the runner may assume about a channel."""
+
+    idempotent: bool  # sending again is harmless (the runner may retry an unknown outcome)
+    bundle_atomic: bool = False  # a bundle goes out as one remote operation
+    retract: bool = False
+    correct: bool = False
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class ChannelContext:
+    """Everything a channel may use, handed over by the bot."""
+
+    settings: Any  # the channel's own config section (a pydantic model)
+    store: Store
+    clock: Clock
+    renderer: Renderer
+    site_url: str  # public base URL of the website, for links
+    data_dir: Any
+
+
+@runtime_checkable
+class Channel(Protocol):
+    name: ClassVar[str]
+    label: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def render(self, items: tuple[ItemView, ...], options: Mapping[str, Any]) -> list[Rendition]:
+        """What :meth:`deliver` would send for these items; used by ``post preview``."""
+        ...
+
+    async def deliver(self, job: Job) -> Result: ...
+
+    async def reconcile(self, job: Job) -> Result:
+        """Settle an attempt whose outcome was not recorded (crash, timeout)."""
+        ...

@@ -1,0 +1,155 @@
+"""The site's HTML pages: contexts for the Jinja2 templates under ``content/templates/website``.
+
+Links inside the site are relative (``root`` = ``../`` per directory level) so the site works
+under any path prefix and straight from disk; only ``canonical`` and the feeds use the base URL.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from channels.website.scopes import GAZETTE_TITLE, Ref, Scope, ScopeKind
+from content.kinds import ItemState
+from content.render import Renderer
+from content.views import FileView, ItemView
+
+RSS = "application/rss+xml"
+ATOM = "application/atom+xml"
+_ROOT_RELATIVE = re.compile(r'(\s(?:src|href)=")/(?!/)')
+_IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)")
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    title: str
+    owner: str
+    base_url: str  # without a trailing slash
+
+
+@dataclass(frozen=True)
+class Related:
+    """Items an item page links to, by relation."""
+
+    policies: tuple[Ref, ...] = ()         # what an interpretation interprets
+    interpretations: tuple[Ref, ...] = ()  # live interpretations of a policy
+    follows: tuple[Ref, ...] = ()          # earlier items this one follows up
+    followers: tuple[Ref, ...] = ()        # live follow-ups of this item
+
+
+def root_for(rel: str) -> str:
+    return "../" * rel.count("/")
+
+
+def rebase(html: str, prefix: str) -> str:
+    """Point root-relative ``src``/``href`` (``/files/…``) at ``prefix`` (``../`` or a base URL)."""
+    return _ROOT_RELATIVE.sub(lambda m: m.group(1) + prefix, html)
+
+
+def with_alt(html: str) -> str:
+    """Every image carries an alt attribute (empty = decorative) even if the source had none."""
+    return _IMG_WITHOUT_ALT.sub('<img alt=""', html)
+
+
+def cn_date(value: date | None) -> str:
+    return f"{value.year}年{value.month}月{value.day}日" if value else ""
+
+
+def file_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def extra_images(view: ItemView) -> list[tuple[FileView, str]]:
+    """Images not already placed in the body, each with its alt text (never empty)."""
+    loose = [f for f in view.images if f.url_path not in view.body_html]
+    return [(f, f.alt or f"{view.title}（图{n}）") for n, f in enumerate(loose, 1)]
+
+
+def scope_title(scope: Scope, site: SiteInfo) -> str:
+    if scope.kind is ScopeKind.COLUMN:
+        return scope.column
+    if scope.kind is ScopeKind.GAZETTE:
+        return GAZETTE_TITLE
+    return site.title
+
+
+class Pages:
+    def __init__(self, renderer: Renderer, site: SiteInfo) -> None:
+        self.renderer = renderer
+        self.site = site
+
+    # -- common ---------------------------------------------------------------------------
+    def _feeds(self, root: str, scopes: Sequence[Scope]) -> list[dict[str, str]]:
+        feeds = []
+        for scope in scopes:
+            name = scope_title(scope, self.site)
+            feeds.append({"type": RSS, "title": f"{name}（RSS）", "href": root + scope.rss})
+            feeds.append({"type": ATOM, "title": f"{name}（Atom）", "href": root + scope.atom})
+        return feeds
+
+    def _context(self, rel: str, scopes: Sequence[Scope] = (), **extra: Any) -> dict[str, Any]:
+        root = root_for(rel)
+        context = {
+            "site": self.site, "root": root, "canonical": f"{self.site.base_url}/{rel}",
+            "feeds": self._feeds(root, [Scope.site(), *scopes]), "robots": None,
+            "cn_date": cn_date, "file_size": file_size, "column_href": self.column_href,
+        }
+        context.update(extra)
+        return context
+
+    @staticmethod
+    def column_href(root: str, column: str) -> str:
+        return root + Scope.of_column(column).index
+
+    # -- pages ----------------------------------------------------------------------------
+    def item(self, view: ItemView, related: Related) -> str:
+        if view.state == ItemState.RETRACTED:
+            return self.retracted(view)
+        rel = view.path
+        root = root_for(rel)
+        scopes = [Scope.of_column(view.column)] if view.column else []
+        return self.renderer.item(
+            "website", view.kind, "html",
+            **self._context(rel, scopes, item=view, related=related,
+                            corrected=view.state == ItemState.CORRECTED,
+                            body=with_alt(rebase(view.body_html, root)),
+                            images=extra_images(view)))
+
+    def retracted(self, view: ItemView) -> str:
+        return self.renderer.page("website/retracted.html", **self._context(
+            view.path, item=view, robots="noindex"))
+
+    def listing(self, scope: Scope, entries: Sequence[ItemView], *, page: int | None,
+                pages: int) -> str:
+        rel = scope.index if page is None else scope.archive(page)
+        root = root_for(rel)
+        return self.renderer.page("website/listing.html", **self._context(
+            rel, [scope] if scope.kind is not ScopeKind.SITE else [],
+            scope=scope, title=scope_title(scope, self.site), entries=list(entries), page=page,
+            pages=pages, gazette=scope.kind is ScopeKind.GAZETTE,
+            index_href=root + scope.index,
+            archive_hrefs=[(k, root + scope.archive(k)) for k in range(pages, 0, -1)],
+            older_href=root + scope.archive(page - 1) if page and page > 1 else None))
+
+    def home(self, entries: Sequence[ItemView], columns: Sequence[str]) -> str:
+        return self.renderer.page("website/home.html", **self._context(
+            "index.html", entries=list(entries), columns=list(columns)))
+
+    def feed_entry(self, view: ItemView) -> str:
+        """An item's HTML for a feed: absolute URLs (feed readers have no base)."""
+        root = self.site.base_url + "/"
+        return self.renderer.page(
+            "website/feed_entry.html", item=view, root=root,
+            corrected=view.state == ItemState.CORRECTED,
+            body=with_alt(rebase(view.body_html, root)), images=extra_images(view),
+            cn_date=cn_date, file_size=file_size)
+
+    def stylesheet(self) -> str:
+        env = self.renderer.env
+        return env.loader.get_source(env, "website/style.css")[0]

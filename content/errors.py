@@ -1,0 +1,29 @@
+"""Errors a user can cause. Each names what is wrong and how to fix it; nothing is changed."""
+from __future__ import annotations
+
+
+class GongkaiError(Exception):
+    """Base of every user-facing error. ``str()`` is the message shown to staff (Chinese)."""
+
+    def __init__(self, message: str, *, fix: str = "", field: str | None = None) -> None:
+        self.message = message
+        self.fix = fix
+        self.field = field
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        prefix = f"{self.field}: " if self.field else ""
+        suffix = f"（{self.fix}）" if self.fix else ""
+        return f"{prefix}{self.message}{suffix}"
+
+
+class InputError(GongkaiError):
+    """Bad input: front matter, a date, a phone number, an oversized text."""
+
+
+class NotFound(GongkaiError):
+    pass
+
+
+class WorkflowError(GongkaiError):
+    """A step that the item's or release's current state does not allow."""

@@ -1,0 +1,103 @@
+"""Content kinds, their Chinese names, default columns and required metadata."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    POLICY = "policy"
+    INTERPRETATION = "interpretation"
+    DECISION = "decision"
+    LIST_CHANGE = "list_change"
+    EMERGENCY = "emergency"
+    PRESS_CONFERENCE = "press_conference"
+    SERVICE_GUIDE = "service_guide"
+    NEWS = "news"
+
+
+class ItemState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    APPROVED = "approved"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+    CORRECTED = "corrected"
+    RETRACTED = "retracted"
+
+
+#: States in which an item is visible on the public site.
+PUBLIC_STATES = (ItemState.PUBLISHED, ItemState.CORRECTED, ItemState.RETRACTED)
+
+STATE_LABELS = {
+    ItemState.DRAFT: "草稿",
+    ItemState.SUBMITTED: "待审核",
+    ItemState.RETURNED: "已退回",
+    ItemState.APPROVED: "已审核",
+    ItemState.SCHEDULED: "已排期",
+    ItemState.PUBLISHED: "已发布",
+    ItemState.CORRECTED: "已更正",
+    ItemState.RETRACTED: "已撤回",
+}
+
+
+class RevisionStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    APPROVED = "approved"
+    PUBLISHED = "published"
+    SUPERSEDED = "superseded"
+
+
+#: Service-guide fields required by rule C4 (front matter key → Chinese label).
+SERVICE_GUIDE_FIELDS = {
+    "matter": "事项名称",
+    "basis": "办事依据",
+    "office": "受理单位",
+    "process": "基本流程",
+    "materials": "申请材料",
+    "fees": "收费标准",
+    "time_limit": "办理时限",
+    "phone": "咨询电话",
+}
+
+METADATA_LABELS = {
+    "title": "标题",
+    "department": "发布部门",
+    "index_no": "索引号",
+    "doc_no": "文号",
+    "issuer": "发文机关",
+    "topic": "主题分类",
+    "issued": "成文日期",
+    "validity": "有效性",
+    "interprets": "所解读的政策文件",
+    **SERVICE_GUIDE_FIELDS,
+}
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    label: str
+    default_column: str
+    required: tuple[str, ...]
+
+
+KINDS: dict[Kind, KindInfo] = {
+    Kind.POLICY: KindInfo("政策文件", "政策文件", ("department", "index_no", "doc_no", "issuer", "issued")),
+    Kind.INTERPRETATION: KindInfo("政策解读", "政策解读", ("department", "interprets")),
+    Kind.DECISION: KindInfo("重大决策", "决策公开", ("department", "issuer", "issued")),
+    Kind.LIST_CHANGE: KindInfo("清单调整", "权责清单", ("department", "issued")),
+    Kind.EMERGENCY: KindInfo("突发事件信息", "突发事件", ("department",)),
+    Kind.PRESS_CONFERENCE: KindInfo("新闻发布会", "新闻发布会", ("department", "issued")),
+    Kind.SERVICE_GUIDE: KindInfo("办事指南", "办事指南", ("department", *SERVICE_GUIDE_FIELDS)),
+    Kind.NEWS: KindInfo("工作动态", "工作动态", ("department",)),
+}
+
+
+def kind_label(kind: str) -> str:
+    try:
+        return KINDS[Kind(kind)].label
+    except ValueError:
+        return kind

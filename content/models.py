@@ -1,0 +1,251 @@
+"""SQLAlchemy 2 models of the content store.
+
+Every instant is stored in UTC through :class:`UTCDateTime`, which refuses naive values on the way
+in and returns aware values on the way out (SQLite keeps no zone of its own).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from content.clock import require_aware
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware datetime stored as UTC on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):  # noqa: ANN001 - SQLAlchemy signature
+        return dialect.type_descriptor(DateTime(timezone=dialect.name != "sqlite"))
+
+    def process_bind_param(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        value = require_aware(value)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Item(Base):
+    """One piece of content across its revisions. Department and column are copied from the
+    latest revision so that site queries need no join."""
+
+    __tablename__ = "items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    department: Mapped[str] = mapped_column(String(200), default="")
+    column_name: Mapped[str] = mapped_column(String(200), default="")
+    current_revision: Mapped[int] = mapped_column(Integer, default=1)
+    published_revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    first_published_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    published_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    retracted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    retract_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    revisions: Mapped[list[Revision]] = relationship(
+        back_populates="item", order_by="Revision.number", lazy="raise"
+    )
+
+    __table_args__ = (
+        Index("ix_items_site", "state", "published_at"),
+        Index("ix_items_column", "column_name", "published_at"),
+        Index("ix_items_site_first", "state", "first_published_at"),
+        Index("ix_items_column_first", "column_name", "first_published_at"),
+    )
+
+
+class Revision(Base):
+    """One version of an item's text and metadata. Once published it never changes."""
+
+    __tablename__ = "revisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(500))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body_md: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    department: Mapped[str] = mapped_column(String(200), default="")
+    column_name: Mapped[str] = mapped_column(String(200), default="")
+    index_no: Mapped[str] = mapped_column(String(100), default="")
+    doc_no: Mapped[str] = mapped_column(String(100), default="")
+    issuer: Mapped[str] = mapped_column(String(200), default="")
+    topic: Mapped[str] = mapped_column(String(100), default="")
+    issued: Mapped[date | None] = mapped_column(Date, nullable=True)
+    validity: Mapped[str] = mapped_column(String(200), default="")
+    normative: Mapped[bool] = mapped_column(Boolean, default=False)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    correction_note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    item: Mapped[Item] = relationship(back_populates="revisions", lazy="raise")
+
+    __table_args__ = (UniqueConstraint("item_id", "number", name="uq_revision_number"),)
+
+
+class Link(Base):
+    """A typed relation between items: ``interprets`` (interpretation → policy) or
+    ``follows`` (follow-up → earlier item)."""
+
+    __tablename__ = "links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    to_item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    rel: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (UniqueConstraint("from_item_id", "to_item_id", "rel", name="uq_link"),)
+
+
+class Attachment(Base):
+    """An image or attachment file of an item, stored content-addressed under the data dir."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))  # image | attachment | cover
+    filename: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    mime: Mapped[str] = mapped_column(String(100))
+    alt: Mapped[str] = mapped_column(String(500), default="")
+
+
+class CheckFinding(Base):
+    """A problem found by the review checks on submit; blocks approval until overridden."""
+
+    __tablename__ = "check_findings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    check: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(Text)
+    excerpt: Mapped[str] = mapped_column(String(200), default="")
+    overridden_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    found_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    """Append-only record of every transition: who, when, what, why. The migration installs
+    triggers that refuse UPDATE and DELETE on this table."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    item_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    release_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Release(Base):
+    """One or more items, an instant and the channels they go to."""
+
+    __tablename__ = "releases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), default="publish")
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    channels: Mapped[list[str]] = mapped_column(JSON)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    fired_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    late_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    hold_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    split_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class ReleaseItem(Base):
+    __tablename__ = "release_items"
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Delivery(Base):
+    """The outbox: one row per (release, channel), created by the firing transaction."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    receipt: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    progress: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    settled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (UniqueConstraint("release_id", "channel", name="uq_delivery_release_channel"),)
+
+
+class DeliveryAttempt(Base):
+    """Every call to a channel: intent written before the call, outcome after it."""
+
+    __tablename__ = "delivery_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Setting(Base):
+    """Small shared key/value state (schedule version, channel tokens, ...)."""
+
+    __tablename__ = "kv"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime]

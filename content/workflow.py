@@ -1,0 +1,283 @@
+"""The item workflow: draft → submitted → approved (or returned) → scheduled → published →
+corrected or retracted. Every transition writes an audit event in the same transaction."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from content import audit
+from content.checks import CheckRules, Finding, run_checks
+from content.errors import InputError, NotFound, WorkflowError
+from content.files import FileStore
+from content.frontmatter import ItemDraft
+from content.kinds import STATE_LABELS, ItemState, Kind, RevisionStatus
+from content.markup import plain_text, to_html
+from content.models import Attachment, CheckFinding, Item, Link, Revision
+
+EDITABLE = (ItemState.DRAFT, ItemState.RETURNED, ItemState.SUBMITTED, ItemState.APPROVED,
+            ItemState.SCHEDULED)
+_IMG = re.compile(r"<img\b[^>]*>")
+
+
+@dataclass(frozen=True)
+class ApproveResult:
+    item_id: int
+    revision: int
+    is_correction: bool
+    overridden: int
+
+
+async def get_item(session: AsyncSession, item_id: int) -> Item:
+    item = await session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"稿件 {item_id} 不存在", fix="用 gongkai post list 查看稿件编号")
+    return item
+
+
+async def get_revision(session: AsyncSession, item_id: int, number: int) -> Revision:
+    rev = await session.scalar(
+        select(Revision).where(Revision.item_id == item_id, Revision.number == number))
+    if rev is None:
+        raise NotFound(f"稿件 {item_id} 没有第 {number} 版")
+    return rev
+
+
+async def add_item(session: AsyncSession, draft: ItemDraft, *, actor: str, now: datetime,
+                   files: FileStore) -> Item:
+    item = Item(kind=draft.kind.value, state=ItemState.DRAFT.value, department=draft.department,
+                column_name=draft.column, current_revision=1, created_by=actor, created_at=now,
+                updated_at=now)
+    session.add(item)
+    await session.flush()
+    await _write_revision(session, item, draft, number=1, actor=actor, now=now, files=files)
+    audit.record(session, at=now, actor=actor, action="created", item_id=item.id, revision=1,
+                 kind=draft.kind.value, title=draft.title)
+    return item
+
+
+async def edit_item(session: AsyncSession, item_id: int, draft: ItemDraft, *, actor: str,
+                    now: datetime, files: FileStore) -> Item:
+    item = await get_item(session, item_id)
+    if item.state not in EDITABLE:
+        raise WorkflowError(f"稿件 {item_id} {STATE_LABELS[ItemState(item.state)]}，发布后的版本不能修改",
+                            fix=f"用 gongkai post correct {item_id} FILE.md 发布更正")
+    previous = ItemState(item.state)
+    item.current_revision += 1
+    item.kind = draft.kind.value
+    item.state = ItemState.DRAFT.value
+    item.updated_at = now
+    await _write_revision(session, item, draft, number=item.current_revision, actor=actor,
+                          now=now, files=files)
+    audit.record(session, at=now, actor=actor, action="edited", item_id=item.id,
+                 revision=item.current_revision, previous_state=previous.value,
+                 approval_withdrawn=previous in (ItemState.APPROVED, ItemState.SCHEDULED))
+    return item
+
+
+async def submit(session: AsyncSession, item_id: int, *, actor: str, now: datetime,
+                 rules: CheckRules) -> list[Finding]:
+    item = await get_item(session, item_id)
+    rev = await get_revision(session, item_id, item.current_revision)
+    if rev.status not in (RevisionStatus.DRAFT, RevisionStatus.RETURNED):
+        raise WorkflowError(f"稿件 {item_id} 当前为“{STATE_LABELS[ItemState(item.state)]}”，不能提交",
+                            fix="只有草稿或被退回的稿件可以提交审核")
+    findings = await check_revision(session, item, rev, rules)
+    await session.execute(delete(CheckFinding).where(
+        CheckFinding.item_id == item_id, CheckFinding.revision == rev.number))
+    for f in findings:
+        session.add(CheckFinding(item_id=item_id, revision=rev.number, check=f.check,
+                                 message=f.message, excerpt=f.excerpt, found_at=now))
+    rev.status = RevisionStatus.SUBMITTED.value
+    if item.state in (ItemState.DRAFT, ItemState.RETURNED):
+        item.state = ItemState.SUBMITTED.value
+    item.updated_at = now
+    audit.record(session, at=now, actor=actor, action="submitted", item_id=item_id,
+                 revision=rev.number, findings=[f.check for f in findings])
+    return findings
+
+
+async def check_revision(session: AsyncSession, item: Item, rev: Revision,
+                         rules: CheckRules) -> list[Finding]:
+    fields: dict[str, object] = {
+        "kind": item.kind, "title": rev.title, "department": rev.department,
+        "index_no": rev.index_no, "doc_no": rev.doc_no, "issuer": rev.issuer, "topic": rev.topic,
+        "issued": rev.issued, "validity": rev.validity, **rev.extra,
+    }
+    if item.kind == Kind.INTERPRETATION:
+        fields["interprets"] = await session.scalar(select(Link.to_item_id).where(
+            Link.from_item_id == item.id, Link.rel == "interprets"))
+    text = "\n".join([rev.title, rev.summary, plain_text(rev.body_html), *rev.extra.values()])
+    missing_alt = sum(1 for tag in _IMG.findall(rev.body_html) if 'alt=""' in tag or "alt=" not in tag)
+    return run_checks(fields, text, rules, images_without_alt=missing_alt)
+
+
+async def open_findings(session: AsyncSession, item_id: int, revision: int) -> list[CheckFinding]:
+    return list(await session.scalars(select(CheckFinding).where(
+        CheckFinding.item_id == item_id, CheckFinding.revision == revision).order_by(CheckFinding.id)))
+
+
+async def approve(session: AsyncSession, item_id: int, *, actor: str, now: datetime,
+                  override_reason: str | None = None) -> ApproveResult:
+    item = await get_item(session, item_id)
+    rev = await get_revision(session, item_id, item.current_revision)
+    if rev.status != RevisionStatus.SUBMITTED:
+        raise WorkflowError(f"稿件 {item_id} 第 {rev.number} 版尚未提交审核，不能通过",
+                            fix=f"先由作者执行 gongkai post submit {item_id}")
+    if actor == rev.created_by:
+        raise WorkflowError(
+            f"{actor} 是第 {rev.number} 版的作者，不能审核自己的稿件（规则 C1：保密审查须由作者以外的人完成）",
+            fix="请另一位同事用 --as 其姓名 执行审核")
+    findings = [f for f in await open_findings(session, item_id, rev.number) if not f.overridden_by]
+    if findings and not (override_reason and override_reason.strip()):
+        lines = "；".join(f"[{f.check}] {f.message}" for f in findings)
+        raise WorkflowError(f"稿件 {item_id} 有 {len(findings)} 项检查未通过：{lines}",
+                            fix="修改后重新提交（post edit + post submit），或确认无误后加 --override 原因 记录放行理由")
+    for f in findings:
+        f.overridden_by = actor
+        f.override_reason = override_reason
+    rev.status = RevisionStatus.APPROVED.value
+    is_correction = item.state in (ItemState.PUBLISHED, ItemState.CORRECTED)
+    if not is_correction:
+        item.state = ItemState.APPROVED.value
+    item.updated_at = now
+    audit.record(session, at=now, actor=actor, action="approved", item_id=item_id,
+                 revision=rev.number, reason=override_reason or "",
+                 confidentiality_review=True, overridden=[f.check for f in findings],
+                 correction=is_correction)
+    return ApproveResult(item_id, rev.number, is_correction, len(findings))
+
+
+async def return_item(session: AsyncSession, item_id: int, *, actor: str, now: datetime,
+                      comment: str) -> Item:
+    if not comment.strip():
+        raise InputError("退回必须写明意见", field="--comment", fix="加 --comment \"需要修改的地方\"")
+    item = await get_item(session, item_id)
+    rev = await get_revision(session, item_id, item.current_revision)
+    if rev.status not in (RevisionStatus.SUBMITTED, RevisionStatus.APPROVED) or \
+            item.state == ItemState.SCHEDULED:
+        raise WorkflowError(f"稿件 {item_id} 当前为“{STATE_LABELS[ItemState(item.state)]}”，不能退回",
+                            fix="只有待审核或已审核（未排期）的稿件可以退回；已排期的请先 release cancel")
+    rev.status = RevisionStatus.RETURNED.value
+    if item.state in (ItemState.SUBMITTED, ItemState.APPROVED):
+        item.state = ItemState.RETURNED.value
+    item.updated_at = now
+    audit.record(session, at=now, actor=actor, action="returned", item_id=item_id,
+                 revision=rev.number, reason=comment.strip())
+    return item
+
+
+async def retract(session: AsyncSession, item_id: int, *, actor: str, now: datetime,
+                  reason: str) -> Item:
+    if not reason.strip():
+        raise InputError("撤回必须写明原因", field="--reason", fix="加 --reason \"撤回原因\"（将公开显示）")
+    item = await get_item(session, item_id)
+    if item.state not in (ItemState.PUBLISHED, ItemState.CORRECTED):
+        raise WorkflowError(f"稿件 {item_id} 尚未发布，无需撤回",
+                            fix="未发布的稿件可以直接修改，或取消其发布计划（release cancel）")
+    item.state = ItemState.RETRACTED.value
+    item.retracted_at = now
+    item.retract_reason = reason.strip()
+    item.updated_at = now
+    audit.record(session, at=now, actor=actor, action="retracted", item_id=item_id,
+                 revision=item.published_revision, reason=reason.strip())
+    return item
+
+
+async def correct(session: AsyncSession, item_id: int, draft: ItemDraft, *, actor: str,
+                  now: datetime, files: FileStore, note: str) -> Item:
+    """Write a correction as a new revision, submitted for review. It is published (with its
+    correction note) when a colleague approves it."""
+    if not note.strip():
+        raise InputError("更正必须写明更正说明", field="--note", fix="加 --note \"更正了什么\"（将公开显示）")
+    item = await get_item(session, item_id)
+    if item.state not in (ItemState.PUBLISHED, ItemState.CORRECTED):
+        raise WorkflowError(f"稿件 {item_id} 尚未发布，不需要更正", fix=f"用 gongkai post edit {item_id} FILE.md 修改")
+    if item.current_revision != item.published_revision:
+        raise WorkflowError(f"稿件 {item_id} 已有一份待审核的更正（第 {item.current_revision} 版）",
+                            fix="等待审核，或先退回那一版")
+    if draft.kind.value != item.kind:
+        raise InputError(f"更正不能改变稿件类型（{item.kind} → {draft.kind.value}）", field="kind")
+    item.current_revision += 1
+    item.updated_at = now
+    rev = await _write_revision(session, item, draft, number=item.current_revision, actor=actor,
+                                now=now, files=files)
+    rev.correction_note = note.strip()
+    audit.record(session, at=now, actor=actor, action="correction_written", item_id=item_id,
+                 revision=rev.number, reason=note.strip())
+    return item
+
+
+async def _write_revision(session: AsyncSession, item: Item, draft: ItemDraft, *, number: int,
+                          actor: str, now: datetime, files: FileStore) -> Revision:
+    interprets = await _resolve_interprets(session, draft, item.id)
+    follows = None
+    if draft.follows is not None:
+        follows = await session.get(Item, draft.follows)
+        if follows is None or follows.id == item.id:
+            raise InputError(f"follows 指向的稿件 {draft.follows} 不存在", field="follows",
+                             fix="填写一个已存在稿件的编号")
+    body = draft.body_md
+    for ref in draft.files:
+        stored = files.put(ref.path)
+        session.add(Attachment(item_id=item.id, revision=number, role=ref.role,
+                               filename=ref.path.name, sha256=stored.sha256, size=stored.size,
+                               mime=stored.mime, alt=ref.alt))
+        if ref.role == "image":
+            body = _replace_image_target(body, ref, stored.url_path)
+    rev = Revision(
+        item_id=item.id, number=number, status=RevisionStatus.DRAFT.value, title=draft.title,
+        summary=draft.summary, body_md=draft.body_md, body_html=to_html(body),
+        department=draft.department, column_name=draft.column, index_no=draft.index_no,
+        doc_no=draft.doc_no, issuer=draft.issuer, topic=draft.topic, issued=draft.issued,
+        validity=draft.validity, normative=draft.normative, tags=list(draft.tags),
+        extra=dict(draft.extra), created_by=actor, created_at=now,
+    )
+    session.add(rev)
+    if item.published_revision is None:
+        item.department = draft.department
+        item.column_name = draft.column
+        await session.execute(delete(Link).where(Link.from_item_id == item.id))
+        if interprets is not None:
+            session.add(Link(from_item_id=item.id, to_item_id=interprets, rel="interprets"))
+        if follows is not None:
+            session.add(Link(from_item_id=item.id, to_item_id=follows.id, rel="follows"))
+    await session.flush()
+    return rev
+
+
+def _replace_image_target(body: str, ref, url: str) -> str:  # noqa: ANN001
+    for form in {str(ref.path.name), ref.path.as_posix()}:
+        body = re.sub(r"(!\[[^\]]*\]\()([^)\s]*" + re.escape(form) + r")(\s|\))",
+                      lambda m: m.group(1) + url + m.group(3), body)
+    return body
+
+
+async def _resolve_interprets(session: AsyncSession, draft: ItemDraft, self_id: int) -> int | None:
+    if draft.interprets is None:
+        return None
+    if isinstance(draft.interprets, int):
+        target = await session.get(Item, draft.interprets)
+        if target is None:
+            raise InputError(f"interprets 指向的稿件 {draft.interprets} 不存在", field="interprets",
+                             fix="填写政策文件的稿件编号（gongkai post list --kind policy）")
+    else:
+        found = list(await session.scalars(
+            select(Item).join(Revision, Revision.item_id == Item.id)
+            .where(or_(Revision.doc_no == draft.interprets, Revision.index_no == draft.interprets))
+            .distinct()))
+        if len(found) != 1:
+            raise InputError(
+                f"interprets: 文号或索引号 {draft.interprets!r} "
+                + ("没有对应的稿件" if not found else f"对应 {len(found)} 篇稿件"),
+                field="interprets", fix="改填政策文件的稿件编号")
+        target = found[0]
+    if target.kind != Kind.POLICY or target.id == self_id:
+        raise InputError(f"interprets 指向的稿件 {target.id} 不是政策文件（类型为 {target.kind}）",
+                         field="interprets", fix="解读只能关联 kind: policy 的稿件")
+    if target.state == ItemState.RETRACTED:
+        raise InputError(f"interprets 指向的政策文件 {target.id} 已撤回", field="interprets")
+    return target.id

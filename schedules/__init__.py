@@ -1,0 +1,1 @@
+"""Releases, the ticker, the working-day calendar and deadlines."""

@@ -1,0 +1,234 @@
+"""End to end through the command line and a running bot: an officer writes a policy and its
+interpretation, a colleague approves them, both are scheduled for one instant, and they appear
+together on the website and in the feeds; a restart doubles nothing."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import feedparser
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+
+POLICY = """---
+kind: policy
+title: 关于推行政务服务“一网通办”的通知
+department: 示例市政务服务局
+summary: 推行线上办理，压缩办理时限。
+index_no: 000000000/2026-00077
+doc_no: 示政服发〔2026〕9号
+issuer: 示例市政务服务局
+topic: 政务服务
+issued: 2026-11-20
+validity: 有效
+normative: true
+---
+## 一、工作目标
+
+到年底，高频事项全部实现线上办理。
+"""
+
+INTERPRETATION = """---
+kind: interpretation
+title: 《关于推行政务服务“一网通办”的通知》解读
+department: 示例市政务服务局
+summary: 三问三答说明新办法。
+interprets: 示政服发〔2026〕9号
+---
+## 为什么要推行一网通办？
+
+让群众少跑腿。
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def env(tmp_path: Path, database_url: str):  # noqa: ANN201
+    port = _free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[bot]
+data_dir = "{tmp_path / 'var'}"
+database_url = "{database_url}"
+load_sample = false
+[web]
+listen = "127.0.0.1:{port}"
+[schedule]
+refresh_seconds = 0.2
+[delivery]
+poll_seconds = 0.2
+""", encoding="utf-8")
+    (tmp_path / "policy.md").write_text(POLICY, encoding="utf-8")
+    (tmp_path / "interp.md").write_text(INTERPRETATION, encoding="utf-8")
+    return {"config": config, "port": port, "dir": tmp_path}
+
+
+def gk(env: dict, *args: str, user: str | None = "alice", code: int = 0) -> dict:
+    argv = ["--config", str(env["config"]), *args, "--json"]
+    if user:
+        argv += ["--as", user]
+    result = CliRunner().invoke(main, argv, catch_exceptions=False)
+    assert result.exit_code == code, result.output
+    return json.loads(result.stdout)
+
+
+def start_bot(env: dict) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(env["config"]), "run"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            cwd=env["dir"], env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{env['port']}/healthz", timeout=1)
+            return proc
+        except urllib.error.HTTPError:
+            return proc  # answering (503 until the first heartbeat)
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(proc.stdout.read())
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("the bot did not start listening")
+
+
+def stop_bot(proc: subprocess.Popen) -> str:
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+    return out
+
+
+def get(env: dict, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    req = urllib.request.Request(f"http://127.0.0.1:{env['port']}{path}", headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+def wait_for(env: dict, path: str, timeout: float = 15) -> bytes:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status, _, body = get(env, path)
+        if status == 200:
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"{path} never appeared")
+
+
+def test_the_whole_flow(env: dict) -> None:
+    bot = start_bot(env)
+    try:
+        policy = gk(env, "post", "add", str(env["dir"] / "policy.md"))["id"]
+        interp = gk(env, "post", "add", str(env["dir"] / "interp.md"))["id"]
+        assert gk(env, "post", "submit", str(policy))["findings"] == []
+        gk(env, "post", "submit", str(interp))
+        refused = gk(env, "post", "approve", str(policy), code=2)
+        assert "规则 C1" in refused["error"]
+        gk(env, "post", "approve", str(policy), user="bob")
+        gk(env, "post", "approve", str(interp), user="bob")
+        gk(env, "release", "create", str(policy), str(interp), "--at", "2020-01-01 09:00", user="carol", code=2)
+        at = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(seconds=3)).replace(microsecond=0)
+        rel = gk(env, "release", "create", str(interp), str(policy), "--at",
+                 at.strftime("%Y-%m-%d %H:%M:%S"), user="carol")
+        assert get(env, f"/items/{policy}.html")[0] == 404
+        page = wait_for(env, f"/items/{policy}.html").decode()
+        assert f"/items/{interp}.html" in page  # 相关解读 links the interpretation
+        interp_page = wait_for(env, f"/items/{interp}.html", timeout=1).decode()
+        assert f"/items/{policy}.html" in interp_page
+        status, headers, rss = get(env, "/rss.xml")
+        feed = feedparser.parse(rss)
+        assert feed.bozo == 0
+        titles = [e.title for e in feed.entries]
+        assert "关于推行政务服务“一网通办”的通知" in titles and len(titles) == 2
+        assert headers["Content-Type"].startswith("application/rss+xml")
+        assert get(env, "/rss.xml", {"If-None-Match": headers["ETag"]})[0] == 304
+        assert get(env, "/atom.xml")[0] == 200
+        shown = gk(env, "release", "show", str(rel["id"]))
+        assert shown["state"] == "published"
+        deadline = time.time() + 10
+        while shown["deliveries"][0]["state"] != "sent" and time.time() < deadline:
+            time.sleep(0.1)
+            shown = gk(env, "release", "show", str(rel["id"]))
+        assert [d["state"] for d in shown["deliveries"]] == ["sent"]
+        fired = datetime.fromisoformat(shown["fired_at"])
+        assert fired >= at and shown["late_ms"] < 2000
+        listed = {p["id"]: p for p in gk(env, "post", "list")["items"]}
+        assert listed[policy]["published_at"] == listed[interp]["published_at"]
+    finally:
+        stop_bot(bot)
+    bot = start_bot(env)  # a restart publishes nothing twice
+    try:
+        time.sleep(1)
+        shown = gk(env, "release", "show", str(rel["id"]))
+        assert len(shown["deliveries"]) == 1 and shown["deliveries"][0]["attempts"] == 1
+        status = gk(env, "status")
+        assert status["ticker"]["running"] is True
+        assert status["interpretation_deadlines"] == []
+    finally:
+        stop_bot(bot)
+
+
+def test_cli_bad_input(env: dict) -> None:
+    bad = env["dir"] / "bad.md"
+    bad.write_text("---\nkind: notice\ntitle: 错\n---\n", encoding="utf-8")
+    err = gk(env, "post", "add", str(bad), code=2)["error"]
+    assert "kind" in err and "未知类型" in err
+    assert gk(env, "post", "list")["items"] == []
+    assert "GONGKAI_USER" in gk(env, "post", "add", str(env["dir"] / "policy.md"), user=None, code=2)["error"]
+    item = gk(env, "post", "add", str(env["dir"] / "policy.md"))["id"]
+    err = gk(env, "release", "create", str(item), "--at", "2030-01-01 09:00", code=2)["error"]
+    assert "尚未提交审核" in err and "post submit" in err
+    err = gk(env, "release", "create", str(item), "--at", "tomorrow", code=2)["error"]
+    assert "--at" in err
+    err = gk(env, "release", "create", str(item), "--at", "2030-01-01 09:00", "--channels", "fax", code=2)["error"]
+    assert "fax" in err
+    assert gk(env, "post", "show", "999", code=2)["error"].startswith("错误：稿件 999 不存在")
+
+
+def test_calendar_commands(env: dict) -> None:
+    out = gk(env, "calendar", "add-workdays", "2026-09-30", "3", user=None)
+    assert out["date"] == "2026-10-10" and out["reason"] == "调休上班"
+    out = gk(env, "calendar", "add-workdays", "2026-12-31", "1", user=None)
+    assert out["date"] == "2027-01-01" and "2027" in out["warnings"][0]
+    out = gk(env, "calendar", "is-workday", "2026-10-01", user=None)
+    assert out == {**out, "workday": False, "reason": "国庆节"}
+    assert "YYYY-MM-DD" in gk(env, "calendar", "is-workday", "10/01/2026", user=None, code=2)["error"]
+
+
+def test_an_unreachable_database_stops_with_a_clear_message(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('[bot]\ndatabase_url = "postgresql://nobody@127.0.0.1:1/none"\n'
+                      f'data_dir = "{tmp_path}"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "run"])
+    assert result.exit_code == 2
+    assert "bot.database_url: 无法连接数据库" in result.output
+    assert not (tmp_path / "site").exists()
+
+
+def test_invalid_config_starts_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[bot]\ntimezone = "Moon/Base"\ndata_dir = "{tmp_path / "var"}"\n[web]\nlisen = "x"\n',
+                      encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "run"])
+    assert result.exit_code == 2
+    assert "bot.timezone: 未知时区" in result.output and "web.lisen: 未知的配置项" in result.output
+    assert not (tmp_path / "var").exists()
