@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, text
 
-from channels.config import WebsiteSettings
-from channels.website import SiteBuilder
+from channels.website.config import WebsiteSettings
+from channels.website.builder import SiteBuilder
 from content.db import Store, upgrade
 from content.files import FileStore
 from content.kinds import KINDS, Kind

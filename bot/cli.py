@@ -17,7 +17,7 @@ from bot.output import emit
 from bot.service import Service, StoreUnavailable
 from bot.timeparse import parse_date
 from bot.web import make_app
-from content.db import current_revision, upgrade
+from content.db import current_heads, upgrade
 from content.errors import GongkaiError
 from content.kinds import ItemState
 from content.models import Delivery, Item, Release, ReleaseItem, Revision, Setting
@@ -98,12 +98,13 @@ def db() -> None:
 @command(db, "upgrade")
 def db_upgrade(cli: Cli) -> None:
     """把数据库结构升级到最新版本（gongkai run 会自动执行）。"""
-    async def work(svc: Service) -> str | None:
+    async def work(svc: Service) -> tuple[str, ...]:
         await upgrade(svc.store)
-        return await current_revision(svc.store)
+        return await current_heads(svc.store)
 
-    rev = cli.run(work, migrate=False)
-    emit(cli.as_json, {"revision": rev}, f"数据库已是最新结构（版本 {rev}）。")
+    heads = cli.run(work, migrate=False)
+    emit(cli.as_json, {"revisions": sorted(heads)},
+         f"数据库已是最新结构（版本 {', '.join(sorted(heads))}）。")
 
 
 # ---------------------------------------------------------------------------------------- site
@@ -167,7 +168,13 @@ def status(cli: Cli) -> None:
                 s, svc.calendar, tz=svc.settings.tz, now=now, workdays=sched.interpretation_workdays)
         today = now.astimezone(svc.settings.tz).date()
         cal_warn = [fallback_warning(y) for y in svc.calendar.fallback_years(today, today + timedelta(days=30))]
-        return now, beat, upcoming, held, warnings, troubled, pending_deliveries, awaiting_review, deadlines, cal_warn, svc.renderer, sched
+        await svc.open_channels()
+        try:
+            channel_alerts = await svc.alerts()
+        finally:
+            await svc.close_channels()
+        return (now, beat, upcoming, held, warnings, troubled, pending_deliveries, awaiting_review,
+                deadlines, cal_warn + channel_alerts, svc.renderer, sched)
 
     (now, beat, upcoming, held, warnings, troubled, pending_deliveries, awaiting_review, deadlines,
      cal_warn, r, sched) = cli.run(work)

@@ -35,25 +35,45 @@ def _when(cli: Cli, svc: Service, at: str | None, now_flag: bool) -> tuple[datet
 @click.option("--now", "now_flag", is_flag=True, help="立即发布（也允许过去的时刻）")
 @click.option("--channels", default="", help="渠道，逗号分隔；默认全部已启用渠道")
 @click.option("--allow-pending", is_flag=True, help="组合中允许尚未审核的稿件；到时未审核则暂停整组")
+@click.option("--push", default=None, help="微信群发：none、all 或 tag:标签名")
+@click.option("--option", "extra", multiple=True, help="渠道选项 KEY=VALUE，可重复")
 def create(cli: Cli, item_ids: tuple[int, ...], at: str | None, now_flag: bool, channels: str,
-           allow_pending: bool) -> None:
+           allow_pending: bool, push: str | None, extra: tuple[str, ...]) -> None:
     """为稿件（或政策+解读组合）排期。"""
     actor = cli.actor
+    options = _options(extra, push)
 
     async def work(svc: Service):  # noqa: ANN202
         chosen = svc.check_channels([c.strip() for c in channels.split(",") if c.strip()])
         due, allow_past = _when(cli, svc, at, now_flag)
+        warnings = await svc.precheck(chosen, list(item_ids), options)
         rel = await svc.store.transaction(lambda s: releases.create(
             s, list(item_ids), due_at=due, channels=chosen, actor=actor, now=svc.clock.now(),
-            allow_past=allow_past, allow_pending=allow_pending))
-        return rel, svc.renderer
+            allow_past=allow_past, allow_pending=allow_pending, options=options))
+        return rel, warnings, svc.renderer
 
-    rel, r = cli.run(work)
+    rel, warnings, r = cli.run(work)
     emit(cli.as_json, {"id": rel.id, "due_at": rel.due_at, "channels": rel.channels,
-                       "items": list(item_ids), "state": rel.state},
+                       "items": list(item_ids), "state": rel.state, "options": rel.options,
+                       "warnings": warnings},
          [f"已创建发布计划 {rel.id}：稿件 {', '.join(map(str, item_ids))} 将于 "
           f"{r.local(rel.due_at, '%Y-%m-%d %H:%M:%S')}（{cli.settings.bot.timezone}）发往 {', '.join(rel.channels)}。",
-          "运行中的 gongkai run 会在该时刻发布；若届时未运行，启动后立即补发。"])
+          "运行中的 gongkai run 会在该时刻发布；若届时未运行，启动后立即补发。"]
+         + [f"⚠ {w}" for w in warnings])
+
+
+def _options(extra: tuple[str, ...], push: str | None) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in extra:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"渠道选项 {pair!r} 格式不对", field="--option", fix="写成 KEY=VALUE")
+        options[key.strip()] = value.strip()
+    if push is not None:
+        if push not in ("none", "all") and not (push.startswith("tag:") and len(push) > 4):
+            raise InputError(f"--push {push!r} 无效", field="--push", fix="none、all 或 tag:标签名")
+        options["push"] = push
+    return options
 
 
 @command(release, "reschedule")

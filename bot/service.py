@@ -81,7 +81,8 @@ class Service:
         for name in self.enabled_channel_names():
             ctx = ChannelContext(settings=getattr(self.settings.channels, name), store=self.store,
                                  clock=self.clock, renderer=self.renderer,
-                                 site_url=self.settings.base_url, data_dir=self.settings.data_path)
+                                 site_url=self.settings.base_url, data_dir=self.settings.data_path,
+                                 local_url=self.settings.local_url)
             built[name] = REGISTRY[name](ctx)
         return built
 
@@ -105,6 +106,29 @@ class Service:
                                  fix=f"可用渠道：{', '.join(enabled)}"
                                      + (f"；启用请设 [channels.{name}] enabled = true" if name in known else ""))
         return list(dict.fromkeys(requested))
+
+    async def precheck(self, channels: list[str], item_ids: list[int],
+                       options: dict) -> list[str]:
+        """Ask each chosen channel whether the release fits (quotas, lengths); returns warnings,
+        raises InputError to refuse."""
+        from content.views import load_views
+
+        async with self.store.sessions() as session:
+            items = tuple(await load_views(session, item_ids, revision="current"))
+        warnings: list[str] = []
+        for name in channels:
+            check = getattr(self.channels.get(name), "precheck", None)
+            if check is not None:
+                warnings += await check(items, options)
+        return warnings
+
+    async def alerts(self) -> list[str]:
+        lines: list[str] = []
+        for channel in self.channels.values():
+            check = getattr(channel, "alerts", None)
+            if check is not None:
+                lines += await check()
+        return lines
 
     # ------------------------------------------------------------------ running
     async def fire(self, release_id: int) -> releases.FireResult:
@@ -148,8 +172,11 @@ class Service:
             except (TimeoutError, asyncio.CancelledError):
                 task.cancel()
         self._tasks.clear()
+        await self.close_channels()
+        await self.store.close()
+
+    async def close_channels(self) -> None:
         if self._opened:
             for channel in self.channels.values():
                 await channel.close()
             self._opened = False
-        await self.store.close()

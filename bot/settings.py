@@ -132,6 +132,12 @@ class Settings(Section):
         return (self.web.base_url or f"http://{self.web.listen}").rstrip("/")
 
     @property
+    def local_url(self) -> str:
+        host, _, port = self.web.listen.rpartition(":")
+        host = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]", "::": "[::1]"}.get(host, host)
+        return f"http://{host}:{port}"
+
+    @property
     def node(self) -> str:
         return self.bot.node_name or f"{os.uname().nodename}-{os.getpid()}"
 

@@ -97,11 +97,20 @@ async def health(request: web.Request) -> web.Response:
                              status=503 if stale else 200)
 
 
+def extensions() -> list:
+    """The explicit list of route installers: ``install(app, service)`` each. Channel parts that
+    face the web (callbacks, subscription pages, the sandbox emulators mounted under
+    /sandbox/<name>/) add theirs here."""
+    return []
+
+
 def make_app(service) -> web.Application:  # noqa: ANN001
     app = web.Application(client_max_size=1024 * 1024)
     app[SERVICE_KEY] = service
     site = StaticSite(service.settings.site_path, service.settings.channels.website.websub_hub,
                       service.settings.base_url)
     app.router.add_get("/healthz", health)
-    app.router.add_get("/{tail:.*}", site.handle)
+    for install in extensions():
+        install(app, service)
+    app.router.add_get("/{tail:.*}", site.handle)  # last: the site catches everything else
     return app

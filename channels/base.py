@@ -120,8 +120,13 @@ class ChannelContext:
     store: Store
     clock: Clock
     renderer: Renderer
-    site_url: str  # public base URL of the website, for links
+    site_url: str  # public base URL of the website, for links in what is sent
     data_dir: Any
+    local_url: str = ""  # where this bot listens (http://host:port): sandbox APIs and callbacks
+
+    def sandbox_url(self, name: str) -> str:
+        """The API base of the bot's own emulator of ``name`` (mounted at /sandbox/<name>/api)."""
+        return f"{self.local_url}/sandbox/{name}/api"
 
 
 @runtime_checkable
@@ -143,3 +148,17 @@ class Channel(Protocol):
     async def reconcile(self, job: Job) -> Result:
         """Settle an attempt whose outcome was not recorded (crash, timeout)."""
         ...
+
+
+class ChannelExtras(Protocol):
+    """Optional methods a channel may add; the bot calls them when present.
+
+    * ``async precheck(items, options) -> list[str]``: before ``release create`` stores a
+      release; returns warnings to show, or raises ``content.errors.InputError`` to refuse
+      (e.g. a WeChat push over the account's quota).
+    * ``async alerts() -> list[str]``: lines for ``gongkai status`` (e.g. a token about to expire).
+    """
+
+    async def precheck(self, items: tuple[ItemView, ...], options: Mapping[str, Any]) -> list[str]: ...
+
+    async def alerts(self) -> list[str]: ...

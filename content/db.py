@@ -136,7 +136,7 @@ def _alembic_config(connection):  # noqa: ANN001
     return cfg
 
 
-async def upgrade(store: Store, revision: str = "head") -> None:
+async def upgrade(store: Store, revision: str = "heads") -> None:
     """Bring the schema to ``revision`` (Alembic, on the store's own connection)."""
     from alembic import command
 
@@ -144,8 +144,8 @@ async def upgrade(store: Store, revision: str = "head") -> None:
         await conn.run_sync(lambda sync_conn: command.upgrade(_alembic_config(sync_conn), revision))
 
 
-async def current_revision(store: Store) -> str | None:
+async def current_heads(store: Store) -> tuple[str, ...]:
     from alembic.runtime.migration import MigrationContext
 
     async with store.engine.connect() as conn:
-        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_heads())

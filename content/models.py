@@ -249,3 +249,55 @@ class Setting(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime]
+
+
+class Subscriber(Base):
+    """A member of the public who receives pushes: an SMS number or a WeChat follower (openid).
+    Topics are in :class:`SubscriberTopic`; the same topic model serves every push channel."""
+
+    __tablename__ = "subscribers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))  # sms | wechat
+    address: Mapped[str] = mapped_column(String(128))  # normalised phone number or openid
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending|active|unsubscribed|blocked|inactive
+    source: Mapped[str] = mapped_column(String(100), default="")
+    consent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    consent_method: Mapped[str] = mapped_column(String(50), default="")
+    consent_from: Mapped[str] = mapped_column(String(100), default="")  # client address
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (UniqueConstraint("channel", "address", name="uq_subscriber_address"),)
+
+
+class SubscriberTopic(Base):
+    """A topic a subscriber follows: a column name, a department name, ``emergency`` or ``all``."""
+
+    __tablename__ = "subscriber_topics"
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    topic: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+    __table_args__ = (Index("ix_subscriber_topics_topic", "topic", "subscriber_id"),)
+
+
+class DeliveryRecipient(Base):
+    """Per-recipient result of a fan-out delivery (an SMS number, a WeChat follower)."""
+
+    __tablename__ = "delivery_recipients"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    subscriber_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    address: Mapped[str] = mapped_column(String(128))
+    batch: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16))  # sent|delivered|failed|skipped|unknown
+    remote_id: Mapped[str] = mapped_column(String(128), default="")  # BizId, msgid, SerialNo
+    detail: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "address", name="uq_recipient_delivery_address"),
+        Index("ix_delivery_recipients_remote", "remote_id", "address"),
+    )

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from channels.base import ChannelContext, Job, Outcome, Purpose
-from channels.config import WebsiteSettings
+from channels.website.config import WebsiteSettings
 from channels.registry import channel_class
-from channels.website import SiteBuilder, WebsiteChannel
+from channels.website.builder import SiteBuilder
+from channels.website.channel import WebsiteChannel
 from channels.website.scopes import Scope, column_slug
 from channels.website.writer import TEMP_PREFIX, SiteWriter
 from content import workflow

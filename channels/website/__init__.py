@@ -1,9 +1,6 @@
 """The public website: static pages and RSS/Atom feeds built from the store.
 
-``SiteBuilder`` writes the site; ``WebsiteChannel`` (registered as ``website``) rebuilds what a
-release touches.
+``builder.SiteBuilder`` writes the site; ``channel.WebsiteChannel`` (registered as ``website``)
+rebuilds what a release touches. Nothing is imported here, so that reading the settings
+(``config``) does not load the builder.
 """
-from channels.website.builder import BuildStats, SiteBuilder
-from channels.website.channel import WebsiteChannel
-
-__all__ = ["BuildStats", "SiteBuilder", "WebsiteChannel"]

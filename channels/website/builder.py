@@ -23,7 +23,7 @@ from time import perf_counter
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from channels.config import WebsiteSettings
+from channels.website.config import WebsiteSettings
 from channels.website import feeds, scopes
 from channels.website.pages import Pages, Related, SiteInfo, scope_title
 from channels.website.scopes import LIVE, PUBLIC, Ref, Scope, ScopeKind

@@ -1,0 +1,1 @@
+"""SMS pushes to subscribers (Aliyun, Tencent Cloud)."""

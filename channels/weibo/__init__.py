@@ -1,0 +1,1 @@
+"""Weibo microblog channel."""
