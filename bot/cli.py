@@ -49,7 +49,7 @@ main.add_command(delivery)
 def run(cli: Cli) -> None:
     """运行机器人：定时发布、各渠道投递、网站与订阅源服务。"""
     settings = cli.settings
-    setup_logging(settings.bot.log_level)
+    setup_logging(settings.bot.log_level, settings.tz)
     try:
         asyncio.run(_serve(settings))
     except StoreUnavailable as exc:

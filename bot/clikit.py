@@ -6,6 +6,7 @@ import functools
 import json
 import logging
 import sys
+from datetime import datetime, tzinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -89,8 +90,13 @@ def command(group: click.Group, name: str, **kwargs: Any):  # noqa: ANN201
     return wrap
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level, logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+def setup_logging(level: str, tz: tzinfo) -> None:
+    """Log lines carry the time in the configured zone, with its offset."""
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    formatter.formatTime = lambda record, datefmt=None: datetime.fromtimestamp(  # type: ignore[method-assign]
+        record.created, tz).isoformat(timespec="milliseconds")
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=getattr(logging, level, logging.INFO), handlers=[handler])
+    for noisy in ("apscheduler", "aiohttp.access", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

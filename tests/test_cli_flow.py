@@ -172,6 +172,7 @@ def test_the_whole_flow(env: dict) -> None:
         fired = datetime.fromisoformat(shown["fired_at"])
         assert fired >= at and shown["late_ms"] < 2000
         listed = {p["id"]: p for p in gk(env, "post", "list")["items"]}
+        assert set(listed) == {policy, interp}  # load_sample = false: no sample content
         assert listed[policy]["published_at"] == listed[interp]["published_at"]
     finally:
         stop_bot(bot)

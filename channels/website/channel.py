@@ -2,6 +2,7 @@
 feeds it touches. Rebuilding is idempotent, so reconciling an unknown outcome is rebuilding again."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,6 +36,9 @@ class WebsiteChannel:
         # Building the builder does no I/O, so previews (render) work before open().
         self.builder = SiteBuilder(ctx.store, ctx.renderer, self.site_dir, FileStore(self.files_dir),
                                    ctx.site_url, settings)
+        self._pending: set[int] = set()
+        self._waiters: list[asyncio.Future[BuildStats]] = []
+        self._drainer: asyncio.Task | None = None
 
     async def open(self) -> None:
         """Make sure the site directory exists. The whole site is not built here: the bot calls
@@ -63,7 +67,7 @@ class WebsiteChannel:
     async def deliver(self, job: Job) -> Result:
         ids = [view.id for view in job.items]
         try:
-            stats = await self.builder.rebuild_for(ids)
+            stats = await self._rebuild(ids)
         except OSError as exc:  # disk full, permissions, a vanished file; also a lost connection
             where = exc.filename or self.site_dir
             return Result(Outcome.RETRY,
@@ -73,6 +77,32 @@ class WebsiteChannel:
         detail = (f"{DONE.get(job.purpose, '网站已更新')}：更新 {stats.written} 个文件"
                   f"（{stats.seconds * 1000:.0f} 毫秒）")
         return Result(Outcome.SENT, detail, receipt={"urls": urls})
+
+    async def _rebuild(self, ids: list[int]) -> BuildStats:
+        """Group rebuilds: deliveries that arrive while a rebuild runs share the next one, so a
+        burst of releases costs a few rebuilds instead of one each."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[BuildStats] = loop.create_future()
+        self._pending.update(ids)
+        self._waiters.append(waiter)
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain())
+        return await waiter
+
+    async def _drain(self) -> None:
+        while self._waiters:
+            ids, waiters = sorted(self._pending), self._waiters
+            self._pending, self._waiters = set(), []
+            try:
+                stats = await self.builder.rebuild_for(ids)
+            except Exception as exc:  # noqa: BLE001 - every waiter gets the same error
+                for w in waiters:
+                    if not w.done():
+                        w.set_exception(exc)
+            else:
+                for w in waiters:
+                    if not w.done():
+                        w.set_result(stats)
 
     async def reconcile(self, job: Job) -> Result:
         return await self.deliver(job)
