@@ -9,13 +9,14 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 
-import pytest
 from sqlalchemy import select, update
 
 from bot.runner import Runner
 from bot.settings import DeliverySettings
 from channels.base import Capabilities, Job, Outcome, Rendition, Result
+from content.db import Store, upgrade
 from content.models import Delivery, DeliveryAttempt
+from tests.desk import Desk
 
 
 class ScriptedChannel:
@@ -159,9 +160,10 @@ async def test_a_paused_channel_waits_without_failing(desk) -> None:  # noqa: AN
     assert d.state == "paused" and d.attempts == 4
 
 
-async def test_a_locked_database_delays_but_loses_nothing(desk) -> None:  # noqa: ANN001
-    if desk.store.dialect != "sqlite":
-        pytest.skip("an exclusive file lock is a SQLite matter")
+async def test_a_locked_database_delays_but_loses_nothing(sqlite_url: str, clock, tmp_path) -> None:  # noqa: ANN001
+    store = Store.open(sqlite_url)
+    await upgrade(store)
+    desk = Desk(store, clock, tmp_path / "files")
     channel = ScriptedChannel([Result(Outcome.SENT, "ok")])
     runner = _runner(desk, channel)
     await desk.publish([await desk.approved()], channels=("scripted",))
@@ -182,3 +184,4 @@ async def test_a_locked_database_delays_but_loses_nothing(desk) -> None:  # noqa
     assert await runner.run_once() == 1
     thread.join()
     assert (await _delivery(desk)).state == "sent"
+    await store.close()

@@ -52,10 +52,10 @@ async def test_the_sample_passes_the_review_checks_and_is_our_own_text(tmp_path:
             assert await s.scalar(select(func.count()).select_from(CheckFinding)) == 0
     finally:
         await svc.store.close()
-    seed = Path(__file__).resolve().parents[2] / "shared" / "seed"
-    seeds = ["".join(p.read_text(encoding="utf-8").split()) for p in seed.glob("*.txt")]
+    places = [Path(__file__).resolve().parents[2] / "shared" / "seed", Path("/work/shared/seed")]
+    seeds = ["".join(p.read_text(encoding="utf-8").split()) for d in places for p in d.glob("*.txt")]
     if not seeds:
-        pytest.skip(f"the seed document is not beside the project ({seed})")
+        pytest.skip(f"the seed document is in none of {places}")
     for path in Path(sample.SAMPLE_DIR).glob("*.md"):
         body = "".join(path.read_text(encoding="utf-8").split("---", 2)[2].split())
         for flat in seeds:
