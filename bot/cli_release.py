@@ -22,17 +22,19 @@ def release() -> None:
 
 
 def _when(cli: Cli, svc: Service, at: str | None, now_flag: bool) -> tuple[datetime, bool]:
-    if now_flag:
+    """``--at`` alone must be in the future; ``--now`` alone means now; both accept a past
+    instant (the release then goes out at once, and its lateness is recorded)."""
+    if now_flag and not at:
         return svc.clock.now(), True
     if not at:
         raise InputError("缺少发布时间", field="--at", fix="加 --at \"YYYY-MM-DD HH:MM\"，或 --now 立即发布")
-    return parse_instant(at, cli.settings.tz), False
+    return parse_instant(at, cli.settings.tz), now_flag
 
 
 @command(release, "create")
 @click.argument("item_ids", type=int, nargs=-1, required=True)
 @click.option("--at", "at", default=None, help="发布时刻：\"YYYY-MM-DD HH:MM[:SS]\"（配置时区）或带时差的 ISO 8601")
-@click.option("--now", "now_flag", is_flag=True, help="立即发布（也允许过去的时刻）")
+@click.option("--now", "now_flag", is_flag=True, help="立即发布；与 --at 同用时允许过去的时刻")
 @click.option("--channels", default="", help="渠道，逗号分隔；默认全部已启用渠道")
 @click.option("--allow-pending", is_flag=True, help="组合中允许尚未审核的稿件；到时未审核则暂停整组")
 @click.option("--push", default=None, help="微信群发：none、all 或 tag:标签名")

@@ -233,3 +233,14 @@ def test_invalid_config_starts_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "bot.timezone: 未知时区" in result.output and "web.lisen: 未知的配置项" in result.output
     assert not (tmp_path / "var").exists()
+
+
+def test_a_past_instant_needs_now(env: dict) -> None:
+    item = gk(env, "post", "add", str(env["dir"] / "policy.md"))["id"]
+    gk(env, "post", "submit", str(item))
+    gk(env, "post", "approve", str(item), user="bob")
+    err = gk(env, "release", "create", str(item), "--at", "2026-01-05 09:00", code=2)["error"]
+    assert "--at" in err and "--now" in err
+    rel = gk(env, "release", "create", str(item), "--at", "2026-01-05 09:00", "--now")
+    assert rel["due_at"].startswith("2026-01-05T01:00:00")  # 09:00 in Beijing, stored in UTC
+    assert gk(env, "release", "list")["releases"][0]["state"] == "pending"
