@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 import click
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
+    """Instants are printed in UTC with their offset, whatever zone they were made in."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (set, tuple)):
         return list(value)
