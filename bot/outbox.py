@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import Outcome, Result
@@ -113,13 +113,16 @@ async def record(session: AsyncSession, claim: Claim, result: Result, *, now: da
     elif outcome is Outcome.UNKNOWN:
         d.state, d.last_error = "unknown", result.detail
         delay = result.retry_after or backoff(d.attempts, RECONCILE_SECONDS, 3600)
-    else:  # RETRY
-        if d.attempts >= max_attempts:
+    else:  # RETRY: only these count toward the limit (not pauses, polls or reconciliations)
+        failures = await session.scalar(select(func.count(DeliveryAttempt.id)).where(
+            DeliveryAttempt.delivery_id == d.id, DeliveryAttempt.outcome == Outcome.RETRY.value,
+            DeliveryAttempt.worker.not_like("operator:%")))
+        if failures >= max_attempts:
             d.state, d.settled_at = "failed", now
-            d.last_error = f"已尝试 {d.attempts} 次仍未成功：{result.detail}"
+            d.last_error = f"已尝试 {failures} 次仍未成功：{result.detail}"
         else:
             d.state, d.last_error = "retry", result.detail
-            delay = result.retry_after or backoff(d.attempts, base, cap)
+            delay = result.retry_after or backoff(failures, base, cap)
     if delay is not None:
         d.next_attempt_at = now + timedelta(seconds=delay)
     return d.state
@@ -154,7 +157,12 @@ async def settle(session: AsyncSession, delivery_id: int, result: Result, *, now
 
 async def resolve(session: AsyncSession, delivery_id: int, *, sent: bool, actor: str,
                   now: datetime, reason: str = "") -> Delivery:
-    """An operator's decision on a delivery whose outcome could not be established."""
+    """An operator's decision on a delivery whose outcome could not be established.
+
+    A channel that stopped at one step only staff can settle (one post of a bundle) says so with
+    ``progress["awaiting_operator"] = {"remaining": n, …}``: the decision is added for it as
+    ``progress["operator_decision"]`` ("sent" | "not_sent") and, when steps remain, the delivery
+    goes back to the runner to finish them instead of being settled here."""
     d = await session.get(Delivery, delivery_id)
     if d is None:
         raise NotFound(f"投递 {delivery_id} 不存在", fix="用 gongkai release show 发布编号 查看投递编号")
@@ -164,7 +172,10 @@ async def resolve(session: AsyncSession, delivery_id: int, *, sent: bool, actor:
                                 started_at=now, finished_at=now,
                                 outcome="sent" if sent else "retry",
                                 detail=f"人工确认：{'已送达' if sent else '未送达，重新发送'} {reason}"))
-    if sent:
+    question = (d.progress or {}).get("awaiting_operator")
+    if isinstance(question, dict):
+        d.progress = {**d.progress, "operator_decision": "sent" if sent else "not_sent"}
+    if sent and not (isinstance(question, dict) and question.get("remaining")):
         d.state, d.settled_at, d.last_error = "sent", now, None
     else:
         d.state, d.next_attempt_at, d.last_error = "retry", now, None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -60,10 +61,11 @@ async def _drop_pg_database(url: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path: Path):
-    """A fresh, empty database URL on each backend."""
-    if request.param == "sqlite":
+@contextmanager
+def fresh_database(backend: str, tmp_path: Path):
+    """A fresh, empty database URL on ``backend`` (sqlite | postgres). PostgreSQL is skipped with
+    the reason when no server answers (and fails instead when GONGKAI_REQUIRE_PG is set)."""
+    if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'gongkai.db'}"
         return
     reason = _pg_unreachable_reason()
@@ -72,8 +74,17 @@ def database_url(request, tmp_path: Path):
             pytest.fail(f"GONGKAI_REQUIRE_PG is set but {reason}")
         pytest.skip(reason)
     url = asyncio.run(_create_pg_database())
-    yield url
-    asyncio.run(_drop_pg_database(url))
+    try:
+        yield url
+    finally:
+        asyncio.run(_drop_pg_database(url))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path: Path):
+    """A fresh, empty database URL on each backend."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -185,3 +185,15 @@ async def test_a_locked_database_delays_but_loses_nothing(sqlite_url: str, clock
     thread.join()
     assert (await _delivery(desk)).state == "sent"
     await store.close()
+
+
+async def test_pauses_do_not_use_up_the_retry_limit(desk) -> None:  # noqa: ANN001
+    channel = ScriptedChannel([Result(Outcome.PAUSED, "令牌过期", retry_after=60)] * 5
+                              + [Result(Outcome.RETRY, "限流"), Result(Outcome.SENT, "ok")])
+    runner = _runner(desk, channel, max_attempts=2)
+    await desk.publish([await desk.approved()], channels=("scripted",))
+    for _ in range(7):
+        await runner.run_once()
+        desk.clock.advance(hours=1)
+    d = await _delivery(desk)
+    assert d.state == "sent" and d.attempts == 7
