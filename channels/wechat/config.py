@@ -1,9 +1,19 @@
-"""Settings of the WeChat official-account channel (``[channels.wechat]``)."""
+"""Settings of the WeChat official-account channel (``[channels.wechat]``).
+
+The fixed keys (``app_id``, ``app_secret``, ``token``, ``encoding_aes_key``, ``account_type``)
+are the account's credentials and kind; the others tune articles, pushes, notifications, the
+server callback and the sandbox. Every key is documented in config.example.toml."""
 from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field, model_validator
+
 from channels.base_settings import ChannelSettings
+
+#: Values a notification field can show (``notify_fields``).
+NOTIFY_VALUES = ("title", "summary", "department", "column", "kind", "doc_no", "published_at",
+                 "site")
 
 
 class WechatSettings(ChannelSettings):
@@ -12,4 +22,60 @@ class WechatSettings(ChannelSettings):
     token: str = ""
     encoding_aes_key: str = ""
     account_type: Literal["subscription", "service"] = "subscription"
+    original_id: str = ""  # gh_…: when set, callbacks addressed to another account are refused
+
+    # access token
+    token_api: Literal["stable", "basic"] = "stable"
+    token_refresh_margin_seconds: int = Field(default=300, ge=60, le=3600)
+    request_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+
+    # articles
+    author: str = Field(default="", max_length=16)  # empty = the item's department (first 16)
+    default_cover: str = ""  # image file; empty = a plain generated cover
+    open_comment: bool = False
+    poll_seconds: float = Field(default=30.0, gt=0)  # how often an unconfirmed publish is polled
+
+    # pushes (mass send)
+    push_quota_per_day: int = Field(default=1, ge=0, le=100)  # subscription account
+    push_quota_per_month: int = Field(default=4, ge=0, le=100)  # service account, per follower
+    over_quota: Literal["refuse", "publish_only"] = "refuse"
+
+    # topic notifications
+    notify: Literal["off", "template", "subscribe"] = "template"
+    notify_template_id: str = ""  # empty = off (in sandbox mode: the sandbox's template)
+    notify_fields: dict[str, str] = Field(default_factory=lambda: {
+        "thing1": "title", "thing2": "department", "time3": "published_at"})
+    notify_rate_per_second: float = Field(default=100.0, gt=0, le=10000)
+    notify_concurrency: int = Field(default=32, ge=1, le=512)
+    fanout_slice_seconds: float = Field(default=60.0, ge=1, le=100)
+
+    # server callback
+    message_mode: Literal["safe", "compatible", "plain"] = "safe"
+    callback_max_bytes: int = Field(default=65536, ge=1024, le=1024 * 1024)
+    callback_max_skew_seconds: int = Field(default=300, ge=30, le=3600)
+
+    # replies to followers
+    welcome_reply: str = "感谢关注！回复“解读”查看最新政策解读，回复“订阅 栏目名”订阅更新提醒，回复“退订”取消提醒。"
+    default_reply: str = "您好，留言已收到。回复“解读”查看最新政策解读，回复“订阅”查看可订阅的栏目。"
+    interpretations_keyword: str = "解读"
+    subscribe_keyword: str = "订阅"
+    unsubscribe_keyword: str = "退订"
+    interpretations_in_reply: int = Field(default=5, ge=1, le=8)
+    keyword_replies: dict[str, str] = Field(default_factory=dict)
+
+    # sandbox emulator
+    sandbox_publish_delay_seconds: float = Field(default=3.0, ge=0, le=3600)
+
     _secrets = ("app_id", "app_secret", "token")
+
+    @model_validator(mode="after")
+    def _check(self):  # noqa: ANN202
+        for name, value in self.notify_fields.items():
+            if value not in NOTIFY_VALUES:
+                raise ValueError(f"notify_fields.{name} 的取值 {value!r} 无效，可用：{'、'.join(NOTIFY_VALUES)}")
+        if self.enabled and not self.sandbox and self.message_mode != "plain" and not self.encoding_aes_key:
+            raise ValueError("MISSING_SECRETS:encoding_aes_key")
+        if self.encoding_aes_key and len(self.encoding_aes_key) != 43:
+            raise ValueError("encoding_aes_key 应为 43 个字符，即微信公众平台“开发 → 基本配置 → "
+                             "服务器配置”中的 EncodingAESKey")
+        return self

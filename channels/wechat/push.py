@@ -1,0 +1,139 @@
+"""Pushes (mass sends) and the account's push quota, modelled from the settings:
+
+* subscription account (订阅号): ``push_quota_per_day`` pushes a day (default 1);
+* service account (服务号): each follower receives at most ``push_quota_per_month`` pushes a
+  calendar month (default 4); a push to everyone counts for every follower, a push to a tag for
+  that tag's followers.
+
+Days and months are WeChat's (Asia/Shanghai). Pushes already made (the publication ledger) and
+pushes planned by releases not yet fired both count. ``release create`` asks :func:`judge`
+before storing a release; the delivery asks again before pushing and publishes without a push
+if the quota is gone by then."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from channels.wechat import kv
+from channels.wechat.config import WechatSettings
+from channels.wechat.models import WechatPublication
+from content.errors import InputError
+from content.models import Release
+
+WECHAT_TZ = ZoneInfo("Asia/Shanghai")
+COUNTED = ("pending", "submitted", "published")
+
+
+@dataclass(frozen=True)
+class PushTarget:
+    kind: str  # none | all | tag
+    tag: str = ""
+
+    @property
+    def key(self) -> str:
+        return {"none": "none", "all": "all"}.get(self.kind, f"tag:{self.tag}")
+
+    @property
+    def label(self) -> str:
+        return {"none": "不群发", "all": "群发给全部粉丝"}.get(self.kind, f"群发给标签“{self.tag}”的粉丝")
+
+
+def parse(options: Any) -> PushTarget:
+    value = str((options or {}).get("push") or "none").strip()
+    if value in ("none", ""):
+        return PushTarget("none")
+    if value == "all":
+        return PushTarget("all")
+    if value.startswith("tag:") and value[4:].strip():
+        return PushTarget("tag", value[4:].strip())
+    raise InputError(f"群发选项 push={value!r} 无效", field="--push", fix="none、all 或 tag:标签名")
+
+
+async def clientmsgid(session: AsyncSession, idempotency_key: str, now: datetime) -> str:
+    """Deterministic per (installation, delivery): the same release always sends the same id,
+    and a second installation (a test system on the same account) never collides with it."""
+    install = await kv.put_if_absent(session, "wechat:install_id", {"id": secrets.token_hex(8)}, now)
+    return "gk" + hashlib.sha256(f"{install['id']}:{idempotency_key}".encode()).hexdigest()[:40]
+
+
+@dataclass
+class Verdict:
+    allowed: bool = True
+    warnings: list[str] = field(default_factory=list)
+    refusal: str = ""
+
+
+def _bounds(when: datetime) -> tuple[datetime, datetime, datetime, datetime, str, str]:
+    local = when.astimezone(WECHAT_TZ)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    month = day.replace(day=1)
+    next_month = (month + timedelta(days=32)).replace(day=1)
+    return day, day + timedelta(days=1), month, next_month, f"{local:%Y-%m-%d}", f"{local:%Y年%m月}"
+
+
+async def judge(session: AsyncSession, settings: WechatSettings, target: PushTarget, when: datetime,
+                *, exclude_delivery: int | None = None, planned: bool = True) -> Verdict:
+    verdict = Verdict()
+    if target.kind == "none":
+        return verdict
+    day0, day1, month0, month1, day_label, month_label = _bounds(when)
+    start = day0 if settings.account_type == "subscription" else month0
+    end = day1 if settings.account_type == "subscription" else month1
+    targets: list[tuple[str, str]] = []  # (target key, what)
+    rows = await session.execute(select(WechatPublication.target, WechatPublication.release_id,
+                                        WechatPublication.delivery_id).where(
+        WechatPublication.mode == "push", WechatPublication.status.in_(COUNTED),
+        WechatPublication.pushed_at >= start, WechatPublication.pushed_at < end))
+    for key, release_id, delivery_id in rows:
+        if delivery_id != exclude_delivery:
+            targets.append((key, f"发布计划 {release_id} 已群发"))
+    if planned:
+        for rel in await session.scalars(select(Release).where(
+                Release.state == "pending", Release.due_at >= start, Release.due_at < end)):
+            push = str((rel.options or {}).get("push") or "none")
+            if "wechat" in (rel.channels or []) and push != "none":
+                targets.append((push, f"发布计划 {rel.id} 计划群发"))
+    fix = "修正：加 --push none 只发布不群发，或换一个发布时间"
+    if settings.account_type == "subscription":
+        quota = settings.push_quota_per_day
+        if len(targets) + 1 > quota:
+            used = "；".join(w for _, w in targets) or "额度为 0"
+            verdict.allowed = False
+            verdict.refusal = (f"订阅号每天只能群发 {quota} 次，{day_label} 的额度已用完（{used}）（{fix}）")
+        elif len(targets) + 1 == quota:
+            verdict.warnings.append(f"这将用掉 {day_label} 的群发额度（订阅号每天 {quota} 次）")
+        return verdict
+    quota = settings.push_quota_per_month
+    to_all = [w for k, w in targets if k == "all"]
+    by_tag: dict[str, list[str]] = {}
+    for k, w in targets:
+        if k.startswith("tag:"):
+            by_tag.setdefault(k[4:], []).append(w)
+    if target.kind == "all":
+        if len(to_all) + 1 > quota:
+            verdict.allowed = False
+            verdict.refusal = (f"服务号每位粉丝每月最多收到 {quota} 次群发，{month_label}已群发给全部粉丝 "
+                               f"{len(to_all)} 次（{'；'.join(to_all)}）（{fix}）")
+            return verdict
+        for tag, used in sorted(by_tag.items()):
+            if len(to_all) + len(used) + 1 > quota:
+                verdict.warnings.append(f"标签“{tag}”的粉丝{month_label}已收到 {len(to_all) + len(used)} 次群发，"
+                                        f"这次将收不到（每月最多 {quota} 次）")
+        if len(to_all) + 1 == quota:
+            verdict.warnings.append(f"这是{month_label}最后一次可以群发给全部粉丝的机会（每月 {quota} 次）")
+        return verdict
+    used = to_all + by_tag.get(target.tag, [])
+    if len(used) + 1 > quota:
+        verdict.allowed = False
+        verdict.refusal = (f"标签“{target.tag}”的粉丝{month_label}已收到 {len(used)} 次群发（{'；'.join(used)}），"
+                           f"服务号每位粉丝每月最多 {quota} 次（{fix}）")
+    elif len(used) + 1 == quota:
+        verdict.warnings.append(f"标签“{target.tag}”的粉丝{month_label}将收满 {quota} 次群发")
+    return verdict
