@@ -1,0 +1,388 @@
+"""``gongkai subscribers …``: SMS subscribers (list, import, export, remove), per-number results of
+a release, and a release's SMS fan-out driven from the command line with a progress bar."""
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from sqlalchemy import delete, func, select
+
+from bot.clikit import Cli, command
+from bot.output import emit, table
+from bot.service import Service
+from channels.sms import phone as phones_
+from content import audit, subscribers
+from content.errors import GongkaiError, InputError, NotFound
+from content.models import Delivery, DeliveryRecipient, Subscriber, SubscriberTopic
+
+STATUS_LABELS = {"pending": "待确认", "active": "订阅中", "unsubscribed": "已退订", "blocked": "已屏蔽",
+                 "inactive": "停用"}
+RESULT_LABELS = {"sent": "已提交", "delivered": "已送达", "failed": "失败", "skipped": "已跳过", "unknown": "结果未知"}
+IMPORT_CHUNK = 500
+
+
+@click.group("subscribers")
+def subscribers_group() -> None:
+    """短信订阅者：列出、导入、导出、移除；查看某次发布的逐号结果；命令行推送。"""
+
+
+def _sms_enabled(svc: Service) -> None:
+    if "sms" not in svc.channels:
+        raise GongkaiError("短信渠道未启用", fix="在配置中设 [channels.sms] enabled = true")
+
+
+# ----------------------------------------------------------------------------------------- list
+@command(subscribers_group, "list")
+@click.option("--status", type=click.Choice(list(STATUS_LABELS)), default=None, help="只列出某种状态")
+@click.option("--topic", default=None, help="只列出订阅了某个主题的号码")
+@click.option("--search", default=None, help="号码中包含的数字")
+@click.option("--limit", type=int, default=50, show_default=True)
+def list_(cli: Cli, status: str | None, topic: str | None, search: str | None, limit: int) -> None:
+    """列出短信订阅者（最新的在前）。"""
+    async def work(svc: Service):  # noqa: ANN202
+        async with svc.store.sessions() as s:
+            q = select(Subscriber).where(Subscriber.channel == "sms")
+            count_q = select(func.count(Subscriber.id)).where(Subscriber.channel == "sms")
+            if status:
+                q, count_q = q.where(Subscriber.status == status), count_q.where(Subscriber.status == status)
+            if topic:
+                has = Subscriber.id.in_(select(SubscriberTopic.subscriber_id).where(SubscriberTopic.topic == topic))
+                q, count_q = q.where(has), count_q.where(has)
+            if search:
+                q, count_q = (q.where(Subscriber.address.contains(search.strip())),
+                              count_q.where(Subscriber.address.contains(search.strip())))
+            total = await s.scalar(count_q)
+            subs = list(await s.scalars(q.order_by(Subscriber.id.desc()).limit(limit)))
+            topics = {}
+            for sub in subs:
+                topics[sub.id] = await subscribers.topics_of(s, sub.id)
+        return total, subs, topics, svc.renderer
+
+    total, subs, topics, r = cli.run(work)
+    data = {"total": total, "subscribers": [
+        {"phone": x.address, "status": x.status, "topics": topics[x.id], "source": x.source,
+         "consent_at": x.consent_at, "consent_method": x.consent_method, "consent_from": x.consent_from,
+         "created_at": x.created_at, "unsubscribed_at": x.unsubscribed_at} for x in subs]}
+    if not subs:
+        emit(cli.as_json, data, "没有符合条件的订阅者。")
+        return
+    rows = [[phones_.national(x.address), STATUS_LABELS.get(x.status, x.status), "、".join(topics[x.id]),
+             x.source or "", r.local(x.consent_at, "%Y-%m-%d %H:%M") if x.consent_at else "",
+             x.consent_method] for x in subs]
+    emit(cli.as_json, data, [table(rows, ["号码", "状态", "主题", "来源", "同意时间", "同意方式"]),
+                             f"共 {total} 个，显示 {len(subs)} 个。"])
+
+
+# --------------------------------------------------------------------------------------- import
+@dataclass(frozen=True)
+class Row:
+    line: int
+    phone: str
+    topics: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    text: str
+    problem: str
+
+
+def read_rows(path: Path) -> Iterator[Row | BadRow]:
+    """Rows of ``phone,topics[,source]`` (a header row naming the columns is optional; topics
+    are separated by ";"). Each row is checked on its own; a bad row does not stop the rest."""
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes any byte sequence
+        raise InputError(f"{path} 的编码无法识别", fix="请存为 UTF-8 编码的 CSV")
+    reader = csv.reader(io.StringIO(text))
+    columns = {"phone": 0, "topics": 1, "source": 2}
+    seen: dict[str, int] = {}
+    for number, cells in enumerate(reader, start=1):
+        cells = [c.strip() for c in cells]
+        if not any(cells):
+            continue
+        if number == 1 and cells[0].lower() in ("phone", "手机号", "手机号码", "号码", "mobile"):
+            names = {"phone": ("phone", "手机号", "手机号码", "号码", "mobile"),
+                     "topics": ("topics", "主题", "订阅主题"), "source": ("source", "来源")}
+            found = {key: next((i for i, c in enumerate(cells) if c.lower() in aliases), None)
+                     for key, aliases in names.items()}
+            if found["topics"] is None:
+                yield BadRow(number, ",".join(cells), "表头缺少 topics 列（修正：表头写成 phone,topics,source）")
+                return
+            columns = {k: v for k, v in found.items() if v is not None}
+            continue
+        shown = ",".join(cells)
+
+        def cell(key: str) -> str:
+            index = columns.get(key)
+            return cells[index] if index is not None and index < len(cells) else ""
+
+        try:
+            phone = phones_.normalise(cell("phone"))
+        except InputError as exc:
+            yield BadRow(number, shown, f"{exc.message}（修正：{exc.fix}）")
+            continue
+        topics = tuple(dict.fromkeys(t.strip() for t in cell("topics").replace("；", ";").split(";") if t.strip()))
+        if not topics:
+            yield BadRow(number, shown, "没有订阅主题（修正：第二列写主题，多个主题用 ; 分隔，如 all;突发事件）")
+            continue
+        too_long = [t for t in topics if len(t) > 200]
+        if too_long:
+            yield BadRow(number, shown, f"主题过长：{too_long[0][:20]}…（修正：主题不超过 200 字）")
+            continue
+        if phone in seen:
+            yield BadRow(number, shown, f"号码与第 {seen[phone]} 行重复，已按第 {seen[phone]} 行导入")
+            continue
+        seen[phone] = number
+        source = cell("source")
+        if len(source) > 100:
+            yield BadRow(number, shown, "来源过长（修正：不超过 100 字）")
+            continue
+        yield Row(number, phone, topics, source)
+
+
+@command(subscribers_group, "import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--source", "default_source", default="", help="没有 source 列时记录的来源，如“线下登记表”")
+def import_(cli: Cli, file: Path, default_source: str) -> None:
+    """从 CSV 导入已在别处同意接收短信的号码（立即生效）。
+
+    列：phone,topics[,source]；多个主题用 ; 分隔。每行单独检查：有问题的行列出原因并跳过，其余照常导入。
+    已退订或已屏蔽的号码不会被导入重新订阅（须本人重新订阅）。"""
+    actor = cli.actor
+    if not file.is_file():
+        raise InputError(f"找不到文件 {file}", fix="检查路径")
+    source_name = default_source or f"导入:{file.name}"
+
+    async def work(svc: Service):  # noqa: ANN202
+        _sms_enabled(svc)
+        bad: list[BadRow] = []
+        counts = {"added": 0, "updated": 0}
+        pending: list[Row] = []
+
+        async def flush(rows: list[Row]) -> None:
+            now = svc.clock.now()
+
+            async def txn(s):  # noqa: ANN001, ANN202
+                added = updated = 0
+                refused = []
+                for row in rows:
+                    existing = await subscribers.get(s, "sms", row.phone)
+                    if existing is not None and existing.status in ("unsubscribed", "blocked"):
+                        refused.append(BadRow(row.line, phones_.national(row.phone),
+                                              f"该号码{STATUS_LABELS[existing.status]}，导入不会重新订阅（须本人通过订阅页面重新订阅）"))
+                        continue
+                    await subscribers.upsert(s, "sms", row.phone, now=now, status="active", topics=row.topics,
+                                             source=row.source or source_name, consent_method="staff-import",
+                                             consent_from=row.source or source_name)
+                    if existing is None:
+                        added += 1
+                    else:
+                        updated += 1
+                audit.record(s, at=now, actor=actor, action="sms_subscribers_imported", reason=str(file.name),
+                             added=added, updated=updated)
+                return added, updated, refused
+
+            added, updated, refused = await svc.store.transaction(txn, what="import subscribers")
+            counts["added"] += added
+            counts["updated"] += updated
+            bad.extend(refused)
+
+        for row in read_rows(file):
+            if isinstance(row, BadRow):
+                bad.append(row)
+                continue
+            pending.append(row)
+            if len(pending) >= IMPORT_CHUNK:
+                await flush(pending)
+                pending = []
+        if pending:
+            await flush(pending)
+        return counts, sorted(bad, key=lambda b: b.line)
+
+    counts, bad = cli.run(work)
+    data = {"added": counts["added"], "updated": counts["updated"],
+            "bad_rows": [{"line": b.line, "row": b.text, "problem": b.problem} for b in bad]}
+    lines = [f"已导入：新增 {counts['added']} 个，更新 {counts['updated']} 个（立即生效）。"]
+    if bad:
+        lines.append(f"有 {len(bad)} 行未导入：")
+        lines += [f"  第 {b.line} 行 {b.text}：{b.problem}" for b in bad]
+    emit(cli.as_json, data, lines)
+    if bad:
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------------------- export
+@command(subscribers_group, "export")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="写入文件（默认输出到屏幕）")
+@click.option("--status", type=click.Choice(list(STATUS_LABELS)), default=None, help="只导出某种状态")
+def export(cli: Cli, output: Path | None, status: str | None) -> None:
+    """导出短信订阅者为 CSV。
+
+    列：phone,topics,status,source,consent_at,consent_method,consent_from（可再次导入）。"""
+    async def work(svc: Service) -> tuple[int, str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["phone", "topics", "status", "source", "consent_at", "consent_method", "consent_from"])
+        count = 0
+        last = 0
+        while True:
+            async with svc.store.sessions() as s:
+                q = select(Subscriber).where(Subscriber.channel == "sms", Subscriber.id > last)
+                if status:
+                    q = q.where(Subscriber.status == status)
+                page = list(await s.scalars(q.order_by(Subscriber.id).limit(1000)))
+                if not page:
+                    break
+                rows = await s.execute(select(SubscriberTopic.subscriber_id, SubscriberTopic.topic).where(
+                    SubscriberTopic.subscriber_id.in_([x.id for x in page])).order_by(SubscriberTopic.topic))
+            topics: dict[int, list[str]] = {}
+            for sid, topic in rows:
+                topics.setdefault(sid, []).append(topic)
+            for x in page:
+                writer.writerow([phones_.national(x.address), ";".join(topics.get(x.id, [])), x.status, x.source,
+                                 x.consent_at.isoformat() if x.consent_at else "", x.consent_method, x.consent_from])
+                count += 1
+            last = page[-1].id
+        return count, buffer.getvalue()
+
+    count, text = cli.run(work)
+    if output is not None:
+        output.write_text(text, encoding="utf-8-sig")  # with a BOM, so spreadsheet programs read Chinese
+        emit(cli.as_json, {"count": count, "file": str(output)}, f"已导出 {count} 个订阅者到 {output}。")
+    elif cli.as_json:
+        emit(True, {"count": count, "csv": text}, "")
+    else:
+        click.echo(text, nl=False)
+
+
+# --------------------------------------------------------------------------------------- remove
+@command(subscribers_group, "remove")
+@click.argument("phones", nargs=-1, required=True)
+@click.option("--purge", is_flag=True, help="同时删除号码记录（默认只标记为已退订并保留同意记录）")
+@click.option("--reason", default="", help="原因（写入审计记录）")
+def remove(cli: Cli, phones: tuple[str, ...], purge: bool, reason: str) -> None:
+    """停止向号码发送短信（标记为已退订）；加 --purge 删除记录。"""
+    actor = cli.actor
+    normalised = [phones_.normalise(p, field="PHONE") for p in phones]
+
+    async def work(svc: Service):  # noqa: ANN202
+        now = svc.clock.now()
+
+        async def txn(s):  # noqa: ANN001, ANN202
+            done, missing = [], []
+            for phone in normalised:
+                sub = await subscribers.get(s, "sms", phone)
+                if sub is None:
+                    missing.append(phone)
+                    continue
+                if purge:
+                    await s.execute(delete(SubscriberTopic).where(SubscriberTopic.subscriber_id == sub.id))
+                    await s.delete(sub)
+                else:
+                    await subscribers.set_status(s, "sms", phone, "unsubscribed", now=now)
+                    sub.meta = {**(sub.meta or {}), "unsubscribed_via": f"staff:{actor}"}
+                audit.record(s, at=now, actor=actor, action="sms_subscriber_removed", reason=reason,
+                             subscriber=sub.id, phone=phones_.masked(phone), purge=purge)
+                done.append(phone)
+            return done, missing
+
+        return await svc.store.transaction(txn, what="remove subscribers")
+
+    done, missing = cli.run(work)
+    verb = "已删除" if purge else "已停止发送（标记为已退订）"
+    lines = [f"{verb}：{'、'.join(phones_.national(p) for p in done)}" if done else "没有移除任何号码。"]
+    if missing:
+        lines.append(f"不在订阅名单中：{'、'.join(phones_.national(p) for p in missing)}")
+    emit(cli.as_json, {"removed": done, "not_found": missing, "purged": purge}, lines)
+    if missing and not done:
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------------------- report
+@command(subscribers_group, "report")
+@click.argument("release_id", type=int)
+@click.option("--status", type=click.Choice(list(RESULT_LABELS)), default=None, help="只列出某种结果")
+@click.option("--limit", type=int, default=100, show_default=True)
+def report(cli: Cli, release_id: int, status: str | None, limit: int) -> None:
+    """某次发布的短信逐号结果：提交、送达、失败、跳过和结果未知的号码。"""
+    async def work(svc: Service):  # noqa: ANN202
+        async with svc.store.sessions() as s:
+            d = await s.scalar(select(Delivery).where(Delivery.release_id == release_id, Delivery.channel == "sms"))
+            if d is None:
+                raise NotFound(f"发布计划 {release_id} 没有短信投递",
+                               fix="发布计划须包含 sms 渠道且已发布；用 gongkai release show 查看")
+            counts = dict(list(await s.execute(select(DeliveryRecipient.status, func.count()).where(
+                DeliveryRecipient.delivery_id == d.id).group_by(DeliveryRecipient.status))))
+            q = select(DeliveryRecipient).where(DeliveryRecipient.delivery_id == d.id)
+            if status:
+                q = q.where(DeliveryRecipient.status == status)
+            else:  # problems first
+                q = q.order_by((DeliveryRecipient.status.in_(["sent", "delivered"])).asc())
+            rows = list(await s.scalars(q.order_by(DeliveryRecipient.id).limit(limit)))
+        return d, counts, rows, svc.renderer
+
+    d, counts, rows, r = cli.run(work)
+    data = {"release": release_id, "delivery": d.id, "state": d.state, "counts": counts, "progress": d.progress,
+            "recipients": [{"phone": x.address, "status": x.status, "batch": x.batch, "remote_id": x.remote_id,
+                            "detail": x.detail, "updated_at": x.updated_at} for x in rows]}
+    summary = "，".join(f"{RESULT_LABELS.get(k, k)} {v}" for k, v in sorted(counts.items())) or "还没有逐号结果"
+    lines = [f"发布计划 {release_id} 的短信（投递 {d.id}，{d.state}）：{summary}"]
+    if d.progress.get("summary"):
+        lines.append(f"进度：{d.progress['summary']}")
+    if rows:
+        lines.append(table([[phones_.national(x.address), RESULT_LABELS.get(x.status, x.status), str(x.batch),
+                             x.detail, r.local(x.updated_at, "%m-%d %H:%M:%S")] for x in rows],
+                           ["号码", "结果", "批次", "说明", "更新时间"]))
+    emit(cli.as_json, data, lines)
+
+
+# ----------------------------------------------------------------------------------------- push
+@command(subscribers_group, "push")
+@click.argument("release_id", type=int)
+def push(cli: Cli, release_id: int) -> None:
+    """立即在前台推送某次发布的短信（显示进度条）；中断后再次运行会从上次的进度继续。"""
+    from bot.sms_push import push as run_push
+
+    async def work(svc: Service):  # noqa: ANN202
+        _sms_enabled(svc)
+        bar = None
+        shown = 0
+
+        def on_progress(progress) -> None:  # noqa: ANN001
+            nonlocal bar, shown
+            if cli.as_json:
+                return
+            total = progress.get("total")
+            if bar is None and total:
+                bar = click.progressbar(length=total, label="发送短信", show_pos=True, file=sys.stderr)
+                bar.__enter__()
+            done = int(progress.get("numbers_done") or 0)
+            if bar is not None and done > shown:
+                bar.update(done - shown)
+                shown = done
+
+        try:
+            return await run_push(svc, release_id, f"cli-{svc.settings.node}", on_progress)
+        finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
+            await svc.channels["sms"].close()
+
+    state, result = cli.run(work)
+    emit(cli.as_json, {"release": release_id, "state": state, "outcome": result.outcome.value,
+                       "detail": result.detail, "progress": dict(result.progress or {})},
+         f"短信投递：{state}。{result.detail}")

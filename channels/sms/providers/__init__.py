@@ -1,0 +1,1 @@
+"""The SMS providers behind one small interface (:class:`~channels.sms.providers.base.Provider`)."""
