@@ -12,6 +12,9 @@ from sqlalchemy import func, select
 from bot import sample
 from bot.cli_post import post
 from bot.cli_release import delivery, release
+from bot.cli_subscribers import subscribers_group
+from bot.cli_wechat import wechat
+from bot.cli_weibo import weibo
 from bot.clikit import Cli, command, fail_lines, setup_logging
 from bot.output import emit
 from bot.service import Service, StoreUnavailable
@@ -41,6 +44,16 @@ def main(ctx: click.Context, config_path: str | None, actor: str | None, as_json
 main.add_command(post)
 main.add_command(release)
 main.add_command(delivery)
+main.add_command(subscribers_group)
+
+
+@main.group("channel")
+def channel() -> None:
+    """渠道管理：授权、令牌、粉丝与状态。"""
+
+
+channel.add_command(weibo)   # gongkai channel weibo …
+channel.add_command(wechat)  # gongkai channel wechat …
 
 
 # ---------------------------------------------------------------------------------------- run
@@ -69,7 +82,9 @@ async def _serve(settings) -> None:  # noqa: ANN001
     app_runner = None
     try:
         host, _, port = settings.web.listen.rpartition(":")
-        app_runner = web.AppRunner(make_app(service), access_log=None)
+        # long request lines: the Aliyun SDK puts up to 1,000 numbers in the query string
+        app_runner = web.AppRunner(make_app(service), access_log=None,
+                                   max_line_size=65536, max_field_size=65536)
         await app_runner.setup()
         await web.TCPSite(app_runner, host.strip("[]"), int(port)).start()
         if settings.bot.load_sample:

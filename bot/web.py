@@ -101,7 +101,12 @@ def extensions() -> list:
     """The explicit list of route installers: ``install(app, service)`` each. Channel parts that
     face the web (callbacks, subscription pages, the sandbox emulators mounted under
     /sandbox/<name>/) add theirs here."""
-    return []
+    from bot.sms_web import install as sms_web
+    from bot.wechat_callback import install as wechat_callback
+    from bot.wechat_sandbox import install as wechat_sandbox
+    from bot.weibo_sandbox import install as weibo_sandbox
+
+    return [weibo_sandbox, sms_web, wechat_callback, wechat_sandbox]
 
 
 def make_app(service) -> web.Application:  # noqa: ANN001

@@ -22,6 +22,6 @@ class ChannelsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     website: WebsiteSettings = Field(default_factory=WebsiteSettings)
-    wechat: WechatSettings = Field(default_factory=lambda: WechatSettings(enabled=False))
-    weibo: WeiboSettings = Field(default_factory=lambda: WeiboSettings(enabled=False))
-    sms: SmsSettings = Field(default_factory=lambda: SmsSettings(enabled=False))
+    wechat: WechatSettings = Field(default_factory=WechatSettings)
+    weibo: WeiboSettings = Field(default_factory=WeiboSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)

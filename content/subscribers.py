@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.db import Store
@@ -81,21 +81,39 @@ async def set_status(session: AsyncSession, channel: str, address: str, status: 
     return sub
 
 
+async def count(store: Store, channel: str, topics: Iterable[str]) -> int:
+    """How many active subscribers of ``channel`` follow any of ``topics`` (what :func:`stream`
+    would yield)."""
+    wanted = sorted(set(topics))
+    follows = exists().where(SubscriberTopic.subscriber_id == Subscriber.id, SubscriberTopic.topic.in_(wanted))
+    async with store.sessions() as session:
+        return int(await session.scalar(select(func.count(Subscriber.id)).where(
+            Subscriber.channel == channel, Subscriber.status == "active", follows)) or 0)
+
+
 async def stream(store: Store, channel: str, topics: Iterable[str], *, after_id: int = 0,
                  page_size: int = 1000) -> AsyncIterator[list[Recipient]]:
     """Active subscribers of ``channel`` following any of ``topics``, in id order, one page at
-    a time, starting after ``after_id`` (to resume a fan-out)."""
+    a time, starting after ``after_id`` (to resume a fan-out).
+
+    The topic test is a correlated ``EXISTS``: SQLite and PostgreSQL both run it as one index
+    lookup per subscriber, so each page costs the same however far the fan-out has got (an
+    ``IN (subquery)`` re-reads every follower of the topics for each page: quadratic over a
+    million subscribers — 129 s on SQLite, 66 s on PostgreSQL, against 2–4 s)."""
     wanted = sorted(set(topics))
     last = after_id
     while True:
-        async with store.sessions() as session:
-            rows = list(await session.execute(
+        # "subscriber_id > last" repeated inside EXISTS lets PostgreSQL's merge semi-join start
+        # its scan of subscriber_topics at the page instead of at the first subscriber.
+        follows = exists().where(SubscriberTopic.subscriber_id == Subscriber.id, SubscriberTopic.subscriber_id > last,
+                                 SubscriberTopic.topic.in_(wanted))
+        async with store.engine.connect() as conn:  # a plain connection: pages are read a thousand times
+            if conn.dialect.name == "postgresql":  # plan for this page, not a cached generic plan
+                await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            rows = (await conn.execute(
                 select(Subscriber.id, Subscriber.address)
-                .where(Subscriber.channel == channel, Subscriber.status == "active",
-                       Subscriber.id > last,
-                       Subscriber.id.in_(select(SubscriberTopic.subscriber_id)
-                                         .where(SubscriberTopic.topic.in_(wanted))))
-                .order_by(Subscriber.id).limit(page_size)))
+                .where(Subscriber.channel == channel, Subscriber.status == "active", Subscriber.id > last, follows)
+                .order_by(Subscriber.id).limit(page_size))).all()
         if not rows:
             return
         yield [Recipient(i, a) for i, a in rows]

@@ -74,6 +74,11 @@ listen = "127.0.0.1:{port}"
 refresh_seconds = 0.2
 [delivery]
 poll_seconds = 0.2
+[channels.wechat]
+sandbox_publish_delay_seconds = 0.3
+[channels.sms]
+quiet_start = "00:00"
+quiet_end = "00:00"
 """, encoding="utf-8")
     (tmp_path / "policy.md").write_text(POLICY, encoding="utf-8")
     (tmp_path / "interp.md").write_text(INTERPRETATION, encoding="utf-8")
@@ -164,11 +169,14 @@ def test_the_whole_flow(env: dict) -> None:
         assert get(env, "/atom.xml")[0] == 200
         shown = gk(env, "release", "show", str(rel["id"]))
         assert shown["state"] == "published"
-        deadline = time.time() + 10
-        while shown["deliveries"][0]["state"] != "sent" and time.time() < deadline:
-            time.sleep(0.1)
+        # the embedded default: every channel, each against its sandbox emulator
+        assert rel["channels"] == ["website", "wechat", "weibo", "sms"]
+        deadline = time.time() + 30
+        while {d["state"] for d in shown["deliveries"]} != {"sent"} and time.time() < deadline:
+            time.sleep(0.2)
             shown = gk(env, "release", "show", str(rel["id"]))
-        assert [d["state"] for d in shown["deliveries"]] == ["sent"]
+        assert {d["channel"]: d["state"] for d in shown["deliveries"]} == {
+            "website": "sent", "wechat": "sent", "weibo": "sent", "sms": "sent"}
         fired = datetime.fromisoformat(shown["fired_at"])
         assert fired >= at and shown["late_ms"] < 2000
         listed = {p["id"]: p for p in gk(env, "post", "list")["items"]}
@@ -179,8 +187,9 @@ def test_the_whole_flow(env: dict) -> None:
     bot = start_bot(env)  # a restart publishes nothing twice
     try:
         time.sleep(1)
-        shown = gk(env, "release", "show", str(rel["id"]))
-        assert len(shown["deliveries"]) == 1 and shown["deliveries"][0]["attempts"] == 1
+        again = gk(env, "release", "show", str(rel["id"]))
+        assert len(again["deliveries"]) == 4
+        assert [d["attempts"] for d in again["deliveries"]] == [d["attempts"] for d in shown["deliveries"]]
         status = gk(env, "status")
         assert status["ticker"]["running"] is True
         assert status["interpretation_deadlines"] == []
