@@ -48,7 +48,7 @@ def create(cli: Cli, item_ids: tuple[int, ...], at: str | None, now_flag: bool, 
     async def work(svc: Service):  # noqa: ANN202
         chosen = svc.check_channels([c.strip() for c in channels.split(",") if c.strip()])
         due, allow_past = _when(cli, svc, at, now_flag)
-        warnings = await svc.precheck(chosen, list(item_ids), {**options, "due_at": due})  # quotas are per day
+        warnings = await svc.precheck(chosen, list(item_ids), options, due)
         rel = await svc.store.transaction(lambda s: releases.create(
             s, list(item_ids), due_at=due, channels=chosen, actor=actor, now=svc.clock.now(),
             allow_past=allow_past, allow_pending=allow_pending, options=options))

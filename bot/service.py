@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from bot.runner import Runner
@@ -107,10 +108,11 @@ class Service:
                                      + (f"；启用请设 [channels.{name}] enabled = true" if name in known else ""))
         return list(dict.fromkeys(requested))
 
-    async def precheck(self, channels: list[str], item_ids: list[int],
-                       options: dict) -> list[str]:
+    async def precheck(self, channels: list[str], item_ids: list[int], options: dict,
+                       due_at: datetime) -> list[str]:
         """Ask each chosen channel whether the release fits (quotas, lengths); returns warnings,
-        raises InputError to refuse."""
+        raises InputError to refuse. Channels see the release instant as ``options["due_at"]``."""
+        options = {**options, "due_at": due_at}
         from content.views import load_views
 
         async with self.store.sessions() as session:

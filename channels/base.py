@@ -155,7 +155,8 @@ class ChannelExtras(Protocol):
 
     * ``async precheck(items, options) -> list[str]``: before ``release create`` stores a
       release; returns warnings to show, or raises ``content.errors.InputError`` to refuse
-      (e.g. a WeChat push over the account's quota).
+      (e.g. a WeChat push over the account's quota). ``options`` holds the release options and
+      ``due_at``, the release instant.
     * ``async alerts() -> list[str]``: lines for ``gongkai status`` (e.g. a token about to expire).
     """
 

@@ -261,4 +261,4 @@ async def test_an_item_too_long_for_wechat_is_refused_before_the_release_is_stor
 
     item = await world.desk.approved("news", "很长的动态", body="很长的正文。" * 4000)
     with pytest.raises(InputError, match="正文有 .* 字符，超过微信的上限"):
-        await world.service.precheck(["wechat"], [item], {})
+        await world.service.precheck(["wechat"], [item], {}, world.clock.now())

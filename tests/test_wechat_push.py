@@ -51,12 +51,12 @@ async def test_a_second_push_the_same_day_is_refused_before_the_release_is_store
     assert (await world.until_settled()).state == "sent"
     second = await world.desk.approved("news", "第二条")
     with pytest.raises(InputError) as refused:
-        await world.service.precheck(["wechat"], [second], {"push": "all", "due_at": world.clock.now()})
+        await world.service.precheck(["wechat"], [second], {"push": "all"}, world.clock.now())
     message = refused.value.render()
     assert "订阅号每天只能群发 1 次" in message and "--push none" in message
-    assert await world.service.precheck(["wechat"], [second], {"push": "none"}) == []
+    assert await world.service.precheck(["wechat"], [second], {"push": "none"}, world.clock.now()) == []
     tomorrow = world.clock.now() + timedelta(days=1)
-    warnings = await world.service.precheck(["wechat"], [second], {"push": "all", "due_at": tomorrow})
+    warnings = await world.service.precheck(["wechat"], [second], {"push": "all"}, tomorrow)
     assert any("群发额度" in w for w in warnings)  # allowed tomorrow, and it uses the day's push
 
 
@@ -66,8 +66,7 @@ async def test_a_planned_push_counts_before_it_fires(world: World) -> None:
                               at=world.clock.now() + timedelta(hours=2))
     second = await world.desk.approved("news", "下午的推送")
     with pytest.raises(InputError, match="计划群发"):
-        await world.service.precheck(["wechat"], [second], {"push": "all",
-                                                            "due_at": world.clock.now() + timedelta(hours=4)})
+        await world.service.precheck(["wechat"], [second], {"push": "all"}, world.clock.now() + timedelta(hours=4))
 
 
 async def test_over_quota_at_the_platform_publishes_without_a_push(world: World) -> None:
@@ -94,7 +93,7 @@ async def test_publish_only_mode_warns_instead_of_refusing(database_url, tmp_pat
         await world.release([await world.desk.approved("news", "一")], push="all")
         await world.until_settled()
         second = await world.desk.approved("news", "二")
-        warnings = await world.service.precheck(["wechat"], [second], {"push": "all", "due_at": world.clock.now()})
+        warnings = await world.service.precheck(["wechat"], [second], {"push": "all"}, world.clock.now())
         assert any("将只发布不群发" in w for w in warnings)
         await world.release([second], push="all")
         d = await world.until_settled()
@@ -116,7 +115,7 @@ async def test_a_service_account_pushes_four_times_a_month(database_url, tmp_pat
         assert len(world.pushes()) == 4
         fifth = await world.desk.approved("news", "第5次")
         with pytest.raises(InputError, match="每位粉丝每月最多收到 4 次群发"):
-            await world.service.precheck(["wechat"], [fifth], {"push": "all", "due_at": world.clock.now()})
+            await world.service.precheck(["wechat"], [fifth], {"push": "all"}, world.clock.now())
     finally:
         await world.stop()
 

@@ -128,7 +128,7 @@ class WechatChannel:
                                  fix="精简正文，或不发往微信（--channels 中去掉 wechat）")
         if len(items) > 8:
             raise InputError(f"一次微信发布最多 8 篇图文，这里有 {len(items)} 篇", fix="分成几个发布计划")
-        when = options.get("due_at") or self.clock.now()  # bot/cli_release.py passes the due time
+        when = options.get("due_at") or self.clock.now()  # the release instant (Service.precheck)
         if isinstance(when, str):
             when = datetime.fromisoformat(when)
         async with self.store.sessions() as session:
