@@ -3,12 +3,6 @@ interpretation, a colleague approves them, both are scheduled for one instant, a
 together on the website and in the feeds; a restart doubles nothing."""
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +13,8 @@ from zoneinfo import ZoneInfo
 import feedparser
 import pytest
 from click.testing import CliRunner
+
+from tests.botproc import bot_env, cli_json, start_bot, stop_bot
 
 from bot.cli import main
 
@@ -53,71 +49,21 @@ interprets: 示政服发〔2026〕9号
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def env(tmp_path: Path, database_url: str):  # noqa: ANN201
-    port = _free_port()
-    config = tmp_path / "config.toml"
-    config.write_text(f"""
-[bot]
-data_dir = "{tmp_path / 'var'}"
-database_url = "{database_url}"
-load_sample = false
-[web]
-listen = "127.0.0.1:{port}"
-[schedule]
-refresh_seconds = 0.2
-[delivery]
-poll_seconds = 0.2
+def env(tmp_path: Path, database_url: str) -> dict:
+    (tmp_path / "policy.md").write_text(POLICY, encoding="utf-8")
+    (tmp_path / "interp.md").write_text(INTERPRETATION, encoding="utf-8")
+    return bot_env(tmp_path, database_url, """
 [channels.wechat]
 sandbox_publish_delay_seconds = 0.3
 [channels.sms]
 quiet_start = "00:00"
 quiet_end = "00:00"
-""", encoding="utf-8")
-    (tmp_path / "policy.md").write_text(POLICY, encoding="utf-8")
-    (tmp_path / "interp.md").write_text(INTERPRETATION, encoding="utf-8")
-    return {"config": config, "port": port, "dir": tmp_path}
+""")
 
 
 def gk(env: dict, *args: str, user: str | None = "alice", code: int = 0) -> dict:
-    argv = ["--config", str(env["config"]), *args, "--json"]
-    if user:
-        argv += ["--as", user]
-    result = CliRunner().invoke(main, argv, catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return json.loads(result.stdout)
-
-
-def start_bot(env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(env["config"]), "run"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            cwd=env["dir"], env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{env['port']}/healthz", timeout=1)
-            return proc
-        except urllib.error.HTTPError:
-            return proc  # answering (503 until the first heartbeat)
-        except OSError:
-            if proc.poll() is not None:
-                raise AssertionError(proc.stdout.read())
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("the bot did not start listening")
-
-
-def stop_bot(proc: subprocess.Popen) -> str:
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=20)
-    assert proc.returncode == 0, out
-    return out
+    return cli_json(env, *args, user=user, code=code)
 
 
 def get(env: dict, path: str, headers: dict | None = None) -> tuple[int, dict, bytes]:

@@ -4,23 +4,16 @@ of a batch that was in flight at the kill and that the provider cannot account f
 release report names."""
 from __future__ import annotations
 
-import json
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from bot.cli import main
 from tests.conftest import fresh_database
-from tests.test_sms_kit import free_port
+from tests.botproc import bot_env, cli_json, start_bot
 
 SUBSCRIBERS = 600
 TENCENT_TEMPLATES = """
@@ -46,20 +39,9 @@ def env(request, tmp_path: Path):  # noqa: ANN001, ANN201
 
 
 def _env(provider: str, tmp_path: Path, database_url: str) -> dict:
-    port = free_port()
-    config = tmp_path / "config.toml"
-    config.write_text(f"""
-[bot]
-data_dir = "{tmp_path / 'var'}"
-database_url = "{database_url}"
-load_sample = false
-[web]
-listen = "127.0.0.1:{port}"
-[schedule]
-refresh_seconds = 0.2
-[delivery]
-poll_seconds = 0.2
-lease_seconds = 5
+    csv = tmp_path / "subscribers.csv"
+    csv.write_text("phone,topics\n" + "".join(f"139{n:08d},all\n" for n in range(SUBSCRIBERS)), encoding="utf-8")
+    return bot_env(tmp_path, database_url, f"""lease_seconds = 5
 [channels.website]
 enabled = false
 [channels.sms]
@@ -74,35 +56,15 @@ sandbox_report_delay_ms = 100
 reconcile_grace_seconds = 1
 quiet_start = "00:00"
 quiet_end = "00:00"
-""" + (TENCENT_TEMPLATES if provider == "tencent" else ""), encoding="utf-8")
-    csv = tmp_path / "subscribers.csv"
-    csv.write_text("phone,topics\n" + "".join(f"139{n:08d},all\n" for n in range(SUBSCRIBERS)), encoding="utf-8")
-    return {"config": config, "port": port, "dir": tmp_path, "csv": csv, "provider": provider}
+""" + (TENCENT_TEMPLATES if provider == "tencent" else ""), csv=csv, provider=provider)
 
 
 def gk(env: dict, *args: str, user: str = "alice") -> dict:
-    result = CliRunner().invoke(main, ["--config", str(env["config"]), *args, "--json", "--as", user])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    return cli_json(env, *args, user=user)
 
 
 def start(env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(env["config"]), "run"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=env["dir"],
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{env['port']}/healthz", timeout=1)
-            return proc
-        except urllib.error.HTTPError:
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise AssertionError("the bot exited at start")
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("the bot did not start listening")
+    return start_bot(env, quiet=True)
 
 
 def sms_delivery(env: dict, release: int) -> dict:

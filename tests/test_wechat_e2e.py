@@ -6,20 +6,16 @@ by ``release create``, publishing without a push accepted."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from bot.cli import main
-from tests.wechat_support import free_port
+from tests.botproc import bot_env, cli_json, start_bot
 
 POLICY = """---
 kind: policy
@@ -38,36 +34,19 @@ issued: 2026-11-20
 
 @pytest.fixture
 def env(tmp_path: Path, database_url: str) -> dict:
-    port = free_port()
-    config = tmp_path / "config.toml"
-    config.write_text(f"""
-[bot]
-data_dir = "{tmp_path / 'var'}"
-database_url = "{database_url}"
-load_sample = false
-[web]
-listen = "127.0.0.1:{port}"
-[schedule]
-refresh_seconds = 0.2
-[delivery]
-poll_seconds = 0.2
-lease_seconds = 5
+    for n in (1, 2):
+        (tmp_path / f"p{n}.md").write_text(POLICY.replace("防汛工作", f"防汛工作（第{n}号）"), encoding="utf-8")
+    return bot_env(tmp_path, database_url, """lease_seconds = 5
 [channels.wechat]
 enabled = true
 sandbox = true
 sandbox_publish_delay_seconds = 0.3
 poll_seconds = 1.0
-""", encoding="utf-8")
-    for n in (1, 2):
-        (tmp_path / f"p{n}.md").write_text(POLICY.replace("防汛工作", f"防汛工作（第{n}号）"), encoding="utf-8")
-    return {"config": config, "port": port, "dir": tmp_path}
+""")
 
 
 def gk(env: dict, *args: str, user: str = "alice", code: int = 0) -> dict:
-    result = CliRunner().invoke(main, ["--config", str(env["config"]), *args, "--json", "--as", user],
-                                catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return json.loads(result.stdout)
+    return cli_json(env, *args, user=user, code=code)
 
 
 def http(env: dict, path: str, data: dict | None = None) -> tuple[int, bytes]:
@@ -82,20 +61,7 @@ def http(env: dict, path: str, data: dict | None = None) -> tuple[int, bytes]:
 
 
 def start(env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(env["config"]), "run"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=env["dir"],
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            http(env, "/healthz")
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise AssertionError(proc.stdout.read()) from None
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("the bot did not start listening")
+    return start_bot(env)
 
 
 def state(env: dict) -> dict:

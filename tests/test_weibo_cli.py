@@ -5,11 +5,6 @@ code from the browser's landing address and the paused delivery resumes."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -17,9 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from bot.cli import main
+from tests.botproc import bot_env, invoke, start_bot, stop_bot
 
 POLICY = """---
 kind: policy
@@ -55,41 +49,15 @@ summary: 自下周一起，热线服务时间延长至晚上九点。
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def env(tmp_path: Path, database_url: str):
-    port = _free_port()
-    config = tmp_path / "config.toml"
-    config.write_text(f"""
-[bot]
-data_dir = "{tmp_path / 'var'}"
-database_url = "{database_url}"
-load_sample = false
-[web]
-listen = "127.0.0.1:{port}"
-[schedule]
-refresh_seconds = 0.2
-[delivery]
-poll_seconds = 0.2
-[channels.weibo]
-enabled = true
-""", encoding="utf-8")
+def env(tmp_path: Path, database_url: str) -> dict:
     for name, text in (("policy.md", POLICY), ("interp.md", INTERPRETATION), ("news.md", NEWS)):
         (tmp_path / name).write_text(text, encoding="utf-8")
-    return {"config": config, "port": port, "dir": tmp_path}
+    return bot_env(tmp_path, database_url, "[channels.weibo]\nenabled = true\n")
 
 
 def gk(env: dict, *args: str, code: int = 0, user: str | None = "alice", input: str | None = None) -> dict | str:
-    argv = ["--config", str(env["config"]), *args]
-    if user:
-        argv += ["--as", user]
-    result = CliRunner().invoke(main, argv, input=input, catch_exceptions=False)
-    assert result.exit_code == code, result.output
+    result = invoke(env, *args, user=user, code=code, input=input)
     return json.loads(result.stdout) if "--json" in args else result.output
 
 
@@ -105,32 +73,6 @@ def fetch(env: dict, path: str, data: dict | None = None) -> tuple[int, str, str
             return resp.status, resp.read().decode(), resp.geturl()
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode(), err.geturl()
-
-
-def start_bot(env: dict) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(env["config"]), "run"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=env["dir"],
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url(env, "/healthz"), timeout=1)
-            return proc
-        except urllib.error.HTTPError:
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise AssertionError(proc.stdout.read())
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("the bot did not start listening")
-
-
-def stop_bot(proc: subprocess.Popen) -> str:
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=20)
-    assert proc.returncode == 0, out
-    return out
 
 
 def weibo_delivery(env: dict, release: int, state: str, timeout: float = 15) -> dict:

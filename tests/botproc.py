@@ -1,0 +1,91 @@
+"""Driving the real program from tests: a config file for a bot on a free port, the `gongkai`
+command line in-process, and `gongkai run` as a subprocess."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from bot.cli import main
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bot_env(tmp_path: Path, database_url: str, extra: str = "", **more: Any) -> dict:
+    """Write a config for a bot with its own data dir, database and port (no sample content,
+    quick refresh and polling); ``extra`` is appended TOML. Returns the test's ``env``."""
+    port = free_port()
+    config = tmp_path / "config.toml"
+    config.write_text(f"""
+[bot]
+data_dir = "{tmp_path / 'var'}"
+database_url = "{database_url}"
+load_sample = false
+[web]
+listen = "127.0.0.1:{port}"
+[schedule]
+refresh_seconds = 0.2
+[delivery]
+poll_seconds = 0.2
+""" + extra, encoding="utf-8")
+    return {"config": config, "port": port, "dir": tmp_path, **more}
+
+
+def invoke(env: dict, *args: str, user: str | None = "alice", code: int | None = 0,
+           input: str | None = None) -> Result:
+    """Run ``gongkai --config … ARGS --as USER`` in-process and check its exit status."""
+    argv = ["--config", str(env["config"]), *args]
+    if user:
+        argv += ["--as", user]
+    result = CliRunner().invoke(main, argv, input=input, catch_exceptions=False)
+    if code is not None:
+        assert result.exit_code == code, result.output
+    return result
+
+
+def cli_json(env: dict, *args: str, user: str | None = "alice", code: int = 0) -> dict:
+    """The one JSON document a command prints with --json."""
+    return json.loads(invoke(env, *args, "--json", user=user, code=code).stdout)
+
+
+def start_bot(env: dict, *, quiet: bool = False) -> subprocess.Popen:
+    """``gongkai run`` in a subprocess; returns once it answers HTTP."""
+    out = subprocess.DEVNULL if quiet else subprocess.PIPE
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(env["config"]), "run"],
+                            stdout=out, stderr=subprocess.STDOUT if not quiet else subprocess.DEVNULL,
+                            text=True, cwd=env["dir"], env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{env['port']}/healthz", timeout=1)
+            return proc
+        except urllib.error.HTTPError:
+            return proc  # answering (503 until the ticker's first heartbeat)
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(proc.stdout.read() if proc.stdout else "the bot exited at start") from None
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("the bot did not start listening")
+
+
+def stop_bot(proc: subprocess.Popen) -> str:
+    """SIGTERM, and the bot must stop cleanly."""
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+    return out or ""
