@@ -3,6 +3,7 @@ the follower list from WeChat (for followers who followed before the bot's callb
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import click
@@ -73,23 +74,27 @@ def preview(cli: Cli, item_ids: tuple[int, ...], openid: str) -> None:
             items = tuple(await load_views(session, list(item_ids), revision="current"))
         if len(items) != len(item_ids):
             raise GongkaiError("有稿件不存在", fix="用 gongkai post list 查看稿件编号")
-        await channel.open()
-        try:
+        async with _opened(channel):
             return await channel.publisher.preview(items, openid)
-        except WechatError as exc:
-            raise GongkaiError(exc.describe()) from None
-        except WechatTransportError as exc:
-            raise GongkaiError(str(exc), fix=_unreachable_fix(channel)) from None
-        finally:
-            await channel.close()
 
     msg_id = cli.run(work)
     emit(cli.as_json, {"msg_id": msg_id, "to": openid}, f"预览已发送给 {openid}（msg_id {msg_id}）。")
 
 
-def _unreachable_fix(channel) -> str:  # noqa: ANN001
-    return ("沙箱模式下模拟器在 gongkai run 中：请先运行 gongkai run" if channel.settings.sandbox
-            else "检查网络、IP 白名单和 base_url")
+@asynccontextmanager
+async def _opened(channel):  # noqa: ANN001, ANN202
+    """The channel opened for one command; WeChat's errors become messages staff can act on."""
+    await channel.open()
+    try:
+        yield channel
+    except WechatError as exc:
+        raise GongkaiError(exc.describe()) from None
+    except WechatTransportError as exc:
+        fix = ("沙箱模式下模拟器在 gongkai run 中：请先运行 gongkai run" if channel.settings.sandbox
+               else "检查网络、IP 白名单和 base_url")
+        raise GongkaiError(str(exc), fix=fix) from None
+    finally:
+        await channel.close()
 
 
 @command(wechat, "followers")
@@ -125,15 +130,8 @@ def sync_followers(cli: Cli) -> None:
     """从微信拉取粉丝列表（user/get，每页 1 万），补记本地没有的粉丝。"""
     async def work(svc: Service) -> dict:
         channel = _channel(svc)
-        await channel.open()
-        try:
+        async with _opened(channel):
             return await _sync(svc, channel)
-        except WechatError as exc:
-            raise GongkaiError(exc.describe()) from None
-        except WechatTransportError as exc:
-            raise GongkaiError(str(exc), fix=_unreachable_fix(channel)) from None
-        finally:
-            await channel.close()
 
     result = cli.run(work)
     emit(cli.as_json, result, f"微信粉丝 {result['remote']} 人：新增 {result['added']}，"
