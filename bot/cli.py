@@ -4,32 +4,26 @@ from __future__ import annotations
 import asyncio
 import signal
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
-from aiohttp import web
-from sqlalchemy import func, select
 
-from bot import sample
-from bot.cli_post import post
-from bot.cli_release import delivery, release
-from bot.cli_subscribers import subscribers_group
-from bot.cli_wechat import wechat
-from bot.cli_weibo import weibo
+from bot.climount import LazyGroup
 from bot.clikit import Cli, command, fail_lines, setup_logging
-from bot.output import emit
-from bot.service import Service, StoreUnavailable
+from bot.output import emit, table
 from bot.timeparse import parse_date
-from bot.web import make_app
-from content.db import current_heads, upgrade
+from channels import catalogue
+from channels.extension import bind_kit
 from content.errors import GongkaiError
-from content.kinds import ItemState
-from content.models import Delivery, Item, Release, ReleaseItem, Revision, Setting
-from schedules.calendar import fallback_warning
-from schedules.deadlines import open_interpretation_deadlines
-from schedules.ticker import HEARTBEAT_KEY
+
+if TYPE_CHECKING:
+    from bot.service import Service
+
+# Channel commands are written against channels.extension's kit; this binds it to ours.
+bind_kit(command=command, emit=emit, table=table)
 
 
-@click.group()
+@click.group(cls=LazyGroup)
 @click.option("--config", "config_path", default=None, envvar="GONGKAI_CONFIG",
               help="配置文件（默认 ./config.toml，若无则用内置默认值）")
 @click.option("--as", "actor", default=None, envvar="GONGKAI_USER", help="操作人（审计记录用）")
@@ -41,19 +35,26 @@ def main(ctx: click.Context, config_path: str | None, actor: str | None, as_json
     ctx.obj = Cli(config_path, actor, as_json)
 
 
-main.add_command(post)
-main.add_command(release)
-main.add_command(delivery)
-main.add_command(subscribers_group)
+main.add_lazy("post", "bot.cli_post:post", "稿件：新建、提交、审核、预览、更正、撤回。")
+main.add_lazy("release", "bot.cli_release:release", "发布计划：定时发布、捆绑发布、改期、取消、拆分。")
+main.add_lazy("delivery", "bot.cli_release:delivery", "投递：处理结果不明或失败的投递。")
 
 
-@main.group("channel")
+@main.group("channel", cls=LazyGroup)
 def channel() -> None:
     """渠道管理：授权、令牌、粉丝与状态。"""
 
 
-channel.add_command(weibo)   # gongkai channel weibo …
-channel.add_command(wechat)  # gongkai channel wechat …
+def _mount_channel_commands() -> None:
+    """The commands each channel declares (``Extension.cli``), under ``gongkai`` or
+    ``gongkai channel``; imported only when used."""
+    groups = {"": main, "channel": channel}
+    for ext in catalogue.extensions():
+        for cmd in ext.cli:
+            groups[cmd.parent].add_lazy(cmd.name, cmd.target, cmd.help)
+
+
+_mount_channel_commands()
 
 
 # ---------------------------------------------------------------------------------------- run
@@ -61,6 +62,8 @@ channel.add_command(wechat)  # gongkai channel wechat …
 @click.pass_obj
 def run(cli: Cli) -> None:
     """运行机器人：定时发布、各渠道投递、网站与订阅源服务。"""
+    from bot.service import StoreUnavailable
+
     settings = cli.settings
     setup_logging(settings.bot.log_level, settings.tz)
     try:
@@ -76,6 +79,12 @@ def run(cli: Cli) -> None:
 
 async def _serve(settings) -> None:  # noqa: ANN001
     import logging
+
+    from aiohttp import web
+
+    from bot import sample
+    from bot.service import Service
+    from bot.web import make_app
 
     log = logging.getLogger("gongkai")
     service = await Service.create(settings)
@@ -113,6 +122,8 @@ def db() -> None:
 @command(db, "upgrade")
 def db_upgrade(cli: Cli) -> None:
     """把数据库结构升级到最新版本（gongkai run 会自动执行）。"""
+    from content.db import current_heads, upgrade
+
     async def work(svc: Service) -> tuple[str, ...]:
         await upgrade(svc.store)
         return await current_heads(svc.store)
@@ -150,6 +161,14 @@ def site_build(cli: Cli) -> None:
 @command(main, "status")
 def status(cli: Cli) -> None:
     """值班看板：即将发布、已暂停、投递异常、解读时限、待审核。"""
+    from sqlalchemy import func, select
+
+    from content.kinds import ItemState
+    from content.models import Delivery, Item, Release, ReleaseItem, Revision, Setting
+    from schedules.calendar import fallback_warning
+    from schedules.deadlines import open_interpretation_deadlines
+    from schedules.ticker import HEARTBEAT_KEY
+
     async def work(svc: Service):  # noqa: ANN202
         now = svc.clock.now()
         sched = svc.settings.schedule
@@ -253,6 +272,8 @@ def calendar() -> None:
 @click.argument("day")
 def is_workday(cli: Cli, day: str) -> None:
     """某天是否为工作日。"""
+    from schedules.calendar import fallback_warning
+
     the_day = parse_date(day)
     cal = _calendar(cli)
     info = cal.info(the_day)
@@ -267,6 +288,8 @@ def is_workday(cli: Cli, day: str) -> None:
 @click.argument("n", type=int)
 def add_workdays(cli: Cli, day: str, n: int) -> None:
     """DATE 之后第 N 个工作日（N 为负数时向前）。"""
+    from schedules.calendar import fallback_warning
+
     the_day = parse_date(day)
     cal = _calendar(cli)
     result = cal.add_workdays(the_day, n)

@@ -9,13 +9,16 @@ import sys
 from datetime import datetime, tzinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bot import settings as config
-from bot.service import Service, StoreUnavailable
+from bot.errors import StoreUnavailable
 from content.errors import GongkaiError
+
+if TYPE_CHECKING:
+    from bot import settings as config
+    from bot.service import Service
 
 T = TypeVar("T")
 
@@ -30,6 +33,8 @@ class Cli:
     @property
     def settings(self) -> config.Settings:
         if self._settings is None:
+            from bot import settings as config
+
             try:
                 self._settings = config.load(self.config_path)
             except config.ConfigError as exc:
@@ -44,6 +49,8 @@ class Cli:
         return self.actor_name.strip()
 
     def run(self, work: Callable[[Service], Awaitable[T]], *, migrate: bool = True) -> T:
+        from bot.service import Service
+
         settings = self.settings
 
         async def main() -> T:

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from bot.errors import StoreUnavailable
 from bot.runner import Runner
 from bot.settings import Settings
 from channels import catalogue
@@ -26,8 +29,28 @@ log = logging.getLogger("gongkai")
 SHIPPED_DATA = Path(__file__).resolve().parent.parent / "content" / "data"
 
 
-class StoreUnavailable(Exception):
-    pass
+
+
+def sandbox_token(data_dir: Path) -> str:
+    """The secret the sandbox emulators' admin endpoints (fault injection, state, drills)
+    require: made once per data directory, kept in ``<data_dir>/sandbox/admin-token`` (0600)."""
+    path = data_dir / "sandbox" / "admin-token"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"admin-token.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(24))
+    try:
+        os.link(tmp, path)  # atomic, and never replaces a token another process made first
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
 
 
 @dataclass
@@ -131,6 +154,27 @@ class Service:
             if check is not None:
                 lines += await check()
         return lines
+
+    # ------------------------------------------------------------------ what channels use
+    async def settle(self, session, delivery_id: int, result, *, now: datetime,  # noqa: ANN001
+                     source: str) -> bool:
+        from bot import outbox
+
+        return await outbox.settle(session, delivery_id, result, now=now, source=source)
+
+    def wake(self) -> None:
+        if self.runner is not None:
+            self.runner.wake()
+
+    async def deliver_now(self, release_id: int, channel: str, on_progress):  # noqa: ANN001, ANN201
+        from bot import sms_push
+
+        if channel != "sms":
+            raise InputError(f"渠道 {channel} 不能在前台投递", fix="只有短信渠道支持 gongkai subscribers push")
+        return await sms_push.push(self, release_id, f"cli-{self.settings.node}", on_progress)
+
+    def sandbox_token(self) -> str:
+        return sandbox_token(self.settings.data_path)
 
     # ------------------------------------------------------------------ running
     async def fire(self, release_id: int) -> releases.FireResult:

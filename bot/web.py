@@ -1,9 +1,11 @@
-"""The aiohttp application: the static site and feeds with conditional GET, and a health check.
-Later parts (WeChat callback, subscription pages, sandbox views) add their routes here."""
+"""The aiohttp application: the static site and feeds with conditional GET, a health check, and
+the routes each channel declares (callbacks, subscription pages, sandbox emulators)."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import mimetypes
+import re
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -98,19 +100,37 @@ async def health(request: web.Request) -> web.Response:
 
 
 def extensions() -> list:
-    """The explicit list of route installers: ``install(app, service)`` each. Channel parts that
-    face the web (callbacks, subscription pages, the sandbox emulators mounted under
-    /sandbox/<name>/) add theirs here."""
-    from bot.sms_web import install as sms_web
-    from bot.wechat_callback import install as wechat_callback
-    from bot.wechat_sandbox import install as wechat_sandbox
-    from bot.weibo_sandbox import install as weibo_sandbox
+    """The route installers the channels declare (``Extension.web``), in catalogue order:
+    callbacks, subscription pages and, in sandbox mode, the emulators under /sandbox/<name>/.
+    Each is called as ``install(app, service)`` and decides itself whether it applies."""
+    from channels import catalogue
+    from channels.extension import resolve
 
-    return [weibo_sandbox, sms_web, wechat_callback, wechat_sandbox]
+    return [resolve(target) for ext in catalogue.extensions() for target in ext.web]
+
+
+SANDBOX_ADMIN = re.compile(r"^/sandbox/[^/]+/(?:api/)?(?:_admin|drill)(?:/|$)")
+
+
+@web.middleware
+async def sandbox_admin_guard(request: web.Request, handler):  # noqa: ANN001, ANN201
+    """The emulators' admin endpoints (state, fault injection, drills) answer only to the
+    sandbox admin token (``X-Sandbox-Token`` header or ``token`` query/form field): anyone who
+    reaches the public port could otherwise break or read the trial."""
+    if SANDBOX_ADMIN.match(request.path):
+        service = request.app[SERVICE_KEY]
+        given = request.headers.get("X-Sandbox-Token") or request.query.get("token", "")
+        if not given and request.method == "POST" and request.content_type in (
+                "application/x-www-form-urlencoded", "multipart/form-data"):
+            given = str((await request.post()).get("token", ""))
+        if not given or not hmac.compare_digest(given, service.sandbox_token()):
+            return web.Response(status=403, text="沙箱管理接口需要管理令牌（见 <data_dir>/sandbox/admin-token）",
+                                content_type="text/plain", charset="utf-8")
+    return await handler(request)
 
 
 def make_app(service) -> web.Application:  # noqa: ANN001
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[sandbox_admin_guard])
     app[SERVICE_KEY] = service
     site = StaticSite(service.settings.site_path, service.settings.channels.website.websub_hub,
                       service.settings.base_url)

@@ -1,9 +1,28 @@
-"""The explicit list of channel adapters. Importing a module registers its channel."""
+"""The explicit list of channels: one line each. A channel's package declares in its
+``__init__`` an ``EXTENSION`` (``channels.extension.Extension``): its adapter, settings model, web
+routes, CLI commands and console panels. Adding a channel is its folder plus one line here."""
 from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from channels.extension import Extension
+
+PACKAGES: tuple[str, ...] = (
+    "channels.website",
+    "channels.wechat",
+    "channels.weibo",
+    "channels.sms",
+)
+
+
+@cache
+def extensions() -> tuple[Extension, ...]:
+    """Every channel's declaration, in catalogue order (imports only the packages' ``__init__``)."""
+    return tuple(importlib.import_module(p).EXTENSION for p in PACKAGES)
 
 
 def load() -> None:
-    from channels.website import channel  # noqa: F401
-    from channels.weibo import channel as _weibo  # noqa: F401
-    from channels.sms import channel as _sms  # noqa: F401
-    from channels.wechat import channel as _wechat  # noqa: F401
+    """Import every adapter module, which registers its channel class."""
+    for ext in extensions():
+        importlib.import_module(ext.adapter)

@@ -1,4 +1,5 @@
-"""Configuration of every channel (``[channels.<name>]`` in config.toml).
+"""Configuration of every channel (``[channels.<name>]`` in config.toml): one section per channel
+in the catalogue, each validated by the settings model its ``Extension`` names.
 
 Secrets are normally given from the environment, e.g. ``GONGKAI_CHANNELS__WECHAT__APP_SECRET``.
 A channel that is enabled and not in sandbox mode must have its secrets; in sandbox mode the
@@ -6,22 +7,24 @@ bot's own emulator stands in for the remote service and no credentials are neede
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from channels import catalogue
 from channels.base_settings import ChannelSettings
-from channels.sms.config import SmsSettings, SmsTemplate
-from channels.website.config import WebsiteSettings
-from channels.wechat.config import WechatSettings
-from channels.weibo.config import WeiboSettings
+from channels.extension import resolve
 
-__all__ = ["ChannelSettings", "ChannelsSettings", "SmsSettings", "SmsTemplate", "WebsiteSettings",
-           "WechatSettings", "WeiboSettings"]
+__all__ = ["ChannelSettings", "ChannelsSettings"]
 
 
-class ChannelsSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _sections() -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for ext in catalogue.extensions():
+        model = resolve(ext.settings)
+        fields[ext.name] = (model, Field(default_factory=model))
+    return fields
 
-    website: WebsiteSettings = Field(default_factory=WebsiteSettings)
-    wechat: WechatSettings = Field(default_factory=WechatSettings)
-    weibo: WeiboSettings = Field(default_factory=WeiboSettings)
-    sms: SmsSettings = Field(default_factory=SmsSettings)
+
+ChannelsSettings: type[BaseModel] = create_model(  # one field per catalogued channel
+    "ChannelsSettings", __config__=ConfigDict(extra="forbid"), **_sections())

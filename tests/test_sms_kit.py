@@ -17,7 +17,7 @@ from sqlalchemy import select
 from bot.runner import Runner
 from bot.service import Service
 from bot.settings import load
-from bot.sms_sandbox import CENTER_KEY
+from channels.sms.sandbox import CENTER_KEY
 from bot.web import make_app
 from channels.sandbox.aliyun_sms import AliyunOptions
 from channels.sandbox.aliyun_sms import make_app as aliyun_app

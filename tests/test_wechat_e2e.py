@@ -49,10 +49,16 @@ def gk(env: dict, *args: str, user: str = "alice", code: int = 0) -> dict:
     return cli_json(env, *args, user=user, code=code)
 
 
-def http(env: dict, path: str, data: dict | None = None) -> tuple[int, bytes]:
+def admin_token(env: dict) -> str:
+    return (env["dir"] / "var" / "sandbox" / "admin-token").read_text().strip()
+
+
+def http(env: dict, path: str, data: dict | None = None, token: str | None = "auto") -> tuple[int, bytes]:
     body = json.dumps(data).encode() if data is not None else None
-    req = urllib.request.Request(f"http://127.0.0.1:{env['port']}{path}", data=body,
-                                 headers={"Content-Type": "application/json"} if body else {})
+    headers = {"Content-Type": "application/json"} if body else {}
+    if token and "/_admin/" in path:
+        headers["X-Sandbox-Token"] = admin_token(env) if token == "auto" else token
+    req = urllib.request.Request(f"http://127.0.0.1:{env['port']}{path}", data=body, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
             return resp.status, resp.read()
@@ -94,6 +100,10 @@ def test_kill_between_push_and_record_then_restart_pushes_once(env: dict) -> Non
     bot = start(env)
     try:
         assert http(env, "/sandbox/wechat")[0] == 200  # redirected to the follower page
+        # the admin endpoints need the sandbox admin token: without it nothing changes
+        assert http(env, "/sandbox/wechat/_admin/followers", {"count": 3}, token=None)[0] == 403
+        assert http(env, "/sandbox/wechat/_admin/state", token="wrong")[0] == 403
+        assert state(env)["followers"] == 0
         http(env, "/sandbox/wechat/_admin/followers", {"count": 3})
         http(env, "/sandbox/wechat/_admin/faults", {"hangs": [{"endpoint": "message/mass/sendall"}]})
         first = approve(env, "p1.md")

@@ -113,8 +113,13 @@ def test_weibo_in_the_running_bot_pause_and_resume(env: dict) -> None:
         weibo = gk(env, "channel", "weibo", "status", "--json")
         assert weibo["token"]["usable"] and weibo["token"]["source"] == "sandbox" and weibo["safe_domain"] == "127.0.0.1"
 
-        # Drill: the token expires; the next release waits instead of failing.
-        assert fetch(env, "/sandbox/weibo/drill/expire-token", {})[0] == 200
+        # Drill: the token expires; the next release waits instead of failing. The drill is an
+        # admin action: without the sandbox admin token it is refused and changes nothing.
+        assert fetch(env, "/sandbox/weibo/drill/expire-token", {})[0] == 403
+        assert fetch(env, "/sandbox/weibo/drill/expire-token", {"token": "guess"})[0] == 403
+        assert gk(env, "channel", "weibo", "status", "--json")["token"]["usable"]
+        token = (env["dir"] / "var" / "sandbox" / "admin-token").read_text().strip()
+        assert fetch(env, "/sandbox/weibo/drill/expire-token", {"token": token})[0] == 200
         news = add_approved(env, "news.md")
         later = gk(env, "release", "create", str(news), "--now", "--channels", "weibo", "--json", user="carol")
         paused = weibo_delivery(env, later["id"], "paused")

@@ -13,7 +13,8 @@ from aiohttp import web
 from PIL import Image
 from sqlalchemy import select
 
-from bot import wechat_callback, wechat_sandbox
+from channels.wechat import callback as wechat_callback
+from channels.wechat import sandbox as wechat_sandbox
 from bot.runner import Runner
 from bot.service import Service
 from bot.settings import Settings

@@ -1,6 +1,12 @@
 """The public website: static pages and RSS/Atom feeds built from the store.
 
 ``builder.SiteBuilder`` writes the site; ``channel.WebsiteChannel`` (registered as ``website``)
-rebuilds what a release touches. Nothing is imported here, so that reading the settings
+rebuilds what a release touches. Nothing heavy is imported here, so that reading the settings
 (``config``) does not load the builder.
 """
+from channels.extension import Extension
+
+EXTENSION = Extension(
+    name="website", label="网站", adapter="channels.website.channel",
+    settings="channels.website.config:WebsiteSettings",
+)

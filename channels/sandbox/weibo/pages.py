@@ -78,7 +78,8 @@ def timeline(sandbox: WeiboSandbox, now: datetime) -> str:
         "<h2>访问令牌</h2>",
         ("<table><tr><th>令牌</th><th>签发</th><th>到期</th><th>状态</th></tr>" + "".join(tokens) + "</table>")
         if tokens else '<p class="meta">尚未授权。</p>',
-        ('<form method="post" action="drill/expire-token"><p><button type="submit">演练：让当前令牌立即过期</button>'
+        ('<form method="post" action="drill/expire-token"><p><label>管理令牌 <input type="password" name="token" '
+         'autocomplete="off"></label> <button type="submit">演练：让当前令牌立即过期</button>'
          '<span class="meta">之后机器人的微博投递会暂停，gongkai status 会提示重新授权。</span></p></form>'),
         "<h2>最近被拒绝的请求</h2>",
         ("<table><tr><th>时间</th><th>接口</th><th>错误码</th><th>说明</th></tr>" + "".join(refusals) + "</table>")

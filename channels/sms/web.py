@@ -262,7 +262,7 @@ def install(app: web.Application, service) -> None:  # noqa: ANN001
     app.router.add_post("/unsubscribe", pages.unsubscribe)
     app.router.add_post("/sms/callback/{provider}/{kind}/{token}", Callbacks(service, channel).handle)
     if channel.settings.sandbox:
-        from bot import sms_sandbox
+        from channels.sms import sandbox as sms_sandbox
 
         sms_sandbox.install(app, service, channel)
     every = channel.settings.reply_pull_seconds

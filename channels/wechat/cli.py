@@ -10,9 +10,10 @@ import click
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bot.clikit import Cli, command
-from bot.output import emit, table
-from bot.service import Service
+from channels.extension import CliContext as Cli
+from channels.extension import command
+from channels.extension import emit, table
+from channels.extension import Host as Service
 from channels.wechat import push
 from channels.wechat.errors import WechatError, WechatTransportError
 from content.errors import GongkaiError

@@ -12,9 +12,10 @@ from pathlib import Path
 import click
 from sqlalchemy import delete, func, select
 
-from bot.clikit import Cli, command
-from bot.output import emit, table
-from bot.service import Service
+from channels.extension import CliContext as Cli
+from channels.extension import command
+from channels.extension import emit, table
+from channels.extension import Host as Service
 from channels.sms import phone as phones_
 from content import audit, subscribers
 from content.errors import GongkaiError, InputError, NotFound
@@ -355,8 +356,6 @@ def report(cli: Cli, release_id: int, status: str | None, limit: int) -> None:
 @click.argument("release_id", type=int)
 def push(cli: Cli, release_id: int) -> None:
     """立即在前台推送某次发布的短信（显示进度条）；中断后再次运行会从上次的进度继续。"""
-    from bot.sms_push import push as run_push
-
     async def work(svc: Service):  # noqa: ANN202
         _sms_enabled(svc)
         bar = None
@@ -376,7 +375,7 @@ def push(cli: Cli, release_id: int) -> None:
                 shown = done
 
         try:
-            return await run_push(svc, release_id, f"cli-{svc.settings.node}", on_progress)
+            return await svc.deliver_now(release_id, "sms", on_progress)
         finally:
             if bar is not None:
                 bar.__exit__(None, None, None)

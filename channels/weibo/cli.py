@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from bot.clikit import Cli, command
-from bot.output import emit
-from bot.service import Service
+from channels.extension import CliContext as Cli
+from channels.extension import command
+from channels.extension import emit
+from channels.extension import Host as Service
 from content.errors import GongkaiError
 
 

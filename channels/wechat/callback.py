@@ -10,7 +10,7 @@ Events: subscribe/unsubscribe become subscriber records (and an audit entry each
 the per-day counts are made of); PUBLISHJOBFINISH (also FREEPUBLISHJOBFINISH and the
 MASSSENDJOBFINISH variant) and MASSSENDJOBFINISH settle the delivery; TEMPLATESENDJOBFINISH
 records the follower's delivery report. Text messages get keyword replies; replies to an
-encrypted message are encrypted (the keyword replies themselves are in ``bot.wechat_replies``)."""
+encrypted message are encrypted (the keyword replies themselves are in ``channels.wechat.replies``)."""
 from __future__ import annotations
 
 import logging
@@ -28,8 +28,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
-from bot import outbox
-from bot.wechat_replies import Replies
+from channels.wechat.replies import Replies
 from channels.wechat import events
 from channels.wechat.models import WechatNonce
 from content import audit, subscribers
@@ -90,8 +89,8 @@ class WechatCallback:
                 lambda s: self._handle(s, q, message), what="wechat callback")
         except Rejected as exc:
             return self._forbid(request, exc)
-        if outcome.wake and getattr(self.service, "runner", None) is not None:
-            self.service.runner.wake()
+        if outcome.wake:
+            self.service.wake()
         if outcome.reply is None:
             return web.Response(text="success", content_type="text/plain")
         xml_reply = outcome.reply.render()
@@ -210,7 +209,8 @@ class WechatCallback:
         if settled is None:
             return Handled()
         if settled.result is not None:
-            await outbox.settle(session, settled.delivery_id, settled.result, now=now, source="wechat-callback")
+            await self.service.settle(session, settled.delivery_id, settled.result, now=now,
+                                      source="wechat-callback")
         return Handled(wake=True)
 
     async def _followed(self, session: Any, openid: str, now: Any, message: Any) -> Handled:

@@ -1,0 +1,156 @@
+"""What a channel adds beyond delivery, and what the bot hands it to do so.
+
+A channel is one folder. Its package's ``__init__`` declares an :class:`Extension`: the web
+routes it mounts (callbacks, subscription pages, its sandbox emulator), the CLI commands it adds
+and the console panels it shows, each named as ``"module:attribute"`` so that nothing is imported
+until it is used (``gongkai --help`` stays fast). ``channels.catalogue`` lists the packages, one
+line each; ``bot/`` mounts what the catalogue lists.
+
+Channel code never imports ``bot``. What it needs from the running program comes through:
+
+* :class:`Host` — handed to web installers (``install(app, host)``) and to the work functions of
+  CLI commands (``cli.run(work)`` calls ``work(host)``): the store, clock, settings, renderer,
+  the built channels, and the two things only the bot can do: settle a delivery and wake the
+  delivery runner (plus running one delivery in the foreground);
+* :class:`CliContext` — the ``click`` context object of every command: ``as_json``, the acting
+  user, ``settings`` and ``run``;
+* the output kit below (``command``, ``emit``, ``table``), which the bot binds at start-up with
+  :func:`bind_kit` before any channel command module is imported.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from channels.base import Result
+    from content.clock import Clock
+    from content.db import Store
+    from content.render import Renderer
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CliCommand:
+    """A command (or group) a channel adds: ``parent`` is the path of the group it goes under
+    ("" for the top level, "channel" for ``gongkai channel …``)."""
+
+    name: str
+    target: str  # "module:attribute" of a click command or group
+    help: str  # the short help shown by ``--help`` without importing ``target``
+    parent: str = ""
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A console panel a channel shows (status, preview, subscribers): ``target`` renders it."""
+
+    name: str
+    title: str
+    target: str
+
+
+@dataclass(frozen=True)
+class Extension:
+    name: str  # the channel's registry name
+    label: str  # shown to staff
+    adapter: str  # module whose import registers the adapter (``@register(name)``)
+    web: tuple[str, ...] = ()  # "module:install" each, called as install(app, host)
+    cli: tuple[CliCommand, ...] = ()
+    panels: tuple[Panel, ...] = ()
+    settings: str = ""  # "module:Model" of the channel's config section
+
+
+def resolve(target: str) -> Any:
+    """Import ``"module:attribute"``."""
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+class Host(Protocol):
+    """The running program, as a channel's web routes and commands see it."""
+
+    settings: Any  # the whole validated configuration (bot.settings.Settings)
+    store: Store
+    clock: Clock
+    renderer: Renderer
+    channels: Mapping[str, Any]  # the enabled channels, built
+
+    async def settle(self, session: AsyncSession, delivery_id: int, result: Result, *,
+                     now: datetime, source: str) -> bool:
+        """Record a remote confirmation (callback, poll) of a delivery in ``session``'s
+        transaction; False when it was already settled."""
+        ...
+
+    def wake(self) -> None:
+        """Tell the delivery runner (if this process runs one) that work is waiting."""
+        ...
+
+    async def deliver_now(self, release_id: int, channel: str,
+                          on_progress: Callable[[Mapping[str, Any]], None]) -> tuple[str, Result]:
+        """Run one release's delivery to ``channel`` in the foreground (claimed with a lease as
+        the runner would), until it ends or must wait; returns the new state and last result."""
+        ...
+
+    def sandbox_token(self) -> str:
+        """The secret that the sandbox emulators' admin endpoints require."""
+        ...
+
+
+class CliContext(Protocol):
+    as_json: bool
+
+    @property
+    def actor(self) -> str: ...
+
+    @property
+    def settings(self) -> Any: ...
+
+    def run(self, work: Callable[[Any], Awaitable[T]], *, migrate: bool = True) -> T: ...
+
+
+# --------------------------------------------------------------------------- the output kit
+@dataclass
+class _Kit:
+    command: Callable[..., Any] | None = None
+    emit: Callable[..., None] | None = None
+    table: Callable[..., str] | None = None
+
+
+_KIT = _Kit()
+
+
+def bind_kit(*, command: Callable[..., Any], emit: Callable[..., None],
+             table: Callable[..., str]) -> None:
+    """Called by the bot before it imports any channel command module."""
+    _KIT.command, _KIT.emit, _KIT.table = command, emit, table
+
+
+def _bound(name: str) -> Callable[..., Any]:
+    fn = getattr(_KIT, name)
+    if fn is None:
+        raise RuntimeError("channels.extension: the bot has not bound its CLI kit (bind_kit)")
+    return fn
+
+
+def command(group: Any, name: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+    """A leaf command under ``group`` that takes ``--json``/``--as`` and reports user errors as
+    one Chinese line: the bot's own decorator, bound at start-up."""
+    return _bound("command")(group, name, **kwargs)
+
+
+def emit(as_json: bool, data: dict[str, Any], lines: list[str] | str) -> None:
+    """Print readable Chinese, or one JSON document with ``--json``."""
+    _bound("emit")(as_json, data, lines)
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    """A plain text table that lines up Chinese characters."""
+    return _bound("table")(rows, headers)
