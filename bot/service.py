@@ -6,24 +6,27 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from datetime import datetime
 from pathlib import Path
 
 from bot.errors import StoreUnavailable
-from bot.runner import Runner
 from bot.settings import Settings
 from channels import catalogue
 from channels.base import Channel, ChannelContext
 from channels.registry import REGISTRY
 from content.checks import CheckRules
 from content.clock import Clock, SystemClock
-from content.db import Store, check_reachable, short_error, upgrade
+from content.db import Store, check_reachable, short_error, upgrade_if_needed
 from content.errors import InputError
 from content.files import FileStore
 from content.render import Renderer
-from schedules import releases
 from schedules.calendar import WorkdayCalendar
-from schedules.ticker import Ticker
+
+if TYPE_CHECKING:
+    from bot.runner import Runner
+    from schedules import releases
+    from schedules.ticker import Ticker
 
 log = logging.getLogger("gongkai")
 SHIPPED_DATA = Path(__file__).resolve().parent.parent / "content" / "data"
@@ -62,7 +65,7 @@ class Service:
     calendar: WorkdayCalendar
     files: FileStore
     rules: CheckRules
-    channels: dict[str, Channel] = field(default_factory=dict)
+    _channels: dict[str, Channel] | None = None
     runner: Runner | None = None
     ticker: Ticker | None = None
     _tasks: list[asyncio.Task] = field(default_factory=list)
@@ -84,7 +87,7 @@ class Service:
                 f"bot.database_url: 无法连接数据库（{short_error(exc)}）"
                 "（修正：检查数据库是否运行、地址与权限，或删去该项使用内置 SQLite）") from exc
         if migrate:
-            await upgrade(store)
+            await upgrade_if_needed(store)
         calendar = WorkdayCalendar.load(Path(settings.calendar.data_file)
                                         if settings.calendar.data_file else None)
         review = settings.review
@@ -96,8 +99,15 @@ class Service:
         renderer = Renderer(settings.tz, Path(settings.templates.dir) if settings.templates.dir else None)
         service = cls(settings, store, clock or SystemClock(), renderer, calendar,
                       FileStore(settings.files_path), rules)
-        service.channels = service._build_channels()
         return service
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        """The enabled channels, built on first use (commands that never touch a channel do not
+        pay for importing the adapters)."""
+        if self._channels is None:
+            self._channels = self._build_channels()
+        return self._channels
 
     def _build_channels(self) -> dict[str, Channel]:
         catalogue.load()
@@ -111,12 +121,9 @@ class Service:
         return built
 
     def enabled_channel_names(self) -> list[str]:
-        catalogue.load()
-        names = []
-        for name in type(self.settings.channels).model_fields:
-            if getattr(self.settings.channels, name).enabled and name in REGISTRY:
-                names.append(name)
-        return names
+        """Enabled channels in catalogue order (without importing their adapters)."""
+        return [ext.name for ext in catalogue.extensions()
+                if getattr(self.settings.channels, ext.name).enabled]
 
     def check_channels(self, requested: list[str] | None) -> list[str]:
         enabled = self.enabled_channel_names()
@@ -178,6 +185,8 @@ class Service:
 
     # ------------------------------------------------------------------ running
     async def fire(self, release_id: int) -> releases.FireResult:
+        from schedules import releases
+
         result = await self.store.transaction(
             lambda s: releases.fire(s, release_id, now=self.clock.now()), what=f"fire release {release_id}")
         if result.outcome == "published":
@@ -200,6 +209,10 @@ class Service:
         website = self.channels.get("website")
         if website is not None and not (self.settings.site_path / "index.html").exists():
             await website.rebuild_all()  # type: ignore[attr-defined]
+
+        from bot.runner import Runner
+        from schedules.ticker import Ticker
+
         self.runner = Runner(self.store, self.channels, self.clock, self.settings.delivery,
                              self.settings.node)
         self._tasks.append(asyncio.create_task(self.runner.run(self._stop), name="runner"))
@@ -222,7 +235,7 @@ class Service:
         await self.store.close()
 
     async def close_channels(self) -> None:
-        if self._opened:
-            for channel in self.channels.values():
+        if self._opened and self._channels is not None:
+            for channel in self._channels.values():
                 await channel.close()
             self._opened = False

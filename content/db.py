@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -142,6 +143,39 @@ async def upgrade(store: Store, revision: str = "heads") -> None:
 
     async with store.engine.begin() as conn:
         await conn.run_sync(lambda sync_conn: command.upgrade(_alembic_config(sync_conn), revision))
+
+
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+
+
+def shipped_heads() -> frozenset[str]:
+    """The heads of the shipped migrations, read from the files without loading Alembic (which
+    costs a command a noticeable part of a second)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for key, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
+            names = set(re.findall(r"[\"']([^\"']+)[\"']", value))
+            (revisions if key == "revision" else parents).update(names)
+    return frozenset(revisions - parents)
+
+
+async def stored_heads(store: Store) -> frozenset[str]:
+    """What the store's ``alembic_version`` table holds (empty for a new store)."""
+    async with store.engine.connect() as conn:
+        try:
+            rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+        except Exception:  # noqa: BLE001 - no table yet: a new store
+            return frozenset()
+        return frozenset(r[0] for r in rows)
+
+
+async def upgrade_if_needed(store: Store) -> bool:
+    """Upgrade only when the store is not at the shipped heads; True if it did."""
+    if await stored_heads(store) == shipped_heads():
+        return False
+    await upgrade(store)
+    return True
 
 
 async def current_heads(store: Store) -> tuple[str, ...]:
