@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from content.errors import InputError
-from tests.wechat_support import World
+from tests.wechat_support import NOTIFYING, World
 
 
 @pytest.fixture
@@ -31,7 +31,19 @@ async def test_a_push_is_one_mass_send_of_the_draft(world: World) -> None:
     assert push["clientmsgid"].startswith("gk") and d.receipt["msg_id"] == str(push["msg_id"])
     assert d.receipt["urls"] == push["urls"] and len(d.receipt["urls"]) == 2  # from MASSSENDJOBFINISH
     assert [p for p in world.publications() if p["kind"] == "publish"] == []  # pushed, not published twice
-    assert "不再另发主题通知" in (await world.attempts(d.id))[-1].detail  # they all got the push
+
+
+async def test_a_push_to_all_is_not_followed_by_topic_notifications(database_url, tmp_path, clock) -> None:  # noqa: ANN001
+    world = await World.start(database_url, tmp_path, clock, wechat=NOTIFYING)
+    try:
+        world.emulator.add_followers(3)
+        await world.release([await world.desk.approved("policy", "关于丁的通知")], push="all")
+        d = await world.until_settled()
+        assert d.state == "sent", d.last_error
+        assert "不再另发主题通知" in (await world.attempts(d.id))[-1].detail  # they all got the push
+        assert world.emulator.state.template_counts == {}
+    finally:
+        await world.stop()
 
 
 async def test_a_push_to_a_tag(world: World) -> None:
