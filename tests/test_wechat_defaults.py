@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot import settings as config
-from tests.test_config import test_bad_config_names_the_key_and_the_fix
+from tests.test_config import test_bad_config_names_the_key_and_the_fix as refused_naming
 from tests.wechat_support import World
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,9 +29,12 @@ def test_the_embedded_default_and_the_example_do_not_notify_on_a_subscription_ac
      ["notify_fields.number1", "number"]),
     ('notify = "template"\naccount_type = "service"\nnotify_fields = { time2 = "title" }\n',
      ["notify_fields.time2", 'time2 = "published_at"']),
+    (f'push_lists = {{ "试点" = ["{"o" + "a" * 27}", "{"o" + "b" * 27}"] }}\n', ["push_lists", "48001", "服务号"]),
+    (f'account_type = "service"\npush_lists = {{ "试点" = ["{"o" + "a" * 27}"] }}\n', ["push_lists.试点", "2 到 10000"]),
+    ('account_type = "service"\npush_lists = { "试点" = ["张三", "李四"] }\n', ["push_lists.试点", "'张三' 不是 OpenID"]),
 ])
 def test_combinations_the_platform_refuses_are_refused(tmp_path: Path, toml: str, words: list[str]) -> None:
-    test_bad_config_names_the_key_and_the_fix(tmp_path, "[channels.wechat]\n" + toml, {}, words)
+    refused_naming(tmp_path, "[channels.wechat]\n" + toml, {}, words)
 
 
 def test_a_service_account_may_notify(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -247,6 +248,8 @@ async def test_mass_send_to_an_openid_list(tmp_path: Path) -> None:
         text = finished[result["text"]["msg_id"]]
         assert (text.status, text.total_count, text.filter_count, text.sent_count) == ("send success", 3, 2, 2)
         assert finished[result["article"]["msg_id"]].sent_count == 2
+        async with aiohttp.ClientSession() as http, http.get(f"{emu.base}/") as page:
+            assert "今天发布了新的政策解读" in await page.text()  # what the followers see
     finally:
         await emu.server.close()
         await server.close()

@@ -155,3 +155,27 @@ async def test_a_crash_between_the_push_and_its_record_does_not_push_twice(world
     assert len(world.pushes()) == 1 and d.receipt["msg_id"] == str(sent["msg_id"])
     details = [a.detail for a in await world.attempts(d.id)]
     assert any("45065" in x for x in details) and "进程在调用期间中断" in details[0]
+
+
+LISTED = ["o" + c * 27 for c in "abc"]
+
+
+async def test_a_push_to_a_configured_openid_list(database_url, tmp_path, clock) -> None:  # noqa: ANN001
+    world = await World.start(database_url, tmp_path, clock, wechat={
+        "account_type": "service", "push_lists": {"试点": LISTED[:2]}})
+    try:
+        for openid in LISTED:
+            await world.emulator.follow(openid)
+        release = await world.release([await world.desk.approved("news", "试点政策动态")], push="list:试点")
+        d = await world.until_settled()
+        assert d.state == "sent", d.last_error
+        [push] = world.pushes()
+        assert push["openids"] == 2 and push["recipients"] == 2 and not push["to_all"]
+        assert d.receipt["push"] == "list:试点" and d.receipt["msg_id"] == str(push["msg_id"])
+        assert any("群发给名单“试点”的粉丝" in a.detail for a in await world.attempts(d.id))
+        assert d.release_id == release
+        unknown = await world.desk.approved("news", "另一条")
+        with pytest.raises(InputError, match="没有名为“外省”的群发名单"):
+            await world.service.precheck(["wechat"], [unknown], {"push": "list:外省"}, world.clock.now())
+    finally:
+        await world.stop()

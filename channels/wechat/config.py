@@ -5,6 +5,7 @@ are the account's credentials and kind; the others tune articles, pushes, notifi
 server callback and the sandbox. Every key is documented in config.example.toml."""
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -12,6 +13,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from channels.base_settings import ChannelSettings
 from channels.wechat import notify_values
 
+OPENID = re.compile(r"[A-Za-z0-9_-]{28}")
 #: Values a notification field can show (``notify_fields``).
 NOTIFY_VALUES = ("title", "summary", "department", "column", "kind", "doc_no", "published_at",
                  "site")
@@ -40,6 +42,9 @@ class WechatSettings(ChannelSettings):
     push_quota_per_day: int = Field(default=1, ge=0, le=100)  # subscription account
     push_quota_per_month: int = Field(default=4, ge=0, le=100)  # service account, per follower
     over_quota: Literal["refuse", "publish_only"] = "refuse"
+    #: named lists of 2–10,000 openids for `--option push=list:NAME` (message/mass/send);
+    #: service accounts only
+    push_lists: dict[str, list[str]] = Field(default_factory=dict)
 
     # topic notifications: template messages and subscribe notifications need a verified service
     # account (a subscription account gets 48001), so they are off by default
@@ -88,6 +93,14 @@ class WechatSettings(ChannelSettings):
         if self.notify != "off":
             if wrong := notify_values.problems(self.notify_fields):
                 raise ValueError("；".join(wrong))
+        for name, openids in self.push_lists.items():
+            bad = next((o for o in openids if not OPENID.fullmatch(o)), None)
+            if bad is not None or not 2 <= len(set(openids)) <= 10000:
+                why = f"{bad!r} 不是 OpenID" if bad is not None else f"有 {len(set(openids))} 个不同的 OpenID"
+                raise ValueError(f"push_lists.{name}：{why}（修正：每个名单写 2 到 10000 个粉丝的 OpenID）")
+        if self.push_lists and self.account_type == "subscription":
+            raise ValueError("push_lists 只能用于已认证的服务号：订阅号不能按 OpenID 名单群发（48001）"
+                             "（修正：删去 push_lists；若账号是已认证的服务号，设 account_type = \"service\"）")
         if self.enabled and not self.sandbox and self.message_mode != "plain" and not self.encoding_aes_key:
             raise ValueError("MISSING_SECRETS:encoding_aes_key")
         if self.encoding_aes_key and len(self.encoding_aes_key) != 43:

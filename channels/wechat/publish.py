@@ -1,6 +1,7 @@
 """A release on WeChat: one multi-article draft (policy first — a bundle is atomic on WeChat),
 then either free publishing (``freepublish/submit``, no push) or, when the release asks for a
-push, a mass send of that draft (``message/mass/sendall`` with a deterministic clientmsgid).
+push, a mass send of that draft with a deterministic clientmsgid (``message/mass/sendall`` to
+everyone or a tag, ``message/mass/send`` to an openid list named in ``push_lists``).
 
 The delivery's publication row is the intent record. Its states::
 
@@ -236,6 +237,8 @@ class Publisher:
             tag_id = next((t["id"] for t in tags if t.get("name") == target.tag), None)
             if tag_id is None:
                 return await self._to_publish_only(row, f"公众号没有名为“{target.tag}”的标签")
+        if target.kind == "list" and target.tag not in self.ch.settings.push_lists:
+            return await self._to_publish_only(row, f"没有名为“{target.tag}”的群发名单")
         await self.save(row, status="pending", pushed_at=now)
         return await self._sendall(row, target, tag_id)
 
@@ -243,8 +246,12 @@ class Publisher:
                        tag_id: int | None) -> WechatPublication | Result:
         note = ""
         try:
-            body = await self.ch.api.mass_sendall(row.draft_media_id, to_all=target.kind == "all",
-                                                  tag_id=tag_id, clientmsgid=row.clientmsgid)
+            if target.kind == "list":
+                openids = list(dict.fromkeys(self.ch.settings.push_lists.get(target.tag, [])))
+                body = await self.ch.api.mass_send(row.draft_media_id, openids, clientmsgid=row.clientmsgid)
+            else:
+                body = await self.ch.api.mass_sendall(row.draft_media_id, to_all=target.kind == "all",
+                                                      tag_id=tag_id, clientmsgid=row.clientmsgid)
         except WechatError as exc:
             if exc.code == 45065 and exc.body.get("msg_id"):
                 body, note = exc.body, "（此前的群发已生效，微信返回 45065，未重复群发）"
