@@ -132,18 +132,24 @@ async def test_a_service_account_pushes_four_times_a_month(database_url, tmp_pat
         await world.stop()
 
 
-async def test_a_crash_between_the_push_and_its_record_does_not_push_twice(world: World) -> None:
-    item = await world.desk.approved("emergency", "关于暴雨红色预警的紧急通知")
-    release = await world.release([item], push="all")
+async def die_after_pushing(world: World) -> list[dict]:
+    """Run the runner until the push has reached WeChat, then stop it as a crash would: the
+    push went out, its result was never recorded."""
     world.emulator.faults.hang_after_accept("message/mass/sendall")  # carried out, never answered
     run = asyncio.create_task(world.runner.run_once())
     for _ in range(500):
         if world.pushes():
             break
         await asyncio.sleep(0.01)
-    [sent] = world.pushes()
-    run.cancel()  # the process dies here: the push went out, its result was never recorded
+    run.cancel()
     await asyncio.gather(run, return_exceptions=True)
+    return world.pushes()
+
+
+async def test_a_crash_between_the_push_and_its_record_does_not_push_twice(world: World) -> None:
+    item = await world.desk.approved("emergency", "关于暴雨红色预警的紧急通知")
+    release = await world.release([item], push="all")
+    [sent] = await die_after_pushing(world)
     d = await world.delivery(release)
     assert d.state == "in_progress" and (await world.publication(d.id)).status == "pending"
 
@@ -179,3 +185,14 @@ async def test_a_push_to_a_configured_openid_list(database_url, tmp_path, clock)
             await world.service.precheck(["wechat"], [unknown], {"push": "list:外省"}, world.clock.now())
     finally:
         await world.stop()
+
+
+async def test_a_push_left_unrecorded_past_24_hours_is_not_repeated(world: World) -> None:
+    release = await world.release([await world.desk.approved("news", "动态")], push="all")
+    await die_after_pushing(world)
+    await world.restart()  # a day and more later
+    world.clock.advance(hours=25)  # WeChat's clientmsgid no longer dedupes
+    d = await world.until_settled(limit=3)
+    assert len(world.pushes()) == 1  # not pushed a second time
+    assert d.release_id == release and d.state not in ("sent", "failed")
+    assert "24 小时" in (await world.attempts(d.id))[-1].detail

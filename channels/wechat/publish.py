@@ -8,7 +8,8 @@ The delivery's publication row is the intent record. Its states::
     drafted ─► pending ─► submitted ─► published ─► (notifications) ─► sent
                   │  (call made, answer not recorded: crash or timeout)
                   └► recovered: a push is repeated with the same clientmsgid (45065 = it was
-                     sent; the original msg_id is taken), a publish is looked up by its draft
+                     sent; the original msg_id is taken) within WeChat's 24 hours of dedupe, and
+                     left ``unknown`` for staff after that; a publish is looked up by its draft
                      and its articles' source links — never blindly repeated
 
 Deliver and reconcile are the same walk from wherever the row is, so a restart at any point
@@ -16,6 +17,7 @@ continues the same publication."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -30,6 +32,10 @@ from content.models import ReleaseItem
 
 if TYPE_CHECKING:
     from channels.wechat.channel import WechatChannel
+
+#: WeChat dedupes a mass send's clientmsgid for 24 hours; an unrecorded push older than this
+#: (an hour kept for clock differences) can no longer be repeated safely
+DEDUPE_WINDOW = timedelta(hours=23)
 
 
 @dataclass(frozen=True)
@@ -275,6 +281,9 @@ class Publisher:
     # ------------------------------------------------------------------ 3. an unrecorded answer
     async def _recover(self, job: Job, row: WechatPublication) -> WechatPublication | Result:
         if row.mode == "push":
+            if row.pushed_at is not None and self.ch.clock.now() - _aware(row.pushed_at) >= DEDUPE_WINDOW:
+                return Result(Outcome.UNKNOWN, "群发调用已过去 24 小时仍无结果记录，微信的 clientmsgid 已不再防止重复群发，"
+                              "为免重复推送不再自动重发（修正：在公众平台的发表记录中核对是否已群发）", receipt(row))
             target = push.parse({"push": row.target})
             tag_id = None
             if target.kind == "tag":
@@ -357,3 +366,7 @@ class Publisher:
 
 class ContentTooLong(Exception):
     pass
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
