@@ -132,10 +132,10 @@ async def test_a_service_account_pushes_four_times_a_month(database_url, tmp_pat
         await world.stop()
 
 
-async def die_after_pushing(world: World) -> list[dict]:
+async def die_after_pushing(world: World, endpoint: str = "message/mass/sendall") -> list[dict]:
     """Run the runner until the push has reached WeChat, then stop it as a crash would: the
     push went out, its result was never recorded."""
-    world.emulator.faults.hang_after_accept("message/mass/sendall")  # carried out, never answered
+    world.emulator.faults.hang_after_accept(endpoint)  # carried out, never answered
     run = asyncio.create_task(world.runner.run_once())
     for _ in range(500):
         if world.pushes():
@@ -196,3 +196,21 @@ async def test_a_push_left_unrecorded_past_24_hours_is_not_repeated(world: World
     assert len(world.pushes()) == 1  # not pushed a second time
     assert d.release_id == release and d.state not in ("sent", "failed")
     assert "24 小时" in (await world.attempts(d.id))[-1].detail
+
+
+async def test_a_crash_after_a_push_to_a_list_does_not_push_twice(database_url, tmp_path, clock) -> None:  # noqa: ANN001
+    world = await World.start(database_url, tmp_path, clock, wechat={
+        "account_type": "service", "push_lists": {"试点": LISTED}})
+    try:
+        for openid in LISTED:
+            await world.emulator.follow(openid)
+        await world.release([await world.desk.approved("news", "试点动态")], push="list:试点")
+        [sent] = await die_after_pushing(world, "message/mass/send")
+        await world.restart()
+        world.clock.advance(seconds=world.settings.delivery.lease_seconds + 1)
+        d = await world.until_settled()
+        assert d.state == "sent", d.last_error
+        assert len(world.pushes()) == 1 and d.receipt["msg_id"] == str(sent["msg_id"])
+        assert any("45065" in a.detail for a in await world.attempts(d.id))
+    finally:
+        await world.stop()
