@@ -159,9 +159,11 @@ async def test_wechatpys_client_completes_upload_draft_publish_and_mass_send(emu
         followers = list(client.user.iter_followers())
         tag = client.tag.create("企业")
         client.tag.tag_user(tag["id"], followers[:3])
-        sent = client.message.send_template(followers[0], "TPL", {"thing1": {"value": "标题"}}, url="https://x")
+        with pytest.raises(WeChatClientException) as template:  # a subscription account (订阅号)
+            client.message.send_template(followers[0], "TPL", {"thing1": {"value": "标题"}}, url="https://x")
         return {"url": url, "status": status, "mass": mass, "dup": dup.value.errcode,
-                "followers": followers, "tagged": client.tag.get_tag_users(tag["id"]), "sent": sent}
+                "followers": followers, "tagged": client.tag.get_tag_users(tag["id"]),
+                "template": template.value.errcode}
 
     result = await asyncio.to_thread(flow)
     assert result["url"].startswith(emu.base + "/mmbiz/")
@@ -169,7 +171,7 @@ async def test_wechatpys_client_completes_upload_draft_publish_and_mass_send(emu
     assert result["mass"]["errcode"] == 0 and result["mass"]["msg_id"]
     assert result["dup"] == 45065
     assert len(result["followers"]) == 25000 == len(set(result["followers"]))
-    assert result["tagged"]["count"] == 3 and result["sent"]["msgid"]
+    assert result["tagged"]["count"] == 3 and result["template"] == 48001
     [article] = emu.emu.state.publications[result["status"]["publish_id"]].articles
     assert article["removed"] == {} and article["images"] == [result["url"]]
 

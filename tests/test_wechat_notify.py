@@ -11,7 +11,7 @@ from sqlalchemy.dialects import sqlite
 
 from content import subscribers
 from content.models import DeliveryRecipient
-from tests.wechat_support import World
+from tests.wechat_support import NOTIFYING, World
 
 
 async def followers(world: World, count: int, topic: str = "全部") -> list[str]:
@@ -26,7 +26,7 @@ async def followers(world: World, count: int, topic: str = "全部") -> list[str
 
 @pytest.fixture
 async def world(database_url, tmp_path, clock):  # noqa: ANN001, ANN201
-    w = await World.start(database_url, tmp_path, clock)
+    w = await World.start(database_url, tmp_path, clock, wechat=NOTIFYING)
     yield w
     await w.stop()
 
@@ -76,7 +76,7 @@ async def test_43004_marks_the_follower_inactive(world: World) -> None:
 
 
 async def test_43101_is_recorded_for_subscribe_messages(database_url, tmp_path, clock) -> None:  # noqa: ANN001
-    world = await World.start(database_url, tmp_path, clock, wechat={"notify": "subscribe"})
+    world = await World.start(database_url, tmp_path, clock, wechat={**NOTIFYING, "notify": "subscribe"})
     try:
         a, b = await followers(world, 2)
         world.emulator.refuse(b)
@@ -108,7 +108,7 @@ async def test_a_follower_whose_result_was_lost_is_not_notified_twice(world: Wor
 
 
 async def test_notifications_keep_to_the_configured_rate(database_url, tmp_path, clock) -> None:  # noqa: ANN001
-    world = await World.start(database_url, tmp_path, clock, wechat={"notify_rate_per_second": 20})
+    world = await World.start(database_url, tmp_path, clock, wechat={**NOTIFYING, "notify_rate_per_second": 20})
     try:
         world.emulator.config.template_events = False
         openids = world.emulator.add_followers(12)
@@ -125,5 +125,22 @@ async def test_notifications_keep_to_the_configured_rate(database_url, tmp_path,
         assert len(world.emulator.state.templates) == 12
         assert elapsed >= 11 / 20 * 0.9  # 12 calls at 20 a second
         assert isinstance(now, datetime)
+    finally:
+        await world.stop()
+
+
+async def test_values_are_fitted_to_their_template_types(database_url, tmp_path, clock) -> None:  # noqa: ANN001
+    title = "关于进一步优化营商环境推行政务服务一网通办若干措施的通知"  # 29 characters
+    world = await World.start(database_url, tmp_path, clock, wechat={**NOTIFYING, "notify_fields": {
+        "thing1": "title", "character_string2": "doc_no", "date3": "published_at", "phrase4": "kind"}})
+    try:
+        [a] = await followers(world, 1)
+        await world.release([await world.desk.approved("policy", title, doc_no="京政发〔2026〕12号")])
+        d = await world.until_settled()
+        assert d.state == "sent", d.last_error
+        [sent] = world.emulator.state.templates
+        assert sent["touser"] == a and (await world.recipients(d.id))[a].status == "delivered"
+        assert sent["data"] == {"thing1": {"value": title[:19] + "…"}, "character_string2": {"value": "202612"},
+                                "date3": {"value": "2026年11月20日"}, "phrase4": {"value": "政策文件"}}
     finally:
         await world.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.wechat_support import World, image_file
+from tests.wechat_support import NOTIFYING, World, image_file
 
 LONG_TITLE = "关于进一步优化营商环境推行政务服务“一网通办”和“跨省通办”若干措施的通知"
 
@@ -17,7 +17,15 @@ async def world(database_url, tmp_path, clock):  # noqa: ANN001, ANN201
     await w.stop()
 
 
-async def test_a_release_becomes_a_published_article(world: World, tmp_path) -> None:  # noqa: ANN001
+async def test_a_release_becomes_a_published_article(database_url, tmp_path, clock) -> None:  # noqa: ANN001
+    world = await World.start(database_url, tmp_path, clock, wechat=NOTIFYING)
+    try:
+        await _publishes_an_article(world, tmp_path)
+    finally:
+        await world.stop()
+
+
+async def _publishes_an_article(world: World, tmp_path) -> None:  # noqa: ANN001
     chart = image_file(tmp_path / "chart.png")
     cover = image_file(tmp_path / "cover.jpg", (1600, 900), (200, 30, 30), "JPEG")
     item = await world.desk.approved(

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from content.errors import InputError
-from tests.wechat_support import World
+from tests.wechat_support import NOTIFYING, World
 
 
 @pytest.fixture
@@ -31,7 +31,19 @@ async def test_a_push_is_one_mass_send_of_the_draft(world: World) -> None:
     assert push["clientmsgid"].startswith("gk") and d.receipt["msg_id"] == str(push["msg_id"])
     assert d.receipt["urls"] == push["urls"] and len(d.receipt["urls"]) == 2  # from MASSSENDJOBFINISH
     assert [p for p in world.publications() if p["kind"] == "publish"] == []  # pushed, not published twice
-    assert "不再另发主题通知" in (await world.attempts(d.id))[-1].detail  # they all got the push
+
+
+async def test_a_push_to_all_is_not_followed_by_topic_notifications(database_url, tmp_path, clock) -> None:  # noqa: ANN001
+    world = await World.start(database_url, tmp_path, clock, wechat=NOTIFYING)
+    try:
+        world.emulator.add_followers(3)
+        await world.release([await world.desk.approved("policy", "关于丁的通知")], push="all")
+        d = await world.until_settled()
+        assert d.state == "sent", d.last_error
+        assert "不再另发主题通知" in (await world.attempts(d.id))[-1].detail  # they all got the push
+        assert world.emulator.state.template_counts == {}
+    finally:
+        await world.stop()
 
 
 async def test_a_push_to_a_tag(world: World) -> None:
@@ -120,18 +132,24 @@ async def test_a_service_account_pushes_four_times_a_month(database_url, tmp_pat
         await world.stop()
 
 
-async def test_a_crash_between_the_push_and_its_record_does_not_push_twice(world: World) -> None:
-    item = await world.desk.approved("emergency", "关于暴雨红色预警的紧急通知")
-    release = await world.release([item], push="all")
-    world.emulator.faults.hang_after_accept("message/mass/sendall")  # carried out, never answered
+async def die_after_pushing(world: World, endpoint: str = "message/mass/sendall") -> list[dict]:
+    """Run the runner until the push has reached WeChat, then stop it as a crash would: the
+    push went out, its result was never recorded."""
+    world.emulator.faults.hang_after_accept(endpoint)  # carried out, never answered
     run = asyncio.create_task(world.runner.run_once())
     for _ in range(500):
         if world.pushes():
             break
         await asyncio.sleep(0.01)
-    [sent] = world.pushes()
-    run.cancel()  # the process dies here: the push went out, its result was never recorded
+    run.cancel()
     await asyncio.gather(run, return_exceptions=True)
+    return world.pushes()
+
+
+async def test_a_crash_between_the_push_and_its_record_does_not_push_twice(world: World) -> None:
+    item = await world.desk.approved("emergency", "关于暴雨红色预警的紧急通知")
+    release = await world.release([item], push="all")
+    [sent] = await die_after_pushing(world)
     d = await world.delivery(release)
     assert d.state == "in_progress" and (await world.publication(d.id)).status == "pending"
 
@@ -143,3 +161,56 @@ async def test_a_crash_between_the_push_and_its_record_does_not_push_twice(world
     assert len(world.pushes()) == 1 and d.receipt["msg_id"] == str(sent["msg_id"])
     details = [a.detail for a in await world.attempts(d.id)]
     assert any("45065" in x for x in details) and "进程在调用期间中断" in details[0]
+
+
+LISTED = ["o" + c * 27 for c in "abc"]
+
+
+async def test_a_push_to_a_configured_openid_list(database_url, tmp_path, clock) -> None:  # noqa: ANN001
+    world = await World.start(database_url, tmp_path, clock, wechat={
+        "account_type": "service", "push_lists": {"试点": LISTED[:2]}})
+    try:
+        for openid in LISTED:
+            await world.emulator.follow(openid)
+        release = await world.release([await world.desk.approved("news", "试点政策动态")], push="list:试点")
+        d = await world.until_settled()
+        assert d.state == "sent", d.last_error
+        [push] = world.pushes()
+        assert push["openids"] == 2 and push["recipients"] == 2 and not push["to_all"]
+        assert d.receipt["push"] == "list:试点" and d.receipt["msg_id"] == str(push["msg_id"])
+        assert any("群发给名单“试点”的粉丝" in a.detail for a in await world.attempts(d.id))
+        assert d.release_id == release
+        unknown = await world.desk.approved("news", "另一条")
+        with pytest.raises(InputError, match="没有名为“外省”的群发名单"):
+            await world.service.precheck(["wechat"], [unknown], {"push": "list:外省"}, world.clock.now())
+    finally:
+        await world.stop()
+
+
+async def test_a_push_left_unrecorded_past_24_hours_is_not_repeated(world: World) -> None:
+    release = await world.release([await world.desk.approved("news", "动态")], push="all")
+    await die_after_pushing(world)
+    await world.restart()  # a day and more later
+    world.clock.advance(hours=25)  # WeChat's clientmsgid no longer dedupes
+    d = await world.until_settled(limit=3)
+    assert len(world.pushes()) == 1  # not pushed a second time
+    assert d.release_id == release and d.state not in ("sent", "failed")
+    assert "24 小时" in (await world.attempts(d.id))[-1].detail
+
+
+async def test_a_crash_after_a_push_to_a_list_does_not_push_twice(database_url, tmp_path, clock) -> None:  # noqa: ANN001
+    world = await World.start(database_url, tmp_path, clock, wechat={
+        "account_type": "service", "push_lists": {"试点": LISTED}})
+    try:
+        for openid in LISTED:
+            await world.emulator.follow(openid)
+        await world.release([await world.desk.approved("news", "试点动态")], push="list:试点")
+        [sent] = await die_after_pushing(world, "message/mass/send")
+        await world.restart()
+        world.clock.advance(seconds=world.settings.delivery.lease_seconds + 1)
+        d = await world.until_settled()
+        assert d.state == "sent", d.last_error
+        assert len(world.pushes()) == 1 and d.receipt["msg_id"] == str(sent["msg_id"])
+        assert any("45065" in a.detail for a in await world.attempts(d.id))
+    finally:
+        await world.stop()

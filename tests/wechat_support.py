@@ -27,6 +27,10 @@ from content.models import Delivery, DeliveryAttempt, DeliveryRecipient, Subscri
 from tests.desk import Desk
 
 
+#: Topic notifications by template message: only a verified service account may send them.
+NOTIFYING = {"account_type": "service", "notify": "template"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

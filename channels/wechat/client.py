@@ -166,6 +166,12 @@ class WechatApi:
             "mpnews": {"media_id": media_id}, "msgtype": "mpnews", "send_ignore_reprint": 0,
             "clientmsgid": clientmsgid})
 
+    async def mass_send(self, media_id: str, openids: list[str], *, clientmsgid: str) -> dict[str, Any]:
+        """To an openid list (2–10,000; service accounts)."""
+        return await self.call("message/mass/send", json_body={
+            "touser": openids, "mpnews": {"media_id": media_id}, "msgtype": "mpnews",
+            "send_ignore_reprint": 0, "clientmsgid": clientmsgid})
+
     async def mass_preview(self, media_id: str, openid: str) -> dict[str, Any]:
         return await self.call("message/mass/preview", json_body={
             "touser": openid, "mpnews": {"media_id": media_id}, "msgtype": "mpnews"})

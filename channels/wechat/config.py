@@ -5,12 +5,15 @@ are the account's credentials and kind; the others tune articles, pushes, notifi
 server callback and the sandbox. Every key is documented in config.example.toml."""
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from channels.base_settings import ChannelSettings
+from channels.wechat import notify_values
 
+OPENID = re.compile(r"[A-Za-z0-9_-]{28}")
 #: Values a notification field can show (``notify_fields``).
 NOTIFY_VALUES = ("title", "summary", "department", "column", "kind", "doc_no", "published_at",
                  "site")
@@ -39,9 +42,13 @@ class WechatSettings(ChannelSettings):
     push_quota_per_day: int = Field(default=1, ge=0, le=100)  # subscription account
     push_quota_per_month: int = Field(default=4, ge=0, le=100)  # service account, per follower
     over_quota: Literal["refuse", "publish_only"] = "refuse"
+    #: named lists of 2–10,000 openids for `--option push=list:NAME` (message/mass/send);
+    #: service accounts only
+    push_lists: dict[str, list[str]] = Field(default_factory=dict)
 
-    # topic notifications
-    notify: Literal["off", "template", "subscribe"] = "template"
+    # topic notifications: template messages and subscribe notifications need a verified service
+    # account (a subscription account gets 48001), so they are off by default
+    notify: Literal["off", "template", "subscribe"] = "off"
     notify_template_id: str = ""  # empty = off (in sandbox mode: the sandbox's template)
     notify_fields: dict[str, str] = Field(default_factory=lambda: {
         "thing1": "title", "thing2": "department", "time3": "published_at"})
@@ -68,11 +75,32 @@ class WechatSettings(ChannelSettings):
 
     _secrets = ("app_id", "app_secret", "token")
 
+    @field_validator("notify")
+    @classmethod
+    def _notify_needs_a_service_account(cls, notify: str, info: ValidationInfo) -> str:
+        if notify != "off" and info.data.get("enabled", True) and info.data.get("account_type") == "subscription":
+            how = "模板消息" if notify == "template" else "订阅通知"
+            raise ValueError(f"notify = \"{notify}\" 与 account_type = \"subscription\" 不能同时使用："
+                             f"{how}只有已认证的服务号才能发送，订阅号调用会被微信拒绝（48001）"
+                             f"（修正：设 notify = \"off\"；若账号是已认证的服务号，设 account_type = \"service\"）")
+        return notify
+
     @model_validator(mode="after")
     def _check(self):  # noqa: ANN202
         for name, value in self.notify_fields.items():
             if value not in NOTIFY_VALUES:
                 raise ValueError(f"notify_fields.{name} 的取值 {value!r} 无效，可用：{'、'.join(NOTIFY_VALUES)}")
+        if self.notify != "off":
+            if wrong := notify_values.problems(self.notify_fields):
+                raise ValueError("；".join(wrong))
+        for name, openids in self.push_lists.items():
+            bad = next((o for o in openids if not OPENID.fullmatch(o)), None)
+            if bad is not None or not 2 <= len(set(openids)) <= 10000:
+                why = f"{bad!r} 不是 OpenID" if bad is not None else f"有 {len(set(openids))} 个不同的 OpenID"
+                raise ValueError(f"push_lists.{name}：{why}（修正：每个名单写 2 到 10000 个粉丝的 OpenID）")
+        if self.push_lists and self.account_type == "subscription":
+            raise ValueError("push_lists 只能用于已认证的服务号：订阅号不能按 OpenID 名单群发（48001）"
+                             "（修正：删去 push_lists；若账号是已认证的服务号，设 account_type = \"service\"）")
         if self.enabled and not self.sandbox and self.message_mode != "plain" and not self.encoding_aes_key:
             raise ValueError("MISSING_SECRETS:encoding_aes_key")
         if self.encoding_aes_key and len(self.encoding_aes_key) != 43:

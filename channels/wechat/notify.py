@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from channels.base import Job, Outcome, Purpose, Result
+from channels.wechat import notify_values
 from channels.wechat.errors import WechatError, WechatTransportError
 from content import subscribers
 from content.models import DeliveryRecipient, Subscriber
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
     from channels.wechat.channel import WechatChannel
 
 PAGE = 1000
-LIMITS = {"thing": 20, "time": 20, "date": 20, "character_string": 32, "phrase": 5}
 
 
 def wanted(channel: WechatChannel, job: Job) -> bool:
@@ -41,16 +41,17 @@ def wanted(channel: WechatChannel, job: Job) -> bool:
 
 def template_data(channel: WechatChannel, job: Job) -> dict[str, dict[str, str]]:
     first = job.items[0]
-    published = channel.renderer.local(job.published_at or channel.clock.now(), "%Y年%m月%d日 %H:%M")
+    at = job.published_at or channel.clock.now()
     values = {"title": first.title + (f"（含 {len(job.items) - 1} 篇解读）" if len(job.items) > 1 else ""),
               "summary": first.excerpt, "department": first.department,
               "column": first.column, "kind": first.kind_label, "doc_no": first.doc_no or "—",
-              "published_at": published, "site": channel.ctx.site_url}
+              "published_at": channel.renderer.local(at, "%Y年%m月%d日 %H:%M"), "site": channel.ctx.site_url}
     data = {}
     for key, source in channel.settings.notify_fields.items():
         value = values.get(source) or "—"
-        limit = next((n for prefix, n in LIMITS.items() if key.startswith(prefix)), 32)
-        data[key] = {"value": value if len(value) <= limit else value[:limit - 1] + "…"}
+        if source == "published_at" and notify_values.kind(key) == "date":
+            value = channel.renderer.local(at, "%Y年%m月%d日")
+        data[key] = {"value": notify_values.fit(key, value)}
     return data
 
 

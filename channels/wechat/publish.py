@@ -1,13 +1,15 @@
 """A release on WeChat: one multi-article draft (policy first — a bundle is atomic on WeChat),
 then either free publishing (``freepublish/submit``, no push) or, when the release asks for a
-push, a mass send of that draft (``message/mass/sendall`` with a deterministic clientmsgid).
+push, a mass send of that draft with a deterministic clientmsgid (``message/mass/sendall`` to
+everyone or a tag, ``message/mass/send`` to an openid list named in ``push_lists``).
 
 The delivery's publication row is the intent record. Its states::
 
     drafted ─► pending ─► submitted ─► published ─► (notifications) ─► sent
                   │  (call made, answer not recorded: crash or timeout)
                   └► recovered: a push is repeated with the same clientmsgid (45065 = it was
-                     sent; the original msg_id is taken), a publish is looked up by its draft
+                     sent; the original msg_id is taken) within WeChat's 24 hours of dedupe, and
+                     left ``unknown`` for staff after that; a publish is looked up by its draft
                      and its articles' source links — never blindly repeated
 
 Deliver and reconcile are the same walk from wherever the row is, so a restart at any point
@@ -15,6 +17,7 @@ continues the same publication."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -29,6 +32,10 @@ from content.models import ReleaseItem
 
 if TYPE_CHECKING:
     from channels.wechat.channel import WechatChannel
+
+#: WeChat dedupes a mass send's clientmsgid for 24 hours; an unrecorded push older than this
+#: (an hour kept for clock differences) can no longer be repeated safely
+DEDUPE_WINDOW = timedelta(hours=23)
 
 
 @dataclass(frozen=True)
@@ -236,6 +243,8 @@ class Publisher:
             tag_id = next((t["id"] for t in tags if t.get("name") == target.tag), None)
             if tag_id is None:
                 return await self._to_publish_only(row, f"公众号没有名为“{target.tag}”的标签")
+        if target.kind == "list" and target.tag not in self.ch.settings.push_lists:
+            return await self._to_publish_only(row, f"没有名为“{target.tag}”的群发名单")
         await self.save(row, status="pending", pushed_at=now)
         return await self._sendall(row, target, tag_id)
 
@@ -243,8 +252,12 @@ class Publisher:
                        tag_id: int | None) -> WechatPublication | Result:
         note = ""
         try:
-            body = await self.ch.api.mass_sendall(row.draft_media_id, to_all=target.kind == "all",
-                                                  tag_id=tag_id, clientmsgid=row.clientmsgid)
+            if target.kind == "list":
+                openids = list(dict.fromkeys(self.ch.settings.push_lists.get(target.tag, [])))
+                body = await self.ch.api.mass_send(row.draft_media_id, openids, clientmsgid=row.clientmsgid)
+            else:
+                body = await self.ch.api.mass_sendall(row.draft_media_id, to_all=target.kind == "all",
+                                                      tag_id=tag_id, clientmsgid=row.clientmsgid)
         except WechatError as exc:
             if exc.code == 45065 and exc.body.get("msg_id"):
                 body, note = exc.body, "（此前的群发已生效，微信返回 45065，未重复群发）"
@@ -268,6 +281,9 @@ class Publisher:
     # ------------------------------------------------------------------ 3. an unrecorded answer
     async def _recover(self, job: Job, row: WechatPublication) -> WechatPublication | Result:
         if row.mode == "push":
+            if row.pushed_at is not None and self.ch.clock.now() - _aware(row.pushed_at) >= DEDUPE_WINDOW:
+                return Result(Outcome.UNKNOWN, "群发调用已过去 24 小时仍无结果记录，微信的 clientmsgid 已不再防止重复群发，"
+                              "为免重复推送不再自动重发（修正：在公众平台的发表记录中核对是否已群发）", receipt(row))
             target = push.parse({"push": row.target})
             tag_id = None
             if target.kind == "tag":
@@ -350,3 +366,7 @@ class Publisher:
 
 class ContentTooLong(Exception):
     pass
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -3,7 +3,8 @@
 * subscription account (订阅号): ``push_quota_per_day`` pushes a day (default 1);
 * service account (服务号): each follower receives at most ``push_quota_per_month`` pushes a
   calendar month (default 4); a push to everyone counts for every follower, a push to a tag for
-  that tag's followers.
+  that tag's followers, a push to an openid list (``list:NAME``, from ``push_lists``) for the
+  followers on it.
 
 Days and months are WeChat's (Asia/Shanghai). Pushes already made (the publication ledger) and
 pushes planned by releases not yet fired both count. ``release create`` asks :func:`judge`
@@ -33,16 +34,17 @@ COUNTED = ("pending", "submitted", "published")
 
 @dataclass(frozen=True)
 class PushTarget:
-    kind: str  # none | all | tag
-    tag: str = ""
+    kind: str  # none | all | tag | list (an openid list named in push_lists)
+    tag: str = ""  # the tag's or the list's name
 
     @property
     def key(self) -> str:
-        return {"none": "none", "all": "all"}.get(self.kind, f"tag:{self.tag}")
+        return {"none": "none", "all": "all"}.get(self.kind, f"{self.kind}:{self.tag}")
 
     @property
     def label(self) -> str:
-        return {"none": "不群发", "all": "群发给全部粉丝"}.get(self.kind, f"群发给标签“{self.tag}”的粉丝")
+        what = {"tag": "标签", "list": "名单"}.get(self.kind, "")
+        return {"none": "不群发", "all": "群发给全部粉丝"}.get(self.kind, f"群发给{what}“{self.tag}”的粉丝")
 
 
 def parse(options: Any) -> PushTarget:
@@ -51,9 +53,11 @@ def parse(options: Any) -> PushTarget:
         return PushTarget("none")
     if value == "all":
         return PushTarget("all")
-    if value.startswith("tag:") and value[4:].strip():
-        return PushTarget("tag", value[4:].strip())
-    raise InputError(f"群发选项 push={value!r} 无效", field="--push", fix="none、all 或 tag:标签名")
+    kind, _, name = value.partition(":")
+    if kind in ("tag", "list") and name.strip():
+        return PushTarget(kind, name.strip())
+    raise InputError(f"群发选项 push={value!r} 无效", field="--push",
+                     fix="none、all、tag:标签名 或 list:名单名（名单在 [channels.wechat] push_lists 中配置）")
 
 
 async def clientmsgid(session: AsyncSession, idempotency_key: str, now: datetime) -> str:
@@ -82,6 +86,11 @@ async def judge(session: AsyncSession, settings: WechatSettings, target: PushTar
                 *, exclude_delivery: int | None = None, planned: bool = True) -> Verdict:
     verdict = Verdict()
     if target.kind == "none":
+        return verdict
+    if target.kind == "list" and target.tag not in settings.push_lists:
+        verdict.allowed = False
+        verdict.refusal = (f"没有名为“{target.tag}”的群发名单（修正：在 [channels.wechat] push_lists 中配置它，"
+                           f"或加 --push none 只发布不群发）")
         return verdict
     day0, day1, month0, month1, day_label, month_label = _bounds(when)
     start = day0 if settings.account_type == "subscription" else month0
@@ -112,28 +121,30 @@ async def judge(session: AsyncSession, settings: WechatSettings, target: PushTar
         return verdict
     quota = settings.push_quota_per_month
     to_all = [w for k, w in targets if k == "all"]
-    by_tag: dict[str, list[str]] = {}
+    by_tag: dict[str, list[str]] = {}  # tag:NAME or list:NAME -> pushes this month
     for k, w in targets:
-        if k.startswith("tag:"):
-            by_tag.setdefault(k[4:], []).append(w)
+        if k != "all":
+            by_tag.setdefault(k, []).append(w)
     if target.kind == "all":
         if len(to_all) + 1 > quota:
             verdict.allowed = False
             verdict.refusal = (f"服务号每位粉丝每月最多收到 {quota} 次群发，{month_label}已群发给全部粉丝 "
                                f"{len(to_all)} 次（{'；'.join(to_all)}）（{fix}）")
             return verdict
-        for tag, used in sorted(by_tag.items()):
+        for key, used in sorted(by_tag.items()):
             if len(to_all) + len(used) + 1 > quota:
-                verdict.warnings.append(f"标签“{tag}”的粉丝{month_label}已收到 {len(to_all) + len(used)} 次群发，"
+                who = parse({"push": key}).label.removeprefix("群发给")
+                verdict.warnings.append(f"{who}{month_label}已收到 {len(to_all) + len(used)} 次群发，"
                                         f"这次将收不到（每月最多 {quota} 次）")
         if len(to_all) + 1 == quota:
             verdict.warnings.append(f"这是{month_label}最后一次可以群发给全部粉丝的机会（每月 {quota} 次）")
         return verdict
-    used = to_all + by_tag.get(target.tag, [])
+    used = to_all + by_tag.get(target.key, [])
+    who = target.label.removeprefix("群发给")
     if len(used) + 1 > quota:
         verdict.allowed = False
-        verdict.refusal = (f"标签“{target.tag}”的粉丝{month_label}已收到 {len(used)} 次群发（{'；'.join(used)}），"
+        verdict.refusal = (f"{who}{month_label}已收到 {len(used)} 次群发（{'；'.join(used)}），"
                            f"服务号每位粉丝每月最多 {quota} 次（{fix}）")
     elif len(used) + 1 == quota:
-        verdict.warnings.append(f"标签“{target.tag}”的粉丝{month_label}将收满 {quota} 次群发")
+        verdict.warnings.append(f"{who}{month_label}将收满 {quota} 次群发")
     return verdict

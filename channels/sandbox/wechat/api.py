@@ -14,18 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from channels.sandbox.wechat import uploads
 from channels.sandbox.wechat.articles import ArticleApi
 from channels.sandbox.wechat.messages import MessageApi
-from channels.sandbox.wechat.wire import (
-    BMP,
-    GIF,
-    JPEG,
-    MAX_UPLOAD,
-    PNG,
-    Failure,
-    error_body,
-    read_json,
-)
+from channels.sandbox.wechat.wire import Failure, error_body, read_json
 
 if TYPE_CHECKING:
     from channels.sandbox.wechat.app import WechatEmulator
@@ -47,6 +39,7 @@ class Api(ArticleApi, MessageApi):
             ("GET", "token", self.token, False), ("POST", "stable_token", self.stable_token, False),
             ("POST", "media/uploadimg", self.uploadimg, True),
             ("POST", "material/add_material", self.add_material, True),
+            ("POST", "media/upload", self.media_upload, True),
             ("POST", "draft/add", self.draft_add, True), ("POST", "draft/get", self.draft_get, True),
             ("POST", "draft/delete", self.draft_delete, True),
             ("GET", "draft/count", self.draft_count, True),
@@ -57,6 +50,7 @@ class Api(ArticleApi, MessageApi):
             ("POST", "freepublish/getarticle", self.publish_getarticle, True),
             ("POST", "freepublish/batchget", self.publish_batchget, True),
             ("POST", "message/mass/sendall", self.mass_sendall, True),
+            ("POST", "message/mass/send", self.mass_send, True),
             ("POST", "message/mass/preview", self.mass_preview, True),
             ("POST", "message/mass/get", self.mass_get, True),
             ("POST", "message/mass/delete", self.mass_delete, True),
@@ -140,21 +134,6 @@ class Api(ArticleApi, MessageApi):
         if self.emu.ts() >= token.expires_at:
             raise Failure(42001)
 
-    @staticmethod
-    async def _upload(request: web.Request) -> bytes:
-        if not request.content_type.startswith("multipart/"):
-            raise Failure(47001)
-        reader = await request.multipart()
-        async for part in reader:
-            if getattr(part, "name", None) == "media":
-                data = bytearray()
-                while chunk := await part.read_chunk(65536):
-                    data.extend(chunk)
-                    if len(data) > MAX_UPLOAD:
-                        raise Failure(40009)
-                return bytes(data)
-        raise Failure(47001)
-
     # ------------------------------------------------------------------ access token
     def _issue(self, kind: str, *, forced: bool = False, revoke: list[str] | None = None) -> dict[str, Any]:
         value = secrets.token_urlsafe(102)[:136]
@@ -201,42 +180,39 @@ class Api(ArticleApi, MessageApi):
 
     # ------------------------------------------------------------------ materials
     async def uploadimg(self, request: web.Request) -> dict[str, Any]:
-        data = await self._upload(request)
-        ext = ".jpg" if data.startswith(JPEG) else ".png" if data.startswith(PNG) else None
-        if ext is None:
-            raise Failure(40005)
-        if len(data) >= 1024 * 1024:
-            raise Failure(40009)
-        name = hashlib.sha256(data).hexdigest()[:40] + ext
+        upload = await uploads.receive(request, "uploadimg")
+        name = hashlib.sha256(upload.data).hexdigest()[:40] + "." + upload.extension
         url = f"{self.config.public_url}/mmbiz/{name}"
         if name not in self.state.images:
-            self.state.save_file(name, data)
-            self.state.commit({"t": "image", "name": name, "size": len(data), "url": url,
+            self.state.save_file(name, upload.data)
+            self.state.commit({"t": "image", "name": name, "size": len(upload.data), "url": url,
                                "at": self.emu.ts()})
         return {"url": url, "errcode": 0, "errmsg": "ok"}
 
-    async def add_material(self, request: web.Request) -> dict[str, Any]:
+    async def _material(self, request: web.Request, prefix: str) -> tuple[str, str, str]:
+        """Check and keep one upload; (kind, media_id, url of its file)."""
         kind = request.query.get("type", "")
-        if kind not in ("image", "voice", "video", "thumb"):
+        if kind not in uploads.RULES or kind == "uploadimg":
             raise Failure(40004)
-        data = await self._upload(request)
-        if kind == "thumb":
-            if not data.startswith(JPEG):
-                raise Failure(40005)
-            if len(data) > 64 * 1024:
-                raise Failure(40009)
-        elif kind == "image":
-            if not data.startswith((JPEG, PNG, GIF, BMP)):
-                raise Failure(40005)
-            if len(data) > MAX_UPLOAD:
-                raise Failure(40009)
+        upload = await uploads.receive(request, kind)
         media_id = secrets.token_urlsafe(48)[:64]
-        ext = ".jpg" if data.startswith(JPEG) else ".png" if data.startswith(PNG) else ".bin"
-        name = f"m-{hashlib.sha256(data).hexdigest()[:40]}{ext}"
-        self.state.save_file(name, data)
+        name = f"{prefix}-{hashlib.sha256(upload.data).hexdigest()[:40]}.{upload.extension}"
+        self.state.save_file(name, upload.data)
         url = f"{self.config.public_url}/mmbiz/{name}"
         self.state.commit({"t": "media", "media_id": media_id, "type": kind, "name": name,
-                           "url": url, "size": len(data), "at": self.emu.ts()})
+                           "url": url, "size": len(upload.data), "at": self.emu.ts(),
+                           "temporary": prefix == "t"})
+        return kind, media_id, url
+
+    async def add_material(self, request: web.Request) -> dict[str, Any]:
+        kind, media_id, url = await self._material(request, "m")
         if kind in ("image", "thumb"):
             return {"media_id": media_id, "url": url, "item": []}
         return {"media_id": media_id}
+
+    async def media_upload(self, request: web.Request) -> dict[str, Any]:
+        """A temporary material (three days on the platform); a thumb's id comes back as
+        ``thumb_media_id``."""
+        kind, media_id, _url = await self._material(request, "t")
+        key = "thumb_media_id" if kind == "thumb" else "media_id"
+        return {"type": kind, key: media_id, "created_at": int(self.emu.ts())}

@@ -51,7 +51,8 @@ class ArticleApi:
         if len(source.encode("utf-8")) > 1024:
             raise Failure(47001)
         thumb = self.state.media.get(a.get("thumb_media_id") or "")
-        if (a.get("article_type") or "news") == "news" and (thumb is None or thumb["type"] not in ("image", "thumb")):
+        if (a.get("article_type") or "news") == "news" and (
+                thumb is None or thumb.get("temporary") or thumb["type"] not in ("image", "thumb")):
             raise Failure(40007)
         filtered, removed, images = filter_article_html(
             content, f"{self.config.public_url}/mmbiz/",

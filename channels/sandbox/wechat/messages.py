@@ -1,11 +1,13 @@
-"""Emulated mass sends (``message/mass/*``) with clientmsgid dedupe and quotas, template and
-subscribe messages, and followers and tags (``user/get``, ``tags/*``)."""
+"""Emulated mass sends (``message/mass/*``) with clientmsgid dedupe (24 hours) and quotas,
+template and subscribe messages (service accounts only, values checked by type), and followers
+and tags (``user/get``, ``tags/*``)."""
 from __future__ import annotations
 
 from typing import Any
 
 from aiohttp import web
 
+from channels.sandbox.wechat import template_values
 from channels.sandbox.wechat.wire import OPENID, Failure, ok, read_json
 
 
@@ -13,19 +15,52 @@ class MessageApi:
     """Mixed into :class:`channels.sandbox.wechat.api.Api` (which provides state and config)."""
 
     # ------------------------------------------------------------------ mass send
-    async def mass_sendall(self, request: web.Request) -> dict[str, Any]:
-        data = await read_json(request)
+    def _service_only(self) -> None:
+        """Template messages, subscribe notifications and mass sends to an openid list need a
+        (verified) service account; a subscription account gets 48001."""
+        if self.config.account_type != "service":
+            raise Failure(48001)
+
+    def _clientmsgid(self, data: dict[str, Any]) -> str:
+        """The dedupe id: a second send with one used in the last 24 hours answers 45065 with
+        the first send's msg_id; after that the id may be used again."""
         clientmsgid = str(data.get("clientmsgid") or "")
         if len(clientmsgid.encode()) > 64:
             raise Failure(45067)
-        if clientmsgid and clientmsgid in self.state.clientmsgids:
-            raise Failure(45065, msg_id=self.state.clientmsgids[clientmsgid])
-        if data.get("msgtype") != "mpnews":
+        earlier = self.state.recent_clientmsgid(clientmsgid, self.emu.ts()) if clientmsgid else None
+        if earlier is not None:
+            raise Failure(45065, msg_id=earlier)
+        return clientmsgid
+
+    def _mass_content(self, data: dict[str, Any]) -> dict[str, Any]:
+        """What a mass send carries: a draft's articles (mpnews) or a text."""
+        msgtype = data.get("msgtype")
+        if msgtype == "text":
+            content = (data.get("text") or {}).get("content")
+            if not isinstance(content, str) or not content.strip():
+                raise Failure(47001)
+            return {"media_id": "", "articles": [], "text": content}
+        if msgtype != "mpnews":
             raise Failure(40008)
         media_id = str((data.get("mpnews") or {}).get("media_id") or "")
         draft = self.state.drafts.get(media_id)
         if draft is None:
             raise Failure(40007)
+        return {"media_id": media_id, "articles": draft["articles"], "text": ""}
+
+    def _mass_submit(self, clientmsgid: str, content: dict[str, Any], **target: Any) -> dict[str, Any]:
+        msg_id = self.state.next_id("mass", 1000000000)
+        msg_data_id = self.state.next_id("msg_data", 2247483647)
+        self.state.commit({"t": "mass", "msg_id": msg_id, "msg_data_id": msg_data_id,
+                           "clientmsgid": clientmsgid, **content, **target, "at": self.emu.ts()})
+        self.emu.schedule_completion(f"mass:{msg_id}")
+        return {"errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id,
+                "msg_data_id": msg_data_id}
+
+    async def mass_sendall(self, request: web.Request) -> dict[str, Any]:
+        data = await read_json(request)
+        clientmsgid = self._clientmsgid(data)
+        content = self._mass_content(data)
         target = data.get("filter") or {}
         to_all = bool(target.get("is_to_all"))
         tag_id = target.get("tag_id")
@@ -42,15 +77,26 @@ class MessageApi:
                 raise Failure(45028)
         elif to_all and self.state.to_all_this_month(now) >= self.config.mass_to_all_per_month:
             raise Failure(45028)
-        msg_id = self.state.next_id("mass", 1000000000)
-        msg_data_id = self.state.next_id("msg_data", 2247483647)
-        self.state.commit({"t": "mass", "msg_id": msg_id, "msg_data_id": msg_data_id,
-                           "clientmsgid": clientmsgid, "media_id": media_id,
-                           "articles": draft["articles"], "to_all": to_all,
-                           "tag_id": None if to_all else tag_id, "at": now})
-        self.emu.schedule_completion(f"mass:{msg_id}")
-        return {"errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id,
-                "msg_data_id": msg_data_id}
+        return self._mass_submit(clientmsgid, content, to_all=to_all, tag_id=None if to_all else tag_id)
+
+    async def mass_send(self, request: web.Request) -> dict[str, Any]:
+        """To a list of 2–10,000 openids (service accounts). Listed openids that do not follow
+        the account, or have had their four pushes this month, are filtered out."""
+        self._service_only()
+        data = await read_json(request)
+        clientmsgid = self._clientmsgid(data)
+        touser = data.get("touser")
+        if not isinstance(touser, list) or not all(isinstance(o, str) for o in touser):
+            raise Failure(47001)
+        if len(touser) < 2:
+            raise Failure(40130)
+        if len(touser) > 10000:
+            raise Failure(40032)
+        if not all(OPENID.match(o) for o in touser):
+            raise Failure(40003)
+        content = self._mass_content(data)
+        return self._mass_submit(clientmsgid, content, to_all=False, tag_id=None,
+                                 openids=list(dict.fromkeys(touser)))
 
     async def mass_preview(self, request: web.Request) -> dict[str, Any]:
         data = await read_json(request)
@@ -110,18 +156,12 @@ class MessageApi:
             raise Failure(43004)
         return openid
 
-    @staticmethod
-    def _data(data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict) or not data or not all(
-                isinstance(v, dict) and isinstance(v.get("value"), str) for v in data.values()):
-            raise Failure(47001)
-        return data
-
     async def template_send(self, request: web.Request) -> dict[str, Any]:
+        self._service_only()
         body = await read_json(request)
         template_id = self._template(body.get("template_id"))
         openid = self._follower(body.get("touser"))
-        data = self._data(body.get("data"))
+        data = template_values.check(body.get("data"))
         msgid = self.state.next_id("template", 2000000000)
         self.state.commit({"t": "template", "kind": "template", "msgid": msgid, "touser": openid,
                            "template_id": template_id, "url": body.get("url") or "",
@@ -131,12 +171,13 @@ class MessageApi:
         return ok(msgid=msgid)
 
     async def bizsend(self, request: web.Request) -> dict[str, Any]:
+        self._service_only()
         body = await read_json(request)
         template_id = self._template(body.get("template_id"))
         openid = self._follower(body.get("touser"))
         if openid in self.state.refusers:
             raise Failure(43101)
-        data = self._data(body.get("data"))
+        data = template_values.check(body.get("data"))
         msgid = self.state.next_id("template", 2000000000)
         self.state.commit({"t": "template", "kind": "bizsend", "msgid": msgid, "touser": openid,
                            "template_id": template_id, "url": body.get("page") or "",

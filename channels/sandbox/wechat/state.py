@@ -17,6 +17,7 @@ from channels.sandbox.wechat.config import EmulatorConfig
 from channels.sandbox.wechat.journal import Journal
 
 RECENT = 500  # template messages kept in memory for the follower page (all are journaled)
+CLIENTMSGID_SECONDS = 24 * 3600  # how long a mass send's clientmsgid dedupes
 
 
 @dataclass
@@ -56,6 +57,8 @@ class Publication:
     clientmsgid: str = ""
     to_all: bool = False
     tag_id: int | None = None
+    openids: list[str] = field(default_factory=list)  # message/mass/send: the listed followers
+    text: str = ""  # a text mass send (no articles)
     recipients: int = 0
     filtered: int = 0
     preview: bool = False
@@ -83,6 +86,7 @@ class State:
         self.by_article: dict[str, str] = {}
         self.by_msg_id: dict[int, str] = {}
         self.clientmsgids: dict[str, int] = {}
+        self.clientmsgid_at: dict[str, float] = {}
         self.followers: dict[str, Follower] = {}
         self.follower_order: list[str] = []
         self.tags: dict[int, str] = {}
@@ -252,24 +256,30 @@ class State:
                           articles=r["articles"], at=r["at"], msg_id=r["msg_id"],
                           msg_data_id=r["msg_data_id"], clientmsgid=r.get("clientmsgid", ""),
                           to_all=r["to_all"], tag_id=r.get("tag_id"), preview=r.get("preview", False),
-                          mass_status="SENDING")
+                          openids=r.get("openids") or [], text=r.get("text", ""), mass_status="SENDING")
         self.counters["mass"] = max(self.counters["mass"], r["msg_id"])
         if pub.clientmsgid:
             self.clientmsgids[pub.clientmsgid] = pub.msg_id
+            self.clientmsgid_at[pub.clientmsgid] = pub.at
         if pub.preview:
             pub.recipients = 1
         else:
             month = self.month(r["at"])
             limit = self.config.per_follower_per_month if self.config.account_type == "service" else 0
-            for follower in self.active_followers():
-                if not pub.to_all and pub.tag_id not in follower.tags:
-                    continue
+            if pub.openids:
+                listed = [self.followers.get(o) for o in pub.openids]
+                audience = [f for f in listed if f is not None and f.subscribed]
+                pub.filtered += len(listed) - len(audience)
+            else:
+                audience = [f for f in self.active_followers() if pub.to_all or pub.tag_id in f.tags]
+            for follower in audience:
                 if limit and follower.received[month] >= limit:
                     pub.filtered += 1
                     continue
                 follower.received[month] += 1
                 pub.recipients += 1
-            self.drafts.pop(pub.media_id, None)  # a mass-sent draft leaves the draft box
+            if pub.media_id:
+                self.drafts.pop(pub.media_id, None)  # a mass-sent draft leaves the draft box
         self.publications[pub.key] = pub
         self.by_msg_id[pub.msg_id] = pub.key
         return pub
@@ -277,6 +287,13 @@ class State:
     # ------------------------------------------------------------------ queries
     def mass_sends(self) -> list[Publication]:
         return [p for p in self.publications.values() if p.kind == "mass" and not p.preview]
+
+    def recent_clientmsgid(self, clientmsgid: str, now: float) -> int | None:
+        """The msg_id of the mass send that used ``clientmsgid`` in the last 24 hours."""
+        at = self.clientmsgid_at.get(clientmsgid)
+        if at is None or now - at >= CLIENTMSGID_SECONDS:
+            return None
+        return self.clientmsgids[clientmsgid]
 
     def pushes_today(self, now: float) -> int:
         today = self.day(now)
@@ -293,7 +310,8 @@ class State:
         for p in self.publications.values():
             pubs.append({"key": p.key, "kind": p.kind, "status": p.status, "article_id": p.article_id,
                          "msg_id": p.msg_id, "clientmsgid": p.clientmsgid, "to_all": p.to_all,
-                         "tag_id": p.tag_id, "recipients": p.recipients, "filtered": p.filtered,
+                         "tag_id": p.tag_id, "openids": len(p.openids), "text": p.text,
+                         "recipients": p.recipients, "filtered": p.filtered,
                          "preview": p.preview, "mass_status": p.mass_status,
                          "deleted": sorted(p.deleted), "fail_idx": p.fail_idx,
                          "titles": [a["title"] for a in p.articles],

@@ -44,7 +44,7 @@ INDEX = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 {% if a.thumb %}<img src="{{ a.thumb }}" alt="">{% endif %}<div>
 {% if a.url %}<a href="{{ a.url }}">{{ a.title }}</a>{% else %}<strong>{{ a.title }}</strong>{% endif %}
 {% if loop.first and a.digest %}<p class="digest">{{ a.digest }}</p>{% endif %}</div>{% endif %}</div>
-{% endfor %}</div>
+{% endfor %}{% if p.text %}<div class="art"><div>{{ p.text }}</div></div>{% endif %}</div>
 {% else %}<p class="note">还没有发表或群发的文章。</p>{% endfor %}
 </section>
 <section><h2>模板消息与订阅通知（最近 {{ templates|length }} 条，共 {{ template_total }} 条）</h2>
@@ -108,7 +108,7 @@ def routes(emu: WechatEmulator) -> list[web.RouteDef]:
                     for i, a in enumerate(p.articles, 1)]
             pubs.append({"time": when(p.at), "pushed": p.kind == "mass" and not p.preview,
                          "preview": p.preview, "recipients": p.recipients, "failed": failed,
-                         "articles": arts})
+                         "articles": arts, "text": p.text})
         templates = [{"time": when(t["at"]), "touser": t["touser"], "kind": t["kind"], "url": t["url"],
                       "data": [(k, v.get("value", "")) for k, v in t["data"].items()]}
                      for t in reversed(list(state.templates)[-50:])]

@@ -12,11 +12,11 @@ from aiohttp import web
 ERRMSG = {
     -1: "system error", 40001: "invalid credential, access_token is invalid or not latest",
     40002: "invalid grant_type", 40003: "invalid openid", 40004: "invalid media type",
-    40005: "invalid file type", 40007: "invalid media_id", 40008: "invalid message type",
+    40005: "invalid file type", 40006: "invalid meida size", 40007: "invalid media_id", 40008: "invalid message type",
     40009: "invalid image size", 40013: "invalid appid", 40014: "invalid access_token",
-    40032: "invalid openid list size", 40036: "invalid template_id size",
+    40032: "invalid openid list size", 40130: "invalid openid list size, at least two openid", 40036: "invalid template_id size",
     40037: "invalid template_id", 40125: "invalid appsecret", 40164: "invalid ip {ip}, not in whitelist",
-    41001: "access_token missing", 41002: "appid missing", 41004: "appsecret missing",
+    41001: "access_token missing", 41005: "media data missing", 41002: "appid missing", 41004: "appsecret missing",
     42001: "access_token expired", 43004: "require subscribe",
     43101: "user refuse to accept the msg", 44002: "empty post data",
     45002: "content size out of limit", 45003: "title size out of limit",
@@ -26,12 +26,11 @@ ERRMSG = {
     45028: "has no masssend quota", 45065: "clientmsgid exist",
     45067: "clientmsgid size out of limit", 45110: "author size out of limit",
     45157: "invalid tag name", 45158: "tag name too long", 45159: "invalid tag id",
-    47001: "data format error", 53503: "draft is being published", 53600: "Article ID 无效",
+    47001: "data format error", 47003: "argument invalid!",
+    48001: "api unauthorized", 53503: "draft is being published", 53600: "Article ID 无效",
 }
 OPENID = re.compile(r"^[A-Za-z0-9_\-]{28}$")
 UNICODE_ESCAPE = re.compile(rb"\\u[0-9a-fA-F]{4}")
-JPEG, PNG, GIF, BMP = b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8", b"BM"
-MAX_UPLOAD = 10 * 1024 * 1024
 
 
 class Failure(Exception):
@@ -40,9 +39,10 @@ class Failure(Exception):
         self.extra = extra
 
 
-def error_body(code: int, ip: str = "", **extra: Any) -> dict[str, Any]:
+def error_body(code: int, ip: str = "", errmsg: str = "", **extra: Any) -> dict[str, Any]:
     rid = "-".join(secrets.token_hex(4) for _ in range(3))
-    return {"errcode": code, "errmsg": f"{ERRMSG.get(code, 'error').format(ip=ip)} rid: {rid}", **extra}
+    text = errmsg or ERRMSG.get(code, "error").format(ip=ip)
+    return {"errcode": code, "errmsg": f"{text} rid: {rid}", **extra}
 
 
 def ok(**extra: Any) -> dict[str, Any]:
