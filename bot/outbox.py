@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import Outcome, Result
 from content import audit
-from content.errors import NotFound, WorkflowError
+from content.errors import InputError, NotFound, WorkflowError
 from content.models import Delivery, DeliveryAttempt
 
 CLAIMABLE = ("pending", "retry", "submitted", "unknown", "paused", "throttled")
@@ -193,6 +193,34 @@ async def settle(session: AsyncSession, delivery_id: int, result: Result, *, now
     return True
 
 
+async def _delivery(session: AsyncSession, delivery_id: int) -> Delivery:
+    d = await session.get(Delivery, delivery_id)
+    if d is None:
+        raise NotFound(f"投递 {delivery_id} 不存在", fix="用 gongkai release show 发布编号 查看投递编号")
+    return d
+
+
+async def close(session: AsyncSession, delivery_id: int, *, actor: str, now: datetime, note: str) -> Delivery:
+    """Staff have done by hand what a failed delivery could not (e.g. deleted a microblog that
+    the API may not delete): close it as ``resolved`` with their note, off the board, audited."""
+    note = note.strip()
+    if not note:
+        raise InputError("关闭失败的投递需要写明做了什么", field="note",
+                         fix=f"加 --note，例如 gongkai delivery resolve {delivery_id} --done --note \"已人工删除微博\"")
+    d = await _delivery(session, delivery_id)
+    if d.state != "failed":
+        raise WorkflowError(f"投递 {delivery_id} 当前为“{DELIVERY_LABELS.get(d.state, d.state)}”，只有失败的投递可以人工关闭",
+                            fix="结果未知的投递用 --sent 或 --not-sent 确认")
+    session.add(DeliveryAttempt(delivery_id=d.id, number=d.attempts, worker=f"operator:{actor}",
+                                started_at=now, finished_at=now, outcome="resolved",
+                                detail=f"人工处理：{note}"[:4000]))
+    failure = d.last_error or ""
+    d.state, d.updated_at = "resolved", now
+    audit.record(session, at=now, actor=actor, action="delivery_closed", release_id=d.release_id,
+                 reason=note, delivery=d.id, channel=d.channel, failure=failure[:1000])
+    return d
+
+
 async def resolve(session: AsyncSession, delivery_id: int, *, sent: bool, actor: str,
                   now: datetime, reason: str = "") -> Delivery:
     """An operator's decision on a delivery whose outcome could not be established.
@@ -201,9 +229,11 @@ async def resolve(session: AsyncSession, delivery_id: int, *, sent: bool, actor:
     ``progress["awaiting_operator"] = {"remaining": n, …}``: the decision is added for it as
     ``progress["operator_decision"]`` ("sent" | "not_sent") and, when steps remain, the delivery
     goes back to the runner to finish them instead of being settled here."""
-    d = await session.get(Delivery, delivery_id)
-    if d is None:
-        raise NotFound(f"投递 {delivery_id} 不存在", fix="用 gongkai release show 发布编号 查看投递编号")
+    d = await _delivery(session, delivery_id)
+    if d.state == "failed":
+        raise WorkflowError(f"投递 {delivery_id} 已失败，无法再标记为已送达或重新发送",
+                            fix=f"按失败原因人工处理后，用 gongkai delivery resolve {delivery_id} --done "
+                                "--note \"做了什么\" 关闭它")
     if d.state not in ("unknown", "paused", "retry", "submitted"):
         raise WorkflowError(f"投递 {delivery_id} 当前为“{DELIVERY_LABELS.get(d.state, d.state)}”，无需人工确认")
     session.add(DeliveryAttempt(delivery_id=d.id, number=d.attempts, worker=f"operator:{actor}",

@@ -25,8 +25,8 @@ from channels.base import ChannelContext
 from channels.sandbox.weibo import SandboxConfig, WeiboSandbox
 from channels.weibo.channel import WeiboChannel
 from channels.weibo.config import SANDBOX_APP_KEY, SANDBOX_APP_SECRET, WeiboSettings
-from content.errors import InputError
-from content.models import Delivery, DeliveryAttempt
+from content.errors import InputError, WorkflowError
+from content.models import AuditEvent, Delivery, DeliveryAttempt
 from content.render import Renderer
 from content.views import load_views
 
@@ -587,6 +587,22 @@ async def test_a_retraction_names_the_posts_to_delete_by_hand(rig: Rig) -> None:
     d = await rig.delivery()
     assert d.release_id == release.id
     assert d.state == "failed" and idstr in d.last_error and "手动删除" in d.last_error
+    # Staff delete the post by hand and close the delivery with a note; it leaves the board.
+    with pytest.raises(WorkflowError) as refused:
+        await desk.store.transaction(lambda s: outbox.resolve(s, d.id, sent=True, actor="李华", now=desk.clock.now()))
+    assert f"gongkai delivery resolve {d.id} --done" in refused.value.fix
+    with pytest.raises(InputError):
+        await desk.store.transaction(lambda s: outbox.close(s, d.id, actor="李华", now=desk.clock.now(), note=" "))
+    assert (await rig.delivery()).state == "failed"
+    await desk.store.transaction(lambda s: outbox.close(s, d.id, actor="李华", now=desk.clock.now(),
+                                                        note="已人工删除微博"))
+    d = await rig.delivery()
+    assert d.state == "resolved" and d.state not in outbox.ATTENTION and idstr in d.last_error
+    assert await rig.run() == 0
+    async with desk.store.sessions() as s:
+        event = await s.scalar(select(AuditEvent).where(AuditEvent.action == "delivery_closed"))
+    assert (event.actor, event.reason, event.detail["delivery"]) == ("李华", "已人工删除微博", d.id)
+    assert (await rig.attempts())[-1] == "resolved"
 
 
 async def test_precheck_warns_about_shortened_texts_and_a_token_expiring_before_the_release(rig: Rig) -> None:
