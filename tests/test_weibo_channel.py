@@ -194,6 +194,29 @@ async def test_an_expired_token_pauses_alerts_and_resumes_after_authorisation(ri
     assert [s.original[:6] for s in rig.sandbox.timeline()[1:]] == ["【政策文件】", "【政策解读】"]
 
 
+async def test_a_post_lost_after_a_long_pause_is_looked_for_within_the_poll_interval(rig: Rig) -> None:
+    await rig.desk.publish([await rig.desk.approved("news", title="第一条")], channels=("weibo",))
+    await rig.run()
+    rig.desk.clock.advance(days=8)  # the sandbox token has expired
+    await rig.desk.publish([await rig.desk.approved("news", title="等待授权的一条")], channels=("weibo",))
+    for _ in range(24):  # two hours paused, rechecked every five minutes
+        await rig.run()
+        await rig.due()
+    assert (await rig.delivery()).state == "paused"
+    await rig.channel.complete_authorization(await _approve_in_browser(rig, await rig.channel.authorize_url()))
+    rig.sandbox.inject("share", mode="lose_response", hold=5)  # posted, but the answer is lost
+    await rig.run()
+    d = await rig.delivery()
+    assert d.state == "unknown"
+    poll = rig.runner.settings.poll_seconds
+    assert d.next_attempt_at - rig.desk.clock.now() <= timedelta(seconds=poll)
+    rig.desk.clock.advance(seconds=poll)
+    await rig.run()
+    d = await rig.delivery()
+    assert d.state == "sent" and d.progress["posts"][0]["how"] == "timeline"
+    assert len(rig.sandbox.timeline()) == 2  # found on the timeline, not posted again
+
+
 async def _approve_in_browser(rig: Rig, url: str) -> str:
     """What a member of staff does in the browser: open the URL, press 授权, land on the redirect."""
     from urllib.parse import parse_qsl, urlsplit
