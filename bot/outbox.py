@@ -261,7 +261,7 @@ class DrainEstimate:
     release_id: int
     channel: str
     state: str
-    remaining: int  # posts / messages still to send
+    remaining: int | None  # posts / messages still to send (None: the channel did not say)
     per_window: int | None  # at most this many per window (None: not known, assumed all at once)
     window_seconds: float
     resumes_at: datetime  # when sending goes on
@@ -275,11 +275,10 @@ class DrainEstimate:
 
     def line(self, local: Callable[[datetime], str]) -> str:
         """One line for ``gongkai status`` / ``release show``, with times in the configured zone."""
-        rate = (f"每{_window_label(self.window_seconds)}最多 {self.per_window} 条" if self.per_window
-                else "速率未知")
+        left = f"还有 {self.remaining} 条，" if self.remaining is not None else ""
+        rate = f"每{_window_label(self.window_seconds)}最多 {self.per_window} 条，" if self.per_window else ""
         return (f"投递 {self.delivery_id}（计划 {self.release_id} → {self.channel}）限流中："
-                f"还有 {self.remaining} 条，{rate}，{local(self.resumes_at)} 继续，"
-                f"预计 {local(self.finishes_at)} 发完")
+                f"{left}{rate}{local(self.resumes_at)} 继续，预计 {local(self.finishes_at)} 发完")
 
 
 def _window_label(seconds: float) -> str:
@@ -289,20 +288,21 @@ def _window_label(seconds: float) -> str:
 async def drain_estimates(session: AsyncSession, now: datetime,
                           release_id: int | None = None) -> list[DrainEstimate]:
     """Every delivery held back by a rate limit (or being sent after one): what is left, at what
-    rate, and when it should be done. The last window's sends are taken to go out at once."""
+    rate, and when it should be done. The last window's sends are taken to go out at once; a
+    channel that did not say how much is left is taken to finish when it resumes."""
     query = select(Delivery).where(Delivery.state.in_(("throttled", "in_progress"))).order_by(Delivery.id)
     if release_id is not None:
         query = query.where(Delivery.release_id == release_id)
     estimates = []
     for d in await session.scalars(query):
-        pace = d.pace if isinstance(d.pace, dict) else None
-        if not pace or int(pace.get("remaining") or 0) <= 0:
+        pace = d.pace if isinstance(d.pace, dict) else {}
+        if d.state == "in_progress" and not pace.get("remaining"):
             continue
-        remaining = int(pace["remaining"])
+        remaining = int(pace["remaining"]) if pace.get("remaining") is not None else None
         per_window = int(pace["per_window"]) if pace.get("per_window") else None
         window = float(pace.get("window_seconds") or 3600.0)
         resumes = max(d.next_attempt_at, now) if d.state == "throttled" else now
-        windows = math.ceil(remaining / per_window) - 1 if per_window else 0
+        windows = math.ceil(remaining / per_window) - 1 if per_window and remaining else 0
         estimates.append(DrainEstimate(d.id, d.release_id, d.channel, d.state, remaining, per_window, window,
                                        resumes, resumes + timedelta(seconds=windows * window)))
     return estimates
