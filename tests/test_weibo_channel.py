@@ -610,6 +610,7 @@ async def test_a_retraction_names_the_posts_to_delete_by_hand(rig: Rig) -> None:
     d = await rig.delivery()
     assert d.release_id == release.id
     assert d.state == "failed" and idstr in d.last_error and "手动删除" in d.last_error
+    assert f"gongkai delivery resolve {d.id} --done --note" in d.last_error
     # Staff delete the post by hand and close the delivery with a note; it leaves the board.
     with pytest.raises(WorkflowError) as refused:
         await desk.store.transaction(lambda s: outbox.resolve(s, d.id, sent=True, actor="李华", now=desk.clock.now()))

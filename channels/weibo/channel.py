@@ -521,5 +521,6 @@ class WeiboChannel:
         if not posted:
             return Result(Outcome.SENT, "该稿件未在微博发布过，无需撤回")
         listed = "、".join(f"稿件 {p['item']} 的微博 {p['idstr']}" for p in posted)
-        return Result(Outcome.FAILED, f"微博开放接口不允许普通应用删除微博：请登录微博账号手动删除{listed}",
+        return Result(Outcome.FAILED, f"微博开放接口不允许普通应用删除微博：请登录微博账号手动删除{listed}；"
+                      f"删除后运行 gongkai delivery resolve {job.delivery_id} --done --note \"已人工删除微博\"",
                       receipt={"to_delete": posted})
