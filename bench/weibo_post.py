@@ -6,8 +6,13 @@
    through the real delivery runner, the real store and the Weibo emulator on a local port:
    time per bundle from claim to recorded outcome, and posts per second.
 
-Usage: PYTHONPATH=. python bench/weibo_post.py [--posts 5000] [--bundles 100] [--database-url URL]
-(with --database-url, pass an empty scratch database).
+3. Drain: one release of D news items under the bot's 30-posts-an-hour ceiling (and Weibo's
+   own 30 an hour in the emulator), on a fast clock that jumps to the next due instant whenever
+   nothing is due: every item posted, nothing failed, and the finish estimated after the first
+   hour (``outbox.drain_estimates``) against the actual one.
+
+Usage: PYTHONPATH=. python bench/weibo_post.py [--posts 5000] [--bundles 100] [--drain 1000]
+[--database-url URL] (with --database-url, pass an empty scratch database; --drain 0 skips 3).
 """
 from __future__ import annotations
 
@@ -24,7 +29,9 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from PIL import Image
+from sqlalchemy import func, select
 
+from bot import outbox
 from bot.runner import Runner
 from bot.settings import DeliverySettings
 from channels.base import ChannelContext, Purpose
@@ -35,6 +42,7 @@ from content import workflow
 from content.checks import CheckRules
 from content.clock import FixedClock
 from content.db import Store, upgrade
+from content.models import Delivery, DeliveryAttempt
 from content.files import FileStore
 from content.frontmatter import build
 from content.render import Renderer
@@ -137,14 +145,80 @@ async def delivery(bundles: int, database_url: str | None) -> None:
     await store.close()
 
 
+async def drain(n: int, database_url: str | None, per_hour: int = 30) -> None:
+    data = Path(tempfile.mkdtemp(prefix="gk-weibo-drain-"))
+    store = Store.open(database_url or f"sqlite:///{data / 'gongkai.db'}")
+    await upgrade(store)
+    clock = FixedClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
+    sandbox = WeiboSandbox(SandboxConfig(app_key=SANDBOX_APP_KEY, app_secret=SANDBOX_APP_SECRET,
+                                         safe_domains=("gov.example.cn",), share_per_hour=per_hour,
+                                         user_per_hour=10 ** 6, ip_per_hour=10 ** 6), clock=clock)
+    root = web.Application()
+    root.add_subapp("/sandbox/weibo", sandbox.make_app())
+    server = TestServer(root)
+    await server.start_server()
+    ctx = ChannelContext(settings=WeiboSettings(max_posts_per_hour=per_hour), store=store, clock=clock,
+                         renderer=Renderer(ZoneInfo("Asia/Shanghai")), site_url=SITE, data_dir=data,
+                         local_url=str(server.make_url("")).rstrip("/"))
+    channel = WeiboChannel(ctx)
+    files = FileStore(data / "files")
+    now = clock.now()
+
+    async def setup(s):
+        ids = []
+        for k in range(n):
+            item = await workflow.add_item(s, build({"kind": "news", "title": f"便民服务信息第 {k + 1} 条",
+                                                     "department": "办公室", "summary": "办理时间调整。"}, "正文。"),
+                                           actor="bench", now=now, files=files)
+            await s.flush()
+            await workflow.submit(s, item.id, actor="bench", now=now, rules=CheckRules())
+            await workflow.approve(s, item.id, actor="reviewer", now=now, override_reason="bench")
+            ids.append(item.id)
+        rel = await releases.create(s, ids, due_at=now, channels=["weibo"], actor="bench", now=now, allow_past=True)
+        return rel.id
+
+    rid = await store.transaction(setup)
+    await store.transaction(lambda s: releases.fire(s, rid, now=now))
+    runner = Runner(store, {"weibo": channel}, clock, DeliverySettings(), node="bench")
+    estimate = None
+    t0 = time.perf_counter()
+    while True:
+        await runner.run_once()
+        async with store.sessions() as s:
+            d = await s.scalar(select(Delivery).where(Delivery.release_id == rid))
+            if estimate is None:
+                estimate = next(iter(await outbox.drain_estimates(s, clock.now())), None)
+        if d.state in outbox.SETTLED:
+            break
+        clock.set(max(clock.now(), d.next_attempt_at))  # the fast clock: straight to the next due instant
+    wall = time.perf_counter() - t0
+    async with store.sessions() as s:
+        outcomes = dict((await s.execute(select(DeliveryAttempt.outcome, func.count()).where(
+            DeliveryAttempt.delivery_id == d.id).group_by(DeliveryAttempt.outcome))).all())
+    posted = len(sandbox.timeline())
+    hours = (d.settled_at - now).total_seconds() / 3600
+    est = (f"estimated after the first hour {estimate.finishes_at:%Y-%m-%d %H:%M} UTC "
+           f"({estimate.remaining} left at {estimate.per_window}/h)") if estimate else "no estimate"
+    print(f"drain ({store.dialect}): {n} items at {per_hour}/h: state {d.state}, {posted} posted, "
+          f"{n - posted} not posted, attempts {outcomes}; finished {d.settled_at:%Y-%m-%d %H:%M} UTC "
+          f"({hours:.1f} simulated h), {est}; {wall:.1f} s wall")
+    assert d.state == "sent" and posted == n, (d.state, posted)
+    await channel.close()
+    await server.close()
+    await store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--posts", type=int, default=5000)
     parser.add_argument("--bundles", type=int, default=100)
+    parser.add_argument("--drain", type=int, default=1000)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
     fitting(args.posts)
     asyncio.run(delivery(args.bundles, args.database_url))
+    if args.drain:
+        asyncio.run(drain(args.drain, args.database_url))
 
 
 if __name__ == "__main__":

@@ -204,23 +204,33 @@ def show(cli: Cli, release_id: int) -> None:
 
 @click.group("delivery")
 def delivery() -> None:
-    """投递：人工确认结果未知的投递。"""
+    """投递：人工确认结果未知的投递，关闭已人工处理的失败投递。"""
 
 
 @command(delivery, "resolve")
 @click.argument("delivery_id", type=int)
 @click.option("--sent", "sent", flag_value=True, default=None, help="确认对方已收到")
 @click.option("--not-sent", "sent", flag_value=False, help="确认对方未收到，重新发送")
+@click.option("--done", is_flag=True, help="失败的投递已人工处理（须加 --note 说明）：关闭它")
+@click.option("--note", default="", help="人工处理的说明，与 --done 一起用")
 @click.option("--reason", default="")
-def resolve(cli: Cli, delivery_id: int, sent: bool | None, reason: str) -> None:
-    """对结果未知的投递作出人工判断。"""
-    if sent is None:
-        raise InputError("请说明结果", fix="加 --sent（已送达）或 --not-sent（未送达，将重新发送）")
+def resolve(cli: Cli, delivery_id: int, sent: bool | None, done: bool, note: str, reason: str) -> None:
+    """对结果未知的投递作出人工判断，或关闭已人工处理的失败投递。"""
+    if done and sent is not None:
+        raise InputError("--done 不能与 --sent/--not-sent 同时使用",
+                         fix="结果未知的投递用 --sent 或 --not-sent；失败且已人工处理的用 --done --note")
+    if sent is None and not done:
+        raise InputError("请说明结果", fix="加 --sent（已送达）或 --not-sent（未送达，将重新发送）；"
+                                        "失败且已人工处理的加 --done --note \"做了什么\"")
     actor = cli.actor
 
     async def work(svc: Service) -> Delivery:
+        now = svc.clock.now()
+        if done:
+            return await svc.store.transaction(lambda s: outbox.close(
+                s, delivery_id, actor=actor, now=now, note=note or reason))
         return await svc.store.transaction(lambda s: outbox.resolve(
-            s, delivery_id, sent=sent, actor=actor, now=svc.clock.now(), reason=reason))
+            s, delivery_id, sent=sent, actor=actor, now=now, reason=reason or note))
 
     d = cli.run(work)
     emit(cli.as_json, {"id": d.id, "state": d.state},

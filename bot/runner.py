@@ -91,7 +91,8 @@ class Runner:
                                                      channel.capabilities.max_attempts
                                                      if channel else self.settings.max_attempts),
                                     base=self.settings.backoff_base_seconds,
-                                    cap=self.settings.backoff_max_seconds),
+                                    cap=self.settings.backoff_max_seconds,
+                                    poll=self.settings.poll_seconds),
             what="record outcome")
         level = logging.WARNING if state in ("failed", "unknown", "paused") else logging.INFO
         log.log(level, "发布计划 %s → %s：%s %s", claim.release_id, claim.channel,

@@ -32,6 +32,9 @@ class Outcome(StrEnum):
     FAILED = "failed"        # will not succeed by retrying; staff must act
     UNKNOWN = "unknown"      # may or may not have reached the remote side: reconcile, never resend
     PAUSED = "paused"        # the channel cannot act now (e.g. expired token): wait, do not fail
+    #: A rate limit or quota (the remote side's or the bot's own ceiling): wait ``retry_after``
+    #: seconds and go on where it stopped. Never a failure, never counted toward the attempt limit.
+    THROTTLED = "throttled"
 
 
 class Purpose(StrEnum):
@@ -41,12 +44,27 @@ class Purpose(StrEnum):
 
 
 @dataclass(frozen=True)
+class Pace:
+    """How fast a throttled delivery can drain: ``remaining`` units (posts, messages) still to
+    send, at most ``per_window`` of them per ``window_seconds`` (None = not known)."""
+
+    remaining: int
+    per_window: int | None = None
+    window_seconds: float = 3600.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"remaining": self.remaining, "per_window": self.per_window,
+                "window_seconds": self.window_seconds}
+
+
+@dataclass(frozen=True)
 class Result:
     outcome: Outcome
     detail: str = ""  # for staff, in Chinese
     receipt: Mapping[str, Any] = field(default_factory=dict)  # remote ids, URLs
     progress: Mapping[str, Any] | None = None  # fan-out position to resume from
     retry_after: float | None = None  # seconds, when the remote side says so
+    pace: Pace | None = None  # with THROTTLED: what is left and the rate it may go at
 
 
 @dataclass(frozen=True)

@@ -224,6 +224,8 @@ class Delivery(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     settled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    #: Set by a throttled outcome: {"remaining", "per_window", "window_seconds"} (channels.base.Pace).
+    pace: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     __table_args__ = (UniqueConstraint("release_id", "channel", name="uq_delivery_release_channel"),)
 

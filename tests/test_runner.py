@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from bot.runner import Runner
 from bot.settings import DeliverySettings
-from channels.base import Capabilities, Job, Outcome, Rendition, Result
+from channels.base import Capabilities, Job, Outcome, Pace, Rendition, Result
 from content.db import Store, upgrade
 from content.models import Delivery, DeliveryAttempt
 from tests.desk import Desk
@@ -197,3 +197,36 @@ async def test_pauses_do_not_use_up_the_retry_limit(desk) -> None:  # noqa: ANN0
         desk.clock.advance(hours=1)
     d = await _delivery(desk)
     assert d.state == "sent" and d.attempts == 7
+
+
+async def test_throttling_waits_as_long_as_it_takes_and_never_uses_up_the_limit(desk) -> None:  # noqa: ANN001
+    wait = Result(Outcome.THROTTLED, "每小时上限", retry_after=3600, pace=Pace(remaining=30, per_window=10))
+    channel = ScriptedChannel([wait] * 8 + [Result(Outcome.SENT, "ok")])
+    runner = _runner(desk, channel, max_attempts=2)
+    await desk.publish([await desk.approved()], channels=("scripted",))
+    for _ in range(9):
+        await runner.run_once()
+        d = await _delivery(desk)
+        if d.state == "throttled":
+            assert d.next_attempt_at - desk.clock.now() == timedelta(hours=1)
+            desk.clock.set(d.next_attempt_at)
+    d = await _delivery(desk)
+    assert d.state == "sent" and d.attempts == 9 and d.pace is None
+    assert [o for _, o in await _attempts(desk)] == ["throttled"] * 8 + ["sent"]
+
+
+async def test_an_unknown_outcome_after_a_long_pause_is_reconciled_within_the_poll_interval(desk) -> None:  # noqa: ANN001
+    pause = Result(Outcome.PAUSED, "令牌过期", retry_after=300)
+    channel = ScriptedChannel([pause] * 12 + [1.0], reconcile_answer=Result(Outcome.SENT, "对方确认已收到"))
+    runner = _runner(desk, channel, poll_seconds=5)
+    await desk.publish([await desk.approved()], channels=("scripted",))
+    for _ in range(12):  # an hour paused: twelve rechecks
+        await runner.run_once()
+        desk.clock.set((await _delivery(desk)).next_attempt_at)
+    await runner.run_once()  # the channel can act again; this call's answer is lost
+    d = await _delivery(desk)
+    assert d.state == "unknown" and d.attempts == 13
+    assert d.next_attempt_at - desk.clock.now() <= timedelta(seconds=5)
+    desk.clock.advance(seconds=5)
+    await runner.run_once()
+    assert (await _delivery(desk)).state == "sent" and len(channel.reconciled) == 1

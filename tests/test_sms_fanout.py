@@ -141,6 +141,33 @@ async def test_provider_wide_throttling_backs_off_and_sends_everyone_once(desk, 
         await emu.close()
 
 
+async def test_throttling_that_outlasts_a_call_is_a_wait_never_a_failure(desk, tmp_path: Path) -> None:  # noqa: ANN001
+    from channels.sandbox.aliyun_sms.app import GATEWAY_KEY
+
+    emu = await start_emulators(qps=0.001)  # every call refused with Throttling.User
+    channel = channel_for(emu, desk.store, desk.clock, tmp_path, max_call_seconds=5)
+    runner = Runner(desk.store, {"sms": channel}, desk.clock, DeliverySettings(max_attempts=1), node="t",
+                    call_timeout=60)
+    try:
+        await seed(desk, 3)
+        await desk.publish([await desk.approved()], channels=("sms",))
+        for _ in range(2):  # more halts than the attempt limit
+            await runner.run_once()
+            async with desk.store.sessions() as s:
+                d = await s.scalar(select(Delivery))
+            assert d.state == "throttled" and "Throttling.User" in d.last_error
+            desk.clock.set(d.next_attempt_at)
+        emu.aliyun.app[GATEWAY_KEY].gate.rate = 0  # the provider lets calls through again
+        await runner.run_once()
+        async with desk.store.sessions() as s:
+            d = await s.scalar(select(Delivery))
+        assert d.state == "sent", d.last_error
+        assert emu.center.counts() == {phone(n)[3:]: 1 for n in range(1, 4)}
+    finally:
+        await channel.close()
+        await emu.close()
+
+
 @pytest.mark.parametrize("broken", ["wrong secret", "unreachable"])
 async def test_failover_when_the_first_provider_fails_as_a_whole(desk, tmp_path: Path, broken: str) -> None:  # noqa: ANN001
     emu = await start_emulators()

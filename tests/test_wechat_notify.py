@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.dialects import sqlite
@@ -144,3 +145,26 @@ async def test_values_are_fitted_to_their_template_types(database_url, tmp_path,
                                 "date3": {"value": "2026年11月20日"}, "phrase4": {"value": "政策文件"}}
     finally:
         await world.stop()
+
+
+async def test_the_days_quota_running_out_holds_the_rest_until_the_next_day(world: World) -> None:
+    followers_ = await followers(world, 3)
+    world.emulator.faults.errcode("message/template/send", 45009, times=20)  # the day's quota is used up
+    await world.release([await world.desk.approved("news", "动态")])
+    for _ in range(10):  # published; then the notifications
+        await world.run()
+        await world.emulator.complete_pending()
+        d = await world.delivery()
+        if d.state != "submitted":
+            break
+        world.clock.set(max(world.clock.now(), d.next_attempt_at))
+    local = d.next_attempt_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert d.state == "throttled" and "45009" in d.last_error and (local.hour, local.minute) == (0, 5)
+    assert "failed" not in {r.status for r in (await world.recipients(d.id)).values()}
+    world.emulator.faults.errcodes.clear()  # a new day: the quota is back
+    d = await world.until_settled()
+    assert d.state == "sent", d.last_error
+    rows = await world.recipients(d.id)
+    assert {rows[o].status for o in followers_} == {"delivered"}  # nobody failed for the quota
+    assert sorted(t["touser"] for t in world.emulator.state.templates) == sorted(followers_)  # each once
+    assert "retry" not in [a.outcome for a in await world.attempts(d.id)]

@@ -3,8 +3,11 @@ a bundle as one multi-article publication; asynchronous results by event and by 
 failures; token expiry in the middle of a run; retraction and correction."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from bot import outbox
 from tests.wechat_support import NOTIFYING, World, image_file
 
 LONG_TITLE = "关于进一步优化营商环境推行政务服务“一网通办”和“跨省通办”若干措施的通知"
@@ -147,7 +150,7 @@ async def test_a_token_the_platform_keeps_rejecting_is_retried_once_then_paused(
 
 
 @pytest.mark.parametrize("code, words, state", [
-    (40164, "IP 白名单", "paused"), (45009, "今日上限", "paused"), (45002, "正文超过长度限制", "failed")])
+    (40164, "IP 白名单", "paused"), (45009, "今日上限", "throttled"), (45002, "正文超过长度限制", "failed")])
 async def test_platform_errors_become_outcomes_staff_understand(world: World, code: int, words: str,
                                                                 state: str) -> None:
     item = await world.desk.approved("news", "动态")
@@ -157,6 +160,32 @@ async def test_platform_errors_become_outcomes_staff_understand(world: World, co
     d = await world.delivery()
     assert d.state == state and words in d.last_error and str(code) in d.last_error
     assert world.publications() == []
+
+
+@pytest.mark.parametrize("code", [-1, 45011])
+async def test_a_busy_or_rate_limited_platform_is_waited_for_however_often_it_answers_so(
+        world: World, code: int) -> None:
+    item = await world.desk.approved("news", "动态")
+    world.emulator.faults.errcode("draft/add", code, times=8)  # more answers than max_attempts (5)
+    await world.release([item])
+    d = await world.until_settled()
+    assert d.state == "sent", d.last_error
+    outcomes = [a.outcome for a in await world.attempts(d.id)]
+    assert outcomes.count("throttled") == 8 and "retry" not in outcomes
+
+
+async def test_the_daily_api_quota_waits_until_the_next_day_and_goes_on(world: World) -> None:
+    item = await world.desk.approved("news", "动态")
+    world.emulator.faults.errcode("draft/add", 45009)
+    await world.release([item])
+    await world.run()
+    d = await world.delivery()
+    local = d.next_attempt_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert d.state == "throttled" and (local.hour, local.minute) == (0, 5)
+    async with world.service.store.sessions() as s:
+        [estimate] = await outbox.drain_estimates(s, world.clock.now())
+    assert estimate.finishes_at == d.next_attempt_at and estimate.remaining is None
+    assert (await world.until_settled()).state == "sent"
 
 
 async def test_retract_deletes_only_that_article_of_the_bundle(world: World) -> None:

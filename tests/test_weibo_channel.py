@@ -25,8 +25,8 @@ from channels.base import ChannelContext
 from channels.sandbox.weibo import SandboxConfig, WeiboSandbox
 from channels.weibo.channel import WeiboChannel
 from channels.weibo.config import SANDBOX_APP_KEY, SANDBOX_APP_SECRET, WeiboSettings
-from content.errors import InputError
-from content.models import Delivery, DeliveryAttempt
+from content.errors import InputError, WorkflowError
+from content.models import AuditEvent, Delivery, DeliveryAttempt
 from content.render import Renderer
 from content.views import load_views
 
@@ -194,6 +194,29 @@ async def test_an_expired_token_pauses_alerts_and_resumes_after_authorisation(ri
     assert [s.original[:6] for s in rig.sandbox.timeline()[1:]] == ["【政策文件】", "【政策解读】"]
 
 
+async def test_a_post_lost_after_a_long_pause_is_looked_for_within_the_poll_interval(rig: Rig) -> None:
+    await rig.desk.publish([await rig.desk.approved("news", title="第一条")], channels=("weibo",))
+    await rig.run()
+    rig.desk.clock.advance(days=8)  # the sandbox token has expired
+    await rig.desk.publish([await rig.desk.approved("news", title="等待授权的一条")], channels=("weibo",))
+    for _ in range(24):  # two hours paused, rechecked every five minutes
+        await rig.run()
+        await rig.due()
+    assert (await rig.delivery()).state == "paused"
+    await rig.channel.complete_authorization(await _approve_in_browser(rig, await rig.channel.authorize_url()))
+    rig.sandbox.inject("share", mode="lose_response", hold=5)  # posted, but the answer is lost
+    await rig.run()
+    d = await rig.delivery()
+    assert d.state == "unknown"
+    poll = rig.runner.settings.poll_seconds
+    assert d.next_attempt_at - rig.desk.clock.now() <= timedelta(seconds=poll)
+    rig.desk.clock.advance(seconds=poll)
+    await rig.run()
+    d = await rig.delivery()
+    assert d.state == "sent" and d.progress["posts"][0]["how"] == "timeline"
+    assert len(rig.sandbox.timeline()) == 2  # found on the timeline, not posted again
+
+
 async def _approve_in_browser(rig: Rig, url: str) -> str:
     """What a member of staff does in the browser: open the URL, press 授权, land on the redirect."""
     from urllib.parse import parse_qsl, urlsplit
@@ -261,7 +284,7 @@ async def test_rate_limits_back_off_until_the_hour_resets(rig: Rig) -> None:
         await rig.desk.publish([await rig.desk.approved("news", title=f"第 {n + 1} 条通知")], channels=("weibo",))
         await rig.run()
     d = await rig.delivery()
-    assert d.state == "retry" and "10024" in d.last_error
+    assert d.state == "throttled" and "10024" in d.last_error
     now = rig.desk.clock.now()
     reset = (now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1) - now).total_seconds()
     wait = (d.next_attempt_at - now).total_seconds()
@@ -273,12 +296,12 @@ async def test_rate_limits_back_off_until_the_hour_resets(rig: Rig) -> None:
 
 
 @pytest.mark.parametrize("code", [10022, 10023])
-async def test_ip_and_user_rate_limits_are_retried_with_a_delay(rig: Rig, code: int) -> None:
+async def test_ip_and_user_rate_limits_wait_and_go_on(rig: Rig, code: int) -> None:
     await rig.desk.publish([await rig.desk.approved("news", title="限流测试")], channels=("weibo",))
     rig.sandbox.inject("share", error_code=code)
     await rig.run()
     d = await rig.delivery()
-    assert d.state == "retry" and str(code) in d.last_error
+    assert d.state == "throttled" and str(code) in d.last_error
     assert (d.next_attempt_at - rig.desk.clock.now()).total_seconds() > 60
     await rig.due()
     await rig.run()
@@ -293,11 +316,69 @@ async def test_the_bots_own_hourly_ceiling_holds_posts_back(rig: Rig) -> None:
     await rig.desk.publish([policy, interp], channels=("weibo",))
     await rig.run()
     d = await rig.delivery()
-    assert d.state == "retry" and "max_posts_per_hour" in d.last_error
+    assert d.state == "throttled" and "max_posts_per_hour" in d.last_error
     assert [p["item"] for p in d.progress["posts"]] == [policy]
     rig.desk.clock.advance(minutes=61)
     await rig.run()
     assert (await rig.delivery()).state == "sent" and len(rig.sandbox.timeline()) == 3
+
+
+async def _drain(rig: Rig, hours: int) -> list[Delivery]:
+    """Run the runner whenever the delivery is due, for up to ``hours`` simulated hours."""
+    seen = []
+    end = rig.desk.clock.now() + timedelta(hours=hours)
+    while rig.desk.clock.now() < end:
+        await rig.run()
+        d = await rig.delivery()
+        seen.append(d)
+        if d.state in outbox.SETTLED:
+            break
+        await rig.due()
+    return seen
+
+
+async def _news(rig: Rig, n: int) -> list[int]:
+    return [await rig.desk.approved("news", title=f"第 {i + 1} 条便民通知") for i in range(n)]
+
+
+async def test_a_large_release_drains_under_the_bots_hourly_ceiling_without_failing(rig: Rig) -> None:
+    rig.settings.max_posts_per_hour = 30
+    rig.runner.settings.max_attempts = 2  # fewer than the three hourly waits the release needs
+    await rig.desk.publish(await _news(rig, 100), channels=("weibo",))
+    start = rig.desk.clock.now()
+    await rig.run()
+    assert len(rig.sandbox.timeline()) == 30 and (await rig.delivery()).state == "throttled"
+    async with rig.desk.store.sessions() as s:
+        [estimate] = await outbox.drain_estimates(s, rig.desk.clock.now())
+    assert (estimate.remaining, estimate.per_window) == (70, 30)
+    assert estimate.resumes_at == start + timedelta(hours=1)
+    assert estimate.finishes_at == start + timedelta(hours=3)  # 30 + 30 + 30 + 10, an hour apart
+    line = estimate.line(lambda t: rig.channel._local(t))
+    assert "还有 70 条，每小时最多 30 条" in line and "预计 2026-11-20 13:05 发完" in line
+    await rig.due()
+    seen = await _drain(rig, hours=6)
+    d = seen[-1]
+    assert d.state == "sent", d.last_error
+    assert len(rig.sandbox.timeline()) == 100
+    assert "failed" not in [x.state for x in seen] and "retry" not in await rig.attempts()
+    assert d.settled_at == estimate.finishes_at
+    async with rig.desk.store.sessions() as s:
+        assert await outbox.drain_estimates(s, rig.desk.clock.now()) == []
+
+
+async def test_weibos_own_rate_limit_is_a_wait_and_a_large_release_drains(rig: Rig) -> None:
+    rig.sandbox.config.share_per_hour = 30  # 10024 from Weibo itself, no ceiling of our own
+    rig.runner.settings.max_attempts = 2
+    await rig.desk.publish(await _news(rig, 100), channels=("weibo",))
+    await rig.run()
+    async with rig.desk.store.sessions() as s:
+        [estimate] = await outbox.drain_estimates(s, rig.desk.clock.now())
+    assert (estimate.remaining, estimate.per_window) == (70, 30)  # the limit read from rate_limit_status
+    await rig.due()
+    seen = await _drain(rig, hours=6)
+    assert seen[-1].state == "sent", seen[-1].last_error
+    assert len(rig.sandbox.timeline()) == 100
+    assert "failed" not in [x.state for x in seen] and "retry" not in await rig.attempts()
 
 
 # -------------------------------------------------------------------------------- duplicates
@@ -529,6 +610,23 @@ async def test_a_retraction_names_the_posts_to_delete_by_hand(rig: Rig) -> None:
     d = await rig.delivery()
     assert d.release_id == release.id
     assert d.state == "failed" and idstr in d.last_error and "手动删除" in d.last_error
+    assert f"gongkai delivery resolve {d.id} --done --note" in d.last_error
+    # Staff delete the post by hand and close the delivery with a note; it leaves the board.
+    with pytest.raises(WorkflowError) as refused:
+        await desk.store.transaction(lambda s: outbox.resolve(s, d.id, sent=True, actor="李华", now=desk.clock.now()))
+    assert f"gongkai delivery resolve {d.id} --done" in refused.value.fix
+    with pytest.raises(InputError):
+        await desk.store.transaction(lambda s: outbox.close(s, d.id, actor="李华", now=desk.clock.now(), note=" "))
+    assert (await rig.delivery()).state == "failed"
+    await desk.store.transaction(lambda s: outbox.close(s, d.id, actor="李华", now=desk.clock.now(),
+                                                        note="已人工删除微博"))
+    d = await rig.delivery()
+    assert d.state == "resolved" and d.state not in outbox.ATTENTION and idstr in d.last_error
+    assert await rig.run() == 0
+    async with desk.store.sessions() as s:
+        event = await s.scalar(select(AuditEvent).where(AuditEvent.action == "delivery_closed"))
+    assert (event.actor, event.reason, event.detail["delivery"]) == ("李华", "已人工删除微博", d.id)
+    assert (await rig.attempts())[-1] == "resolved"
 
 
 async def test_precheck_warns_about_shortened_texts_and_a_token_expiring_before_the_release(rig: Rig) -> None:

@@ -17,9 +17,11 @@ import logging
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from channels.base import Job, Outcome, Result
+from channels.base import Job, Outcome, Pace, Result
 from channels.sms import phone as phones_
 from channels.sms import recipients
 from channels.sms.config import SmsSettings
@@ -108,7 +110,24 @@ def _status_of(hit: Found | None) -> str:
     return hit.status if hit is not None and hit.status in ("delivered", "failed") else "sent"
 
 
-def _halt_result(exc: ProviderError, label: str) -> Result:
+#: A day's sending quota of the account (not its balance): it resets by itself the next day.
+DAILY_QUOTA_CODES = frozenset({"isv.DAY_LIMIT_CONTROL", "LimitExceeded.DailyLimit", "LimitExceeded.AppDailyLimit",
+                               "LimitExceeded.AppMainlandChinaDailyLimit", "LimitExceeded.AppGlobalDailyLimit"})
+PROVIDER_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _halt_result(exc: ProviderError, label: str, now: datetime) -> Result:
+    """Why a fan-out stopped. A rate limit or the day's quota is a wait that goes on by itself
+    (throttled, never counted as a failed attempt); the rest need staff (paused)."""
+    kept = "已发送的号码不会重发"
+    if exc.failure is Failure.THROTTLED:
+        return Result(Outcome.THROTTLED, f"{label}持续限流（{exc.code}：{exc.message}）；{kept}，约 60 秒后自动继续",
+                      retry_after=60.0)
+    if exc.failure is Failure.QUOTA and exc.code in DAILY_QUOTA_CODES:
+        local = now.astimezone(PROVIDER_TZ)
+        tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0, 5), PROVIDER_TZ)
+        return Result(Outcome.THROTTLED, f"{label}今日发送量已用完（{exc.code}：{exc.message}）；{kept}，"
+                      "次日 0 点后自动继续", retry_after=(tomorrow - local).total_seconds())
     what = {Failure.AUTH: ("拒绝了凭据或账号不可用", 300.0), Failure.QUOTA: ("账户余额或日发送量已用完", 1800.0),
             Failure.REJECTED: ("拒绝了请求", 600.0), Failure.THROTTLED: ("持续限流", 60.0),
             Failure.UNREACHABLE: ("无法连接", 60.0)}.get(exc.failure, ("出错", 120.0))
@@ -268,7 +287,7 @@ class FanOut:
                 else:  # nothing (more) was sent: the numbers are streamed again on the next run
                     await self._write(recipients.abandon_batch, self.delivery_id, batch)
                 if self.halted is None:
-                    self.halted = _halt_result(exc, route.label)
+                    self.halted = _halt_result(exc, route.label, self.clock.now())
                 log.warning("短信批次 %s 未发出：%s", batch, exc)
                 return "halted"
             await self._write(recipients.record, self.delivery_id, batch, remaining,
@@ -476,7 +495,9 @@ class FanOut:
                       f"（{self._summary()}）", retry_after=wait)
 
     def _with_progress(self, result: Result) -> Result:
-        return Result(result.outcome, result.detail, result.receipt, self.progress.to_dict(), result.retry_after)
+        p = self.progress
+        pace = Pace(max(p.total - p.numbers_done, 0)) if result.outcome is Outcome.THROTTLED and p.total else None
+        return Result(result.outcome, result.detail, result.receipt, p.to_dict(), result.retry_after, pace)
 
     async def _finish(self) -> Result:
         if self._counting is not None:

@@ -8,6 +8,8 @@ page is first written to ``delivery_recipients`` as ``unknown`` (the intent), th
 result. A restart resumes after the last page written and never sends to a follower who already
 has a row — one whose result was lost stays ``unknown`` rather than being notified twice.
 43004 (no longer following) marks the follower ``inactive``; 43101 (refused) is recorded.
+45009 (the day's quota) and lasting 45011/-1 (rate, busy) stop the run: the followers not yet
+notified are ``held`` and the delivery waits (throttled) to send them, never failing them.
 One call of the channel works for at most ``fanout_slice_seconds``, then hands back with its
 progress (the runner's call limit is 120 s) and is called again at once."""
 from __future__ import annotations
@@ -21,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from channels.base import Job, Outcome, Purpose, Result
+from channels.base import Job, Outcome, Pace, Purpose, Result
 from channels.wechat import notify_values
 from channels.wechat.errors import WechatError, WechatTransportError
+from channels.wechat.outcomes import THROTTLED_CODES, seconds_to_midnight
 from content import subscribers
 from content.models import DeliveryRecipient, Subscriber
 from content.topics import release_topics
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
     from channels.wechat.channel import WechatChannel
 
 PAGE = 1000
+HELD = "held"  # a follower not notified yet because of a quota or rate limit: sent when it lifts
 
 
 def wanted(channel: WechatChannel, job: Job) -> bool:
@@ -89,9 +93,13 @@ class FanOut:
         self.data = template_data(channel, job)
         self.limiter = RateLimiter(channel.settings.notify_rate_per_second)
         self.topics = sorted(release_topics(job.items))
+        #: The quota (45009) or rate limit (45011, -1) that stopped this run, if any.
+        self.limited: WechatError | None = None
         self.after = int(job.progress.get("notify_after", 0)) if job.progress else 0
 
     async def send_one(self, recipient: subscribers.Recipient) -> Notified:
+        if self.limited is not None:  # the quota or rate limit was hit: keep the rest for later
+            return Notified(recipient.id, recipient.address, HELD, detail="等待限额恢复")
         api, settings = self.ch.api, self.ch.settings
         for attempt in range(4):
             await self.limiter.wait()
@@ -106,9 +114,12 @@ class FanOut:
                     return Notified(recipient.id, recipient.address, "skipped", detail="43004 未关注公众号，已标记为不活跃")
                 if exc.code == 43101:
                     return Notified(recipient.id, recipient.address, "failed", detail="43101 用户拒收订阅通知")
-                if exc.code in (45009, -1) and attempt < 3:
+                if exc.code in THROTTLED_CODES and attempt < 3:
                     await asyncio.sleep(1.0 * (attempt + 1))  # over the rate: slow down, try again
                     continue
+                if exc.code == 45009 or exc.code in THROTTLED_CODES:  # a wait, never a failure
+                    self.limited = self.limited or exc
+                    return Notified(recipient.id, recipient.address, HELD, detail=exc.describe()[:500])
                 return Notified(recipient.id, recipient.address, "failed", detail=exc.describe()[:500])
             except WechatTransportError as exc:
                 if not exc.reached and attempt < 3:
@@ -195,8 +206,12 @@ class FanOut:
         writing = asyncio.create_task(writer(stop))
         finished = True
         try:
+            for recipient in await self._held():
+                await queue.put(recipient)
             async for page in subscribers.stream(self.ch.store, "wechat", self.topics,
                                                  after_id=self.after, page_size=page_size):
+                if self.limited is not None:
+                    break
                 fresh = await self._intend(page)
                 for recipient in fresh:
                     await queue.put(recipient)
@@ -212,7 +227,22 @@ class FanOut:
             await asyncio.gather(*tasks, return_exceptions=True)
             stop.set()
             await writing
-        return finished
+        return finished and self.limited is None
+
+    async def _held(self) -> list[subscribers.Recipient]:
+        """Followers held back by a quota or rate limit in an earlier run, sent first: their rows
+        become intents (``unknown``) again before the calls, like a fresh page's."""
+        now = self.ch.clock.now()
+
+        async def work(session: Any) -> list[subscribers.Recipient]:
+            mine = (DeliveryRecipient.delivery_id == self.job.delivery_id) & (DeliveryRecipient.status == HELD)
+            rows = list(await session.execute(select(DeliveryRecipient.subscriber_id, DeliveryRecipient.address)
+                                              .where(mine).order_by(DeliveryRecipient.id)))
+            await session.execute(update(DeliveryRecipient).where(mine).values(
+                status="unknown", detail="发送中", updated_at=now))
+            return [subscribers.Recipient(sid or 0, address) for sid, address in rows]
+
+        return await self.ch.store.transaction(work, what="resume held notifications")
 
     async def counts(self) -> Counter[str]:
         async with self.ch.store.sessions() as session:
@@ -232,6 +262,8 @@ def summary(counts: Counter[str]) -> str:
         parts.append(f"已取消关注 {counts['skipped']}（已标记为不活跃）")
     if counts["unknown"]:
         parts.append(f"结果未知 {counts['unknown']}（不会重发）")
+    if counts[HELD]:
+        parts.append(f"等待限额恢复 {counts[HELD]}")
     return "，".join(parts)
 
 
@@ -242,6 +274,13 @@ async def run(channel: WechatChannel, job: Job, url: str, base_receipt: dict[str
     counts = await fan.counts()
     receipt = {**base_receipt, "notified": dict(counts)}
     progress = {"notify_after": fan.after, "notify_done": done}
+    if fan.limited is not None:
+        now = channel.clock.now()
+        wait = seconds_to_midnight(now) if fan.limited.code == 45009 else 60.0
+        when = "次日 0 点后" if fan.limited.code == 45009 else "1 分钟后"
+        return Result(Outcome.THROTTLED, f"{published_detail}；通知暂停：{fan.limited.describe()}，{when}自动继续"
+                      f"（{summary(counts)}）", receipt, progress=progress, retry_after=wait,
+                      pace=Pace(counts[HELD]) if counts[HELD] else None)
     if not done:
         return Result(Outcome.SUBMITTED, f"{published_detail}；通知进行中：{summary(counts)}", receipt,
                       progress=progress, retry_after=0.01)

@@ -1,6 +1,8 @@
 """From what the platform answered to the outcome the runner records, with a message staff
-understand. A failure that waits for a person (wrong credentials, IP not whitelisted, daily
-limit) pauses the channel instead of failing the release."""
+understand. A failure that waits for a person (wrong credentials, IP not whitelisted) pauses the
+channel instead of failing the release; a quota or rate limit (45009 the day's API quota, 45011
+too frequent, -1 busy) is a wait (throttled) that never uses up the attempt limit. 45028 (no mass
+send quota) is handled where the push is made (publish without the push, or wait)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -13,6 +15,8 @@ from channels.wechat.errors import (
     WechatTransportError,
 )
 from channels.wechat.push import WECHAT_TZ
+
+THROTTLED_CODES = frozenset({-1, 45011})
 
 PUBLISH_STATUS = {
     0: "发布成功", 1: "发布中", 2: "原创声明校验失败", 3: "常规失败", 4: "平台审核不通过",
@@ -29,11 +33,11 @@ def seconds_to_midnight(now: datetime) -> float:
 def for_error(exc: WechatError, now: datetime, doing: str, receipt: dict | None = None) -> Result:
     detail = f"{doing}失败：{exc.describe()}"
     receipt = receipt or {}
-    if exc.code == 45009:
-        return Result(Outcome.PAUSED, detail + "；将于次日 0 点后自动继续", receipt,
+    if exc.code == 45009:  # the day's quota: a wait, never a failure
+        return Result(Outcome.THROTTLED, detail + "；将于次日 0 点后自动继续", receipt,
                       retry_after=seconds_to_midnight(now))
-    if exc.code in (-1, 45011):
-        return Result(Outcome.RETRY, detail, receipt, retry_after=60)
+    if exc.code in THROTTLED_CODES:  # busy or too frequent: however often, wait and go on
+        return Result(Outcome.THROTTLED, detail + "；1 分钟后自动继续", receipt, retry_after=60)
     if exc.code in CREDENTIAL_ERRORS or exc.code == 48001 or (
             exc.code in TOKEN_ERRORS and exc.endpoint in ("token", "stable_token")):
         return Result(Outcome.PAUSED, detail + "；修正后渠道自动继续", receipt, retry_after=600)

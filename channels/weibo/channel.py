@@ -10,7 +10,9 @@ every call, so that after a crash, a timeout or a lost response nothing is poste
   (``gongkai delivery resolve ID --sent|--not-sent``), which settles that one post and lets the
   rest of the bundle go out;
 * 20019/20017/20111 (duplicate or similar content) are settled the same way, not failed;
-* 10022/10023/10024 (rate limits) back off until the limit resets;
+* 10022/10023/10024/20016 (rate limits) and the bot's own ``max_posts_per_hour`` are a wait
+  (``throttled``), never a failure: the delivery goes on where it stopped when the limit resets,
+  so a long release drains over the hours it needs;
 * 21327/21315/21332 and the other token errors pause the channel: the token is marked refused
   in the store, staff are alerted (``gongkai status`` and a log line), and deliveries wait until
   ``gongkai channel weibo authorize`` sets a new token, then resume where they stopped;
@@ -32,6 +34,7 @@ from channels.base import (
     ChannelContext,
     Job,
     Outcome,
+    Pace,
     Purpose,
     Rendition,
     Result,
@@ -90,6 +93,17 @@ class Progress:
         if self.decision:
             data["operator_decision"] = self.decision
         return data
+
+
+def _share_limit(info: Mapping[str, Any]) -> int | None:
+    """statuses/share's hourly limit in an account/rate_limit_status answer."""
+    for row in info.get("api_rate_limits") or []:
+        if isinstance(row, dict) and str(row.get("api", "")).endswith("statuses/share"):
+            try:
+                return int(row["limit"]) or None
+            except (KeyError, TypeError, ValueError):
+                return None
+    return None
 
 
 @register("weibo")
@@ -341,7 +355,7 @@ class WeiboChannel:
             if statuses.kind is Kind.TOKEN:
                 return await self._refused_token(token, statuses, progress)
             if statuses.kind in (Kind.RATE, Kind.TRANSIENT, Kind.AMBIGUOUS):
-                wait = await self._rate_wait(token, statuses) if statuses.kind is Kind.RATE else None
+                wait = (await self._rate_limit(token, statuses))[0] if statuses.kind is Kind.RATE else None
                 return Result(Outcome.UNKNOWN, f"稿件 {item_id} 的微博发送结果未知；读取时间线时"
                               f"{statuses.describe()}，稍后再核对", progress=progress.to_json(), retry_after=wait)
             return self._ask_staff(job, progress, posts, item_id,
@@ -373,9 +387,11 @@ class WeiboChannel:
                           progress=progress.to_json())
         wait = await self._own_ceiling()
         if wait is not None:
-            return Result(Outcome.RETRY, f"已达每小时最多 {self.settings.max_posts_per_hour} 条微博的设定"
-                          f"（max_posts_per_hour），{wait / 60:.0f} 分钟后继续", progress=progress.to_json(),
-                          retry_after=wait)
+            limit = self.settings.max_posts_per_hour
+            return Result(Outcome.THROTTLED, f"已达每小时最多 {limit} 条微博的设定（max_posts_per_hour），"
+                          f"{wait / 60:.0f} 分钟后自动继续（还有 {self._left(progress, posts)} 条）",
+                          progress=progress.to_json(), retry_after=wait,
+                          pace=Pace(self._left(progress, posts), limit))
         pic, pic_note = await self._picture(post)
         if pic_note:
             log.info("微博：稿件 %s：%s", post.item_id, pic_note)
@@ -409,9 +425,11 @@ class WeiboChannel:
         if kind is Kind.TOKEN:
             return await self._refused_token(token, error, progress)
         if kind is Kind.RATE:
-            wait = await self._rate_wait(token, error)
-            return Result(Outcome.RETRY, f"稿件 {post.item_id}：{error.describe()}（频次超限），{wait / 60:.0f} 分钟后重试",
-                          progress=progress.to_json(), retry_after=wait)
+            wait, per_hour = await self._rate_limit(token, error)
+            left = self._left(progress, posts)
+            return Result(Outcome.THROTTLED, f"稿件 {post.item_id}：{error.describe()}（频次超限），"
+                          f"{wait / 60:.0f} 分钟后自动继续（还有 {left} 条）", progress=progress.to_json(),
+                          retry_after=wait, pace=Pace(left, per_hour))
         if kind is Kind.TRANSIENT:
             return Result(Outcome.RETRY, f"稿件 {post.item_id}：{error.describe()}，稍后重试", progress=progress.to_json())
         if kind is Kind.DUPLICATE:
@@ -443,24 +461,29 @@ class WeiboChannel:
         return self._ask_staff(job, progress, posts, post.item_id,
                                f"微博判定稿件 {post.item_id} 内容重复（{error.describe()}），{why}")
 
-    async def _rate_wait(self, token: Token, error: WeiboError) -> float:
-        """Seconds until the limit resets: from account/rate_limit_status, else the next hour."""
+    async def _rate_limit(self, token: Token, error: WeiboError) -> tuple[float, int | None]:
+        """Seconds until the limit resets and the posts allowed per hour (None = not known):
+        from account/rate_limit_status, else the next full hour."""
         if error.code == 20016:  # posting too fast: a short pause
-            return 120.0
+            return 120.0, None
         try:
             info = await self.api.rate_limit_status(token.access_token)
         except (Unreachable, Uncertain):
             info = None
         if isinstance(info, dict):
+            per_hour = _share_limit(info)
             try:
                 seconds = float(info.get("reset_time_in_seconds"))
                 if 0 < seconds <= 3600:
-                    return seconds + 5.0
+                    return seconds + 5.0, per_hour
             except (TypeError, ValueError):
                 pass
         now = self.ctx.clock.now()
         next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        return (next_hour - now).total_seconds() + 30.0
+        return (next_hour - now).total_seconds() + 30.0, None
+
+    def _left(self, progress: Progress, posts: list[Post]) -> int:
+        return sum(1 for p in posts if not progress.done(p.item_id))
 
     async def _own_ceiling(self) -> float | None:
         limit = self.settings.max_posts_per_hour
@@ -498,5 +521,6 @@ class WeiboChannel:
         if not posted:
             return Result(Outcome.SENT, "该稿件未在微博发布过，无需撤回")
         listed = "、".join(f"稿件 {p['item']} 的微博 {p['idstr']}" for p in posted)
-        return Result(Outcome.FAILED, f"微博开放接口不允许普通应用删除微博：请登录微博账号手动删除{listed}",
+        return Result(Outcome.FAILED, f"微博开放接口不允许普通应用删除微博：请登录微博账号手动删除{listed}；"
+                      f"删除后运行 gongkai delivery resolve {job.delivery_id} --done --note \"已人工删除微博\"",
                       receipt={"to_delete": posted})
