@@ -15,9 +15,11 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 
 from channels.sms import phone as phones_
-from channels.sms.codes import Codes
+from channels.sms.codes import CheckOutcome, Codes
 from channels.sms.inbound import apply_reply, apply_reports
 from channels.sms.providers import aliyun, tencent
 from channels.sms.providers.base import ProviderError
@@ -55,6 +57,11 @@ class SubscribePages:
 
     def message(self, heading: str, message: str, status: int, back: str = "/subscribe") -> web.Response:
         return self.page("message.html", status, heading=heading, message=message, back=back)
+
+    def busy(self) -> web.Response:
+        response = self.message("请求过于频繁", "系统繁忙，本次输入未被受理，请稍后再试。", 429)
+        response.headers["Retry-After"] = "5"
+        return response
 
     async def topic_groups(self) -> list[dict[str, Any]]:
         async with self.service.store.sessions() as s:
@@ -132,14 +139,20 @@ class SubscribePages:
         if not (code.isdigit() and len(code) == 6):
             return self.page("code.html", 400, errors={"code": "请输入短信中的 6 位数字验证码"}, **common)
         client = client_address(request, self.settings.trust_forwarded_for)
-        checked = await self.codes.check(phone, code, client, self.service.clock.now())
-        if checked.status == "wrong":
-            return self.page("code.html", 400, errors={"code": f"验证码不正确，还可以再试 {checked.tries_left} 次"},
-                             **common)
-        if checked.status == "expired":
+        try:
+            checked = await self.codes.check(phone, code, client, self.service.clock.now())
+        except (OperationalError, DBAPIError, SQLTimeoutError) as exc:
+            # Still busy after the store's retries (a burst of guesses): the guess was not counted.
+            log.warning("验证码核对时数据库繁忙（%s）：%s", phones_.masked(phone), exc.__class__.__name__)
+            return self.busy()
+        if checked.status is CheckOutcome.WRONG:
+            error = (f"验证码不正确，还可以再试 {checked.tries_left} 次" if checked.tries_left
+                     else "验证码不正确。输入错误次数已达上限，此验证码已作废，请重新获取验证码")
+            return self.page("code.html", 400, errors={"code": error}, **common)
+        if checked.status is CheckOutcome.EXPIRED:
             return self.message("验证码已失效", "验证码已过期或尚未获取，请重新获取验证码。", 400)
-        if checked.status == "locked":
-            return self.message("验证码已作废", "输入错误次数过多，此验证码已作废，请重新获取验证码。", 400)
+        if checked.status is CheckOutcome.LOCKED:
+            return self.message("验证码已作废", "输入错误次数过多，此验证码已作废，请重新获取验证码。", 429)
         labels = {value: label for group in await self.topic_groups() for value, label in group["choices"]}
         return self.page("done.html", masked=phones_.masked(phone),
                          topics=[labels.get(t, t) for t in checked.topics],

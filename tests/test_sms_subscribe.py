@@ -122,7 +122,7 @@ async def test_codes_expire_and_allow_five_tries(bot: SmsBot) -> None:
     status, page = await post(bot, "/subscribe/confirm", {"phone": "13812340001", "code": wrong})
     assert status == 400 and "已作废" in page
     status, page = await post(bot, "/subscribe/confirm", {"phone": "13812340001", "code": code})
-    assert status == 400 and await bot.subscriber("+8613812340001") is None
+    assert status == 429 and await bot.subscriber("+8613812340001") is None
     bot.service.clock.advance(minutes=2)
     await post(bot, "/subscribe", form("13812340002", "all"))
     code = (await codes_received(bot, "+8613812340002"))[0]
