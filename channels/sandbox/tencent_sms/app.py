@@ -20,7 +20,7 @@ from channels.sandbox.tencent_sms.verify import expected_signature, parse
 VERSION = "2021-01-11"
 MAX_NUMBERS = 200
 SKEW = 300
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")  # ASCII digits only
 URLISH = re.compile(r"(https?://|www\.)|([a-z0-9-]+\.)+(com|cn|net|org|gov|edu)\b", re.I)
 PUSHER_KEY = web.AppKey("tencent_pusher", Pusher)
 GATEWAY_KEY = web.AppKey("tencent_gateway", object)
