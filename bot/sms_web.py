@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 
 from channels.sms import phone as phones_
+from channels.sms.client_address import client_address
 from channels.sms.codes import CheckOutcome, Codes
 from channels.sms.inbound import apply_reply, apply_reports
 from channels.sms.providers import aliyun, tencent
@@ -31,14 +32,6 @@ from content.topics import ALL, EMERGENCY
 
 log = logging.getLogger("gongkai.sms.web")
 TOPIC_LABELS = {ALL: "全部信息", EMERGENCY: "突发事件与紧急通知"}
-
-
-def client_address(request: web.Request, trust_forwarded_for: bool) -> str:
-    if trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:100]
-    return (request.remote or "unknown")[:100]
 
 
 class SubscribePages:
@@ -57,6 +50,10 @@ class SubscribePages:
 
     def message(self, heading: str, message: str, status: int, back: str = "/subscribe") -> web.Response:
         return self.page("message.html", status, heading=heading, message=message, back=back)
+
+    def client(self, request: web.Request) -> str:
+        return client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
+                              self.settings.proxies_in_front)
 
     def busy(self) -> web.Response:
         response = self.message("请求过于频繁", "系统繁忙，本次输入未被受理，请稍后再试。", 429)
@@ -104,7 +101,7 @@ class SubscribePages:
             errors["agree"] = "请勾选同意接收短信"
         if errors:
             return await self.form(request, errors=errors, phone=raw_phone, chosen=chosen, agree=agree, status=400)
-        client = client_address(request, self.settings.trust_forwarded_for)
+        client = self.client(request)
         issued = await self.codes.issue(phone, chosen, client, self.service.clock.now())
         if issued.status == "limited":
             minutes = max(1, round(issued.retry_after / 60))
@@ -138,7 +135,7 @@ class SubscribePages:
                   "tries": self.settings.code_max_tries}
         if not (code.isdigit() and len(code) == 6):
             return self.page("code.html", 400, errors={"code": "请输入短信中的 6 位数字验证码"}, **common)
-        client = client_address(request, self.settings.trust_forwarded_for)
+        client = self.client(request)
         try:
             checked = await self.codes.check(phone, code, client, self.service.clock.now())
         except (OperationalError, DBAPIError, SQLTimeoutError) as exc:
@@ -186,7 +183,7 @@ class SubscribePages:
             return self.page("unsubscribe.html", 400, heading="退订链接无效", state="invalid",
                              message="这个退订链接不完整或已损坏。请使用订阅成功页面中的完整链接。")
         now = self.service.clock.now()
-        client = client_address(request, self.settings.trust_forwarded_for)
+        client = self.client(request)
 
         async def work(s):  # noqa: ANN001, ANN202
             sub = await subscribers.set_status(s, "sms", phone, "unsubscribed", now=now)

@@ -105,6 +105,9 @@ class SmsSettings(ChannelSettings):
     code_per_number_day: int = Field(default=10, ge=1)
     code_per_client_hour: int = Field(default=10, ge=1)
     code_per_client_day: int = Field(default=30, ge=1)
+    # proxies we run in front of the bot: the client address is the trusted_proxies-th entry of
+    # X-Forwarded-For from the right; trust_forwarded_for = true (the older key) means one proxy
+    trusted_proxies: int = Field(default=0, ge=0, le=10)
     trust_forwarded_for: bool = False
     reply_pull_seconds: float = Field(default=0.0, ge=0)
 
@@ -153,6 +156,10 @@ class SmsSettings(ChannelSettings):
                 and self.failover.base_url == self.base_url:
             raise ValueError("failover.provider 与 provider 相同：备用服务商应是另一家（或用 failover.base_url 指向另一地址）")
         return self
+
+    @property
+    def proxies_in_front(self) -> int:
+        return self.trusted_proxies or (1 if self.trust_forwarded_for else 0)
 
     def batch_for(self, provider: str) -> int:
         limit = PROVIDER_BATCH_MAX[provider]
