@@ -24,10 +24,11 @@ from channels.sms.codes import CheckOutcome, Codes
 from channels.sms.inbound import apply_reply, apply_reports
 from channels.sms.providers import aliyun, tencent
 from channels.sms.providers.base import ProviderError
+from channels.sms.unsubscribe_links import make_token, parse_token, token_matches
 from content import audit, subscribers
 from content.errors import InputError
 from content.kinds import KINDS, PUBLIC_STATES
-from content.models import Item
+from content.models import Item, Subscriber
 from content.topics import ALL, EMERGENCY
 
 log = logging.getLogger("gongkai.sms.web")
@@ -153,35 +154,48 @@ class SubscribePages:
         labels = {value: label for group in await self.topic_groups() for value, label in group["choices"]}
         return self.page("done.html", masked=phones_.masked(phone),
                          topics=[labels.get(t, t) for t in checked.topics],
-                         unsubscribe_url=self.unsubscribe_url(phone))
+                         unsubscribe_url=self.unsubscribe_url(checked.subscriber_id, phone))
 
-    def unsubscribe_url(self, phone: str) -> str:
-        query = urlencode({"p": phones_.national(phone), "t": self.channel.unsubscribe_token(phone)})
-        return f"{self.service.settings.base_url}/unsubscribe?{query}"
+    def unsubscribe_url(self, subscriber_id: int, phone: str) -> str:
+        token = make_token(self.channel.unsubscribe_secret, subscriber_id, phone)
+        return f"{self.service.settings.base_url}/unsubscribe?{urlencode({'t': token})}"
 
-    def _unsubscribe_target(self, phone_raw: str, token: str) -> str | None:
-        try:
-            phone = phones_.normalise(phone_raw[:40])
-        except InputError:
+    async def _unsubscribe_target(self, request: web.Request) -> str | None:
+        """The number a link names, or None when the link is not one we signed. Links of the
+        older form (``?p=<number>&t=<token of the number>``) are still honoured."""
+        data = await request.post() if request.method == "POST" else {}
+        token = str(data.get("t") or request.query.get("t", ""))[:200]
+        legacy = str(data.get("p") or request.query.get("p", ""))
+        if legacy:
+            try:
+                phone = phones_.normalise(legacy[:40])
+            except InputError:
+                return None
+            return phone if self.channel.check_unsubscribe_token(phone, token) else None
+        parsed = parse_token(token)
+        if parsed is None:
             return None
-        return phone if self.channel.check_unsubscribe_token(phone, token) else None
+        async with self.service.store.sessions() as s:
+            sub = await s.get(Subscriber, parsed.subscriber_id)
+        if sub is None or sub.channel != "sms" or not token_matches(self.channel.unsubscribe_secret, parsed, sub.address):
+            return None
+        return sub.address
+
+    def _invalid_link(self) -> web.Response:
+        return self.page("unsubscribe.html", 400, heading="退订链接无效", state="invalid",
+                         message="这个退订链接不完整或已损坏。请使用订阅成功页面中的完整链接。")
 
     async def unsubscribe_page(self, request: web.Request) -> web.Response:
-        phone = self._unsubscribe_target(request.query.get("p", ""), request.query.get("t", ""))
+        phone = await self._unsubscribe_target(request)
         if phone is None:
-            return self.page("unsubscribe.html", 400, heading="退订链接无效", state="invalid",
-                             message="这个退订链接不完整或已损坏。请使用订阅成功页面中的完整链接。")
+            return self._invalid_link()
         return self.page("unsubscribe.html", heading="退订短信", state="confirm", masked=phones_.masked(phone),
-                         phone=phones_.national(phone), token=request.query.get("t", ""))
+                         legacy_phone=request.query.get("p", ""), token=request.query.get("t", ""))
 
     async def unsubscribe(self, request: web.Request) -> web.Response:
-        data = await request.post()
-        raw = str(data.get("phone") or request.query.get("p", ""))
-        token = str(data.get("token") or request.query.get("t", ""))
-        phone = self._unsubscribe_target(raw, token)
+        phone = await self._unsubscribe_target(request)
         if phone is None:
-            return self.page("unsubscribe.html", 400, heading="退订链接无效", state="invalid",
-                             message="这个退订链接不完整或已损坏。请使用订阅成功页面中的完整链接。")
+            return self._invalid_link()
         now = self.service.clock.now()
         client = self.client(request)
 
