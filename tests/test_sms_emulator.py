@@ -252,3 +252,24 @@ async def test_reports_and_replies_are_pushed_and_retried(session: aiohttp.Clien
     finally:
         await emu.close()
         await runner.cleanup()
+
+
+@pytest.mark.parametrize("region, outcome", [("ap-beijing", "Ok"), ("", "Ok"), ("eu-frankfurt", "InvalidParameterValue"),
+                                             ("cn-hangzhou", "InvalidParameterValue")])
+async def test_tencent_adapter_sends_the_configured_region(session: aiohttp.ClientSession, region: str,
+                                                           outcome: str) -> None:
+    """Empty = the default region (ap-guangzhou); any other value goes out as configured, and one the
+    SMS service does not serve is refused rather than silently replaced."""
+    emu = await start_emulators()
+    try:
+        tc = TencentSms(session, secret_id=TENCENT_KEYS[0], secret_key=TENCENT_KEYS[1], sign_name="政务公开",
+                        sdk_app_id=SDK_APP_ID, base_url=emu.tencent_url, region=region)
+        try:
+            got = (await tc.send(["+8613900000010"], "1900001", NOTICE, marker="r"))[0].code
+        except ProviderError as exc:
+            got = exc.code
+            assert exc.failure is Failure.REJECTED and "Region" in exc.message
+        assert got == outcome
+        assert emu.center.total() == (outcome == "Ok")
+    finally:
+        await emu.close()
