@@ -33,6 +33,8 @@ from content.topics import ALL, EMERGENCY
 
 log = logging.getLogger("gongkai.sms.web")
 TOPIC_LABELS = {ALL: "全部信息", EMERGENCY: "突发事件与紧急通知"}
+#: The store still busy or locked after its retries, or no pooled connection free in time.
+BUSY = (OperationalError, DBAPIError, SQLTimeoutError)
 
 
 class SubscribePages:
@@ -56,7 +58,9 @@ class SubscribePages:
         return client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
                               self.settings.proxies_in_front)
 
-    def busy(self) -> web.Response:
+    def busy(self, phone: str, exc: Exception) -> web.Response:
+        """The store is still busy after its retries (a burst of requests): ask to come back."""
+        log.warning("短信订阅页面请求时数据库繁忙（%s）：%s", phones_.masked(phone), type(exc).__name__)
         response = self.message("请求过于频繁", "系统繁忙，本次输入未被受理，请稍后再试。", 429)
         response.headers["Retry-After"] = "5"
         return response
@@ -103,7 +107,10 @@ class SubscribePages:
         if errors:
             return await self.form(request, errors=errors, phone=raw_phone, chosen=chosen, agree=agree, status=400)
         client = self.client(request)
-        issued = await self.codes.issue(phone, chosen, client, self.service.clock.now())
+        try:
+            issued = await self.codes.issue(phone, chosen, client, self.service.clock.now())
+        except BUSY as exc:  # nothing was recorded or sent
+            return self.busy(phone, exc)
         if issued.status == "limited":
             minutes = max(1, round(issued.retry_after / 60))
             wait = f"{issued.retry_after} 秒" if issued.retry_after < 120 else f"约 {minutes} 分钟"
@@ -139,10 +146,8 @@ class SubscribePages:
         client = self.client(request)
         try:
             checked = await self.codes.check(phone, code, client, self.service.clock.now())
-        except (OperationalError, DBAPIError, SQLTimeoutError) as exc:
-            # Still busy after the store's retries (a burst of guesses): the guess was not counted.
-            log.warning("验证码核对时数据库繁忙（%s）：%s", phones_.masked(phone), exc.__class__.__name__)
-            return self.busy()
+        except BUSY as exc:  # the guess was not counted
+            return self.busy(phone, exc)
         if checked.status is CheckOutcome.WRONG:
             error = (f"验证码不正确，还可以再试 {checked.tries_left} 次" if checked.tries_left
                      else "验证码不正确。输入错误次数已达上限，此验证码已作废，请重新获取验证码")

@@ -83,3 +83,10 @@ async def test_client_limits_ignore_requests_stamped_in_the_future(bot: SmsBot) 
     await requested_ahead(bot, 365 * 73, *(f"1391235{n:04d}" for n in range(10)))
     status, page = await post(bot, "/subscribe", form("13912359999", "all"))
     assert status == 200, page
+
+
+async def test_parallel_requests_for_one_number_send_one_code(bot: SmsBot) -> None:
+    answers = await asyncio.gather(*(post(bot, "/subscribe", form("13812340103", "all")) for _ in range(40)))
+    statuses = Counter(status for status, _ in answers)
+    assert statuses == Counter({200: 1, 429: 39}), statuses
+    assert len(await codes_received(bot, "13812340103")) == 1

@@ -63,6 +63,18 @@ def code_hash(secret: str, phone: str, code: str) -> str:
     return hmac.new(secret.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+async def _serialise(session, *names: str) -> None:  # noqa: ANN001
+    """Requests for the same number or from the same client take turns, so concurrent requests
+    cannot all pass the limits before any is recorded. On PostgreSQL: transaction-scoped advisory
+    locks (released at commit, taken in a fixed order). SQLite serialises writers already: the
+    first statement of the transaction is a write."""
+    if session.bind.dialect.name != "postgresql":
+        return
+    for name in sorted(names):
+        key = int.from_bytes(hashlib.sha256(f"gongkai-sms-code:{name}".encode()).digest()[:8], "big", signed=True)
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
 class Codes:
     def __init__(self, store: Store, settings: SmsSettings, secret: str) -> None:
         self.store = store
@@ -81,6 +93,7 @@ class Codes:
         latest = now + FUTURE_SKEW
 
         async def work(session):  # noqa: ANN001, ANN202
+            await _serialise(session, f"phone:{phone}", f"client:{client}")
             await session.execute(delete(SmsCodeRequest).where(or_(
                 SmsCodeRequest.at < now - timedelta(days=2), SmsCodeRequest.at > latest)))
             await session.execute(delete(SmsCode).where(or_(SmsCode.expires_at <= now, SmsCode.created_at > latest)))
