@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -33,6 +34,7 @@ from content.topics import ALL, EMERGENCY
 
 log = logging.getLogger("gongkai.sms.web")
 TOPIC_LABELS = {ALL: "全部信息", EMERGENCY: "突发事件与紧急通知"}
+CODE = re.compile(r"^[0-9]{6}$")
 #: The store still busy or locked after its retries, or no pooled connection free in time.
 BUSY = (OperationalError, DBAPIError, SQLTimeoutError)
 
@@ -138,10 +140,10 @@ class SubscribePages:
             phone = phones_.normalise(str(data.get("phone", ""))[:40])
         except InputError as exc:
             return self.message("无法确认", f"{exc.message}。请重新获取验证码。", 400)
-        code = str(data.get("code", "")).strip()
+        code = str(data.get("code", "")).strip().translate(phones_.HALF_WIDTH)
         common = {"phone": phones_.national(phone), "notice": "", "ttl": self.settings.code_ttl_minutes,
                   "tries": self.settings.code_max_tries}
-        if not (code.isdigit() and len(code) == 6):
+        if not CODE.match(code):
             return self.page("code.html", 400, errors={"code": "请输入短信中的 6 位数字验证码"}, **common)
         client = self.client(request)
         try:

@@ -16,7 +16,7 @@ from channels.sms.phone import normalise
 from content.clock import FixedClock
 from content.errors import InputError
 from tests.test_sms_kit import SmsBot, start_bot
-from tests.test_sms_subscribe import form, post
+from tests.test_sms_subscribe import codes_received, form, post
 
 LOOKALIKES = ["13٩12345678",  # ARABIC-INDIC DIGIT NINE
               "13۹12345678",  # EXTENDED ARABIC-INDIC DIGIT NINE
@@ -72,3 +72,14 @@ def test_the_staff_import_refuses_lookalike_digits(tmp_path: Path, sqlite_url: s
     assert out["added"] == 1 and [b["line"] for b in out["bad_rows"]] == [2]
     listed = json.loads(CliRunner(env=env).invoke(main, ["subscribers", "list", "--json"]).stdout)
     assert [s["phone"] for s in listed["subscribers"]] == ["+8613912345678"]
+
+
+async def test_a_code_in_lookalike_digits_costs_no_try(bot: SmsBot) -> None:
+    assert (await post(bot, "/subscribe", form("13912345679", "all")))[0] == 200
+    for _ in range(6):
+        status, page = await post(bot, "/subscribe/confirm", {"phone": "13912345679", "code": "١٢٣٤٥٦"})
+        assert status == 400 and "请输入短信中的 6 位数字验证码" in page
+    code = (await codes_received(bot, "13912345679"))[0]
+    full_width = code.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    status, page = await post(bot, "/subscribe/confirm", {"phone": "13912345679", "code": full_width})
+    assert status == 200 and "订阅成功" in page
