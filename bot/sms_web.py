@@ -171,8 +171,9 @@ class SubscribePages:
         """The number a link names, or None when the link is not one we signed. Links of the
         older form (``?p=<number>&t=<token of the number>``) are still honoured."""
         data = await request.post() if request.method == "POST" else {}
-        token = str(data.get("t") or request.query.get("t", ""))[:200]
-        legacy = str(data.get("p") or request.query.get("p", ""))
+        # "token"/"phone": the fields of confirmation pages served before the opaque links
+        token = str(data.get("t") or data.get("token") or request.query.get("t", ""))[:200]
+        legacy = str(data.get("p") or data.get("phone") or request.query.get("p", ""))
         if legacy:
             try:
                 phone = phones_.normalise(legacy[:40])
