@@ -11,10 +11,12 @@ from datetime import datetime, timedelta
 import aiohttp
 import pytest
 from aiohttp import web
+from yarl import URL
 
 from channels.sms.providers.aliyun import AliyunSms
 from channels.sms.providers.base import Failure, ProviderError
 from channels.sms.providers.tencent import TencentSms
+from channels.sms.signing import acs3_authorization, acs3_canonical_query, acs3_date, sha256_hex
 from tests.test_sms_kit import ALIYUN_KEYS, BEIJING, SDK_APP_ID, TENCENT_KEYS, Emulators, free_port, start_emulators
 
 CODE = {"code": "123456"}
@@ -149,35 +151,56 @@ async def test_bad_requests_get_the_real_error_shapes(session: aiohttp.ClientSes
         await emu.close()
 
 
+SEND_QUERY = {"PhoneNumbers": "13800000001", "SignName": "政务公开", "TemplateCode": "SMS_900000001",
+              "TemplateParam": json.dumps(NOTICE, ensure_ascii=False)}
+
+
+def signed_aliyun_request(emu: Emulators, when: datetime, nonce: str, *, query: dict[str, str],
+                          body: bytes = b"", content_type: str = "") -> tuple[URL, dict[str, str]]:
+    """A SendSms request signed with ACS3 by hand (the channel's signer, checked against the
+    published vectors), with the parameters where the caller puts them."""
+    host = emu.aliyun_url.removeprefix("http://")
+    headers = {"host": host, "x-acs-action": "SendSms", "x-acs-version": "2017-05-25",
+               "x-acs-date": acs3_date(when), "x-acs-signature-nonce": nonce, "x-acs-content-sha256": sha256_hex(body)}
+    auth = acs3_authorization(method="POST", path="/", query=query, headers=headers,
+                              payload_hash=headers["x-acs-content-sha256"], key_id=ALIYUN_KEYS[0], secret=ALIYUN_KEYS[1])
+    extra = {"Content-Type": content_type} if content_type else {}
+    return URL(f"{emu.aliyun_url}/?{acs3_canonical_query(query)}", encoded=True), {**headers, **extra, "Authorization": auth}
+
+
 async def test_replayed_and_stale_requests_are_refused(session: aiohttp.ClientSession) -> None:
     emu = await start_emulators()
     try:
-        from channels.sms.signing import acs3_authorization, acs3_canonical_query, acs3_date, sha256_hex
-
-        def request(when: datetime, nonce: str) -> tuple[str, dict[str, str]]:
-            host = emu.aliyun_url.removeprefix("http://")
-            query = {"PhoneNumbers": "13800000001", "SignName": "政务公开", "TemplateCode": "SMS_900000001",
-                     "TemplateParam": json.dumps(NOTICE, ensure_ascii=False)}
-            headers = {"host": host, "x-acs-action": "SendSms", "x-acs-version": "2017-05-25",
-                       "x-acs-date": acs3_date(when), "x-acs-signature-nonce": nonce,
-                       "x-acs-content-sha256": sha256_hex(b"")}
-            auth = acs3_authorization(method="POST", path="/", query=query, headers=headers,
-                                      payload_hash=headers["x-acs-content-sha256"], key_id=ALIYUN_KEYS[0],
-                                      secret=ALIYUN_KEYS[1])
-            return f"{emu.aliyun_url}/?{acs3_canonical_query(query)}", {**headers, "Authorization": auth}
-
         now = datetime.now(BEIJING)
-        url, headers = request(now, "nonce-1")
-        from yarl import URL
-
-        async with session.post(URL(url, encoded=True), headers=headers) as r:
+        url, headers = signed_aliyun_request(emu, now, "nonce-1", query=SEND_QUERY)
+        async with session.post(url, headers=headers) as r:
             assert (await r.json())["Code"] == "OK"
-        async with session.post(URL(url, encoded=True), headers=headers) as r:
+        async with session.post(url, headers=headers) as r:
             assert r.status == 400 and (await r.json())["Code"] == "SignatureNonceUsed"
-        url, headers = request(now - timedelta(minutes=20), "nonce-2")
-        async with session.post(URL(url, encoded=True), headers=headers) as r:
+        url, headers = signed_aliyun_request(emu, now - timedelta(minutes=20), "nonce-2", query=SEND_QUERY)
+        async with session.post(url, headers=headers) as r:
             assert (await r.json())["Code"] == "InvalidTimeStamp.Expired"
         assert emu.center.total() == 1
+    finally:
+        await emu.close()
+
+
+async def test_aliyun_reads_the_parameters_from_the_query_string_only(session: aiohttp.ClientSession) -> None:
+    """SendSms declares its parameters ``in: query`` (the V3 request structure; the official SDK
+    sends them there with an empty body): a form body is covered by the signature but is not
+    where the gateway looks for them."""
+    emu = await start_emulators()
+    try:
+        body = acs3_canonical_query(SEND_QUERY).encode("ascii")
+        url, headers = signed_aliyun_request(emu, datetime.now(BEIJING), "nonce-form", query={}, body=body,
+                                             content_type="application/x-www-form-urlencoded")
+        async with session.post(url, headers=headers, data=body) as r:
+            answer = await r.json()
+            assert r.status == 400 and answer["Code"] == "MissingPhoneNumbers", answer
+        assert emu.center.total() == 0
+        ali, _ = clients(session, emu)  # the channel's adapter sends them as the SDK does
+        sent = await ali.send([f"+86138{n:08d}" for n in range(1000)], "SMS_900000001", NOTICE, marker="q")
+        assert {r.status for r in sent} == {"sent"} and emu.center.total() == 1000
     finally:
         await emu.close()
 
@@ -229,3 +252,24 @@ async def test_reports_and_replies_are_pushed_and_retried(session: aiohttp.Clien
     finally:
         await emu.close()
         await runner.cleanup()
+
+
+@pytest.mark.parametrize("region, outcome", [("ap-beijing", "Ok"), ("", "Ok"), ("eu-frankfurt", "InvalidParameterValue"),
+                                             ("cn-hangzhou", "InvalidParameterValue")])
+async def test_tencent_adapter_sends_the_configured_region(session: aiohttp.ClientSession, region: str,
+                                                           outcome: str) -> None:
+    """Empty = the default region (ap-guangzhou); any other value goes out as configured, and one the
+    SMS service does not serve is refused rather than silently replaced."""
+    emu = await start_emulators()
+    try:
+        tc = TencentSms(session, secret_id=TENCENT_KEYS[0], secret_key=TENCENT_KEYS[1], sign_name="政务公开",
+                        sdk_app_id=SDK_APP_ID, base_url=emu.tencent_url, region=region)
+        try:
+            got = (await tc.send(["+8613900000010"], "1900001", NOTICE, marker="r"))[0].code
+        except ProviderError as exc:
+            got = exc.code
+            assert exc.failure is Failure.REJECTED and "Region" in exc.message
+        assert got == outcome
+        assert emu.center.total() == (outcome == "Ok")
+    finally:
+        await emu.close()

@@ -37,9 +37,9 @@ def aliyun(emu: Emulators, secret: str = ALIYUN_KEYS[1], v1: bool = False) -> Al
     return AliyunClient(config)
 
 
-def tencent(emu: Emulators, secret: str = TENCENT_KEYS[1]) -> sms_client.SmsClient:
+def tencent(emu: Emulators, secret: str = TENCENT_KEYS[1], region: str = "ap-guangzhou") -> sms_client.SmsClient:
     profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=emu.tencent_url.removeprefix("http://")))
-    return sms_client.SmsClient(credential.Credential(TENCENT_KEYS[0], secret), "ap-guangzhou", profile)
+    return sms_client.SmsClient(credential.Credential(TENCENT_KEYS[0], secret), region, profile)
 
 
 def aliyun_send(client: AliyunClient, numbers: str, code: str = "SMS_900000001", **params: str):  # noqa: ANN201
@@ -114,3 +114,16 @@ async def test_tencent_sdk_with_a_wrong_secret_gets_auth_failure(emulators: Emul
         await asyncio.to_thread(tencent_send, tencent(emulators, secret="wrong"), ["13900000003"])
     assert err.value.get_code() == "AuthFailure.SignatureFailure"
     assert emulators.center.total() == 0
+
+
+async def test_tencent_sdk_in_every_sms_region_and_refused_without_one(emulators: Emulators) -> None:
+    for region in ("ap-beijing", "ap-nanjing"):
+        reply = await asyncio.to_thread(tencent_send, tencent(emulators, region=region), ["13900000004"])
+        assert [s.Code for s in reply.SendStatusSet] == ["Ok"]
+    # the SDK leaves X-TC-Region out when the region is empty
+    for region, code in (("", "MissingParameter"), ("cn-hangzhou", "InvalidParameterValue"),
+                         ("ap-nowhere", "InvalidParameterValue")):
+        with pytest.raises(TencentCloudSDKException) as err:
+            await asyncio.to_thread(tencent_send, tencent(emulators, region=region), ["13900000005"])
+        assert err.value.get_code() == code and "Region" in err.value.get_message()
+    assert emulators.center.total() == 2

@@ -91,7 +91,7 @@ async def test_subscribe_confirm_then_receive(bot: SmsBot) -> None:
     page = await subscribe(bot, "138 1234 5678", "all", "emergency")
     sub = await bot.subscriber("+8613812345678")
     assert sub.status == "active" and sub.consent_method == "web-sms-code" and sub.consent_from == "127.0.0.1"
-    assert "全部信息、突发事件与紧急通知" in page and "/unsubscribe?p=13812345678&amp;t=" in page
+    assert "全部信息、突发事件与紧急通知" in page and "/unsubscribe?t=" in page and "13812345678" not in page
     await bot.publish("news", "关于开展政务公开日活动的通知")
     await bot.runner().run_once()
     texts = await bot.inbox("+8613812345678")
@@ -122,7 +122,7 @@ async def test_codes_expire_and_allow_five_tries(bot: SmsBot) -> None:
     status, page = await post(bot, "/subscribe/confirm", {"phone": "13812340001", "code": wrong})
     assert status == 400 and "已作废" in page
     status, page = await post(bot, "/subscribe/confirm", {"phone": "13812340001", "code": code})
-    assert status == 400 and await bot.subscriber("+8613812340001") is None
+    assert status == 429 and await bot.subscriber("+8613812340001") is None
     bot.service.clock.advance(minutes=2)
     await post(bot, "/subscribe", form("13812340002", "all"))
     code = (await codes_received(bot, "+8613812340002"))[0]
@@ -161,9 +161,6 @@ async def test_the_signed_link_unsubscribes_in_one_click(bot: SmsBot) -> None:
     tampered = link.replace(query["t"][0], query["t"][0][:-2] + "xx")
     async with bot.http.get(tampered) as r:
         assert r.status == 400 and "退订链接无效" in await r.text()
-    forged = link.replace("13812340010", "13812340011")
-    async with bot.http.post(forged) as r:
-        assert r.status == 400
     async with bot.http.get(link) as r:
         page = await r.text()
         assert r.status == 200 and "确认退订" in page and "138****0010" in page

@@ -2,7 +2,12 @@
 per number and per client address so the page cannot be used to bomb a number with codes.
 
 Answers never reveal whether a number is already subscribed: a subscribed, unsubscribed, unknown
-or blocked number gets the same answer (a blocked number simply receives nothing)."""
+or blocked number gets the same answer (a blocked number simply receives nothing).
+
+A guess is counted and checked in one statement (``UPDATE … SET tries = tries + 1 WHERE … AND
+tries < max RETURNING …``), so however many guesses arrive at once, at most ``code_max_tries``
+are checked. Stored instants later than now + :data:`FUTURE_SKEW` (written while the clock was
+wrong) are not trusted: such requests do not count toward the limits and such codes are expired."""
 from __future__ import annotations
 
 import hashlib
@@ -11,21 +16,36 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from channels.sms.config import SmsSettings
 from channels.sms.models import SmsCode, SmsCodeRequest
 from content import audit, subscribers
 from content.db import Store
 
+#: How far in the future a stored instant may lie (clock differences between nodes) before it is
+#: taken for a mistake of the clock and ignored.
+FUTURE_SKEW = timedelta(minutes=5)
+
+
+class IssueOutcome(StrEnum):
+    SEND = "send"  # a code was made: send it
+    SILENT = "silent"  # nothing to send (blocked number), same answer
+    LIMITED = "limited"  # too many requests: retry_after seconds
+
+
+class CheckOutcome(StrEnum):
+    OK = "ok"
+    WRONG = "wrong"  # checked and wrong; tries_left may be 0 (the code is now void)
+    EXPIRED = "expired"  # expired, never requested, or replaced
+    LOCKED = "locked"  # no tries left: not checked at all
+
 
 @dataclass(frozen=True)
 class Issued:
-    """``status``: ``send`` (a code was made: send it), ``silent`` (nothing to send, same answer),
-    ``limited`` (too many requests: ``retry_after`` seconds)."""
-
-    status: str
+    status: IssueOutcome
     code: str = ""
     retry_after: int = 0
     reason: str = ""
@@ -33,15 +53,26 @@ class Issued:
 
 @dataclass(frozen=True)
 class Checked:
-    """``status``: ``ok``, ``wrong`` (``tries_left``), ``expired`` (or never requested), ``locked``."""
-
-    status: str
+    status: CheckOutcome
     tries_left: int = 0
     topics: tuple[str, ...] = ()
+    subscriber_id: int | None = None
 
 
 def code_hash(secret: str, phone: str, code: str) -> str:
     return hmac.new(secret.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+async def _serialise(session, *names: str) -> None:  # noqa: ANN001
+    """Requests for the same number or from the same client take turns, so concurrent requests
+    cannot all pass the limits before any is recorded. On PostgreSQL: transaction-scoped advisory
+    locks (released at commit, taken in a fixed order). SQLite serialises writers already: the
+    first statement of the transaction is a write."""
+    if session.bind.dialect.name != "postgresql":
+        return
+    for name in sorted(names):
+        key = int.from_bytes(hashlib.sha256(f"gongkai-sms-code:{name}".encode()).digest()[:8], "big", signed=True)
+        await session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 class Codes:
@@ -59,60 +90,64 @@ class Codes:
                 ("client", now - timedelta(days=1), s.code_per_client_day, "day")]
 
     async def issue(self, phone: str, topics: Sequence[str], client: str, now: datetime) -> Issued:
+        latest = now + FUTURE_SKEW
+
         async def work(session):  # noqa: ANN001, ANN202
-            await session.execute(delete(SmsCodeRequest).where(SmsCodeRequest.at < now - timedelta(days=2)))
+            await _serialise(session, f"phone:{phone}", f"client:{client}")
+            await session.execute(delete(SmsCodeRequest).where(or_(
+                SmsCodeRequest.at < now - timedelta(days=2), SmsCodeRequest.at > latest)))
+            await session.execute(delete(SmsCode).where(or_(SmsCode.expires_at <= now, SmsCode.created_at > latest)))
             for who, since, permits, window in self._windows(now):
                 column = SmsCodeRequest.phone if who == "phone" else SmsCodeRequest.client
                 value = phone if who == "phone" else client
                 rows = await session.execute(select(func.count(), func.min(SmsCodeRequest.at)).where(
-                    column == value, SmsCodeRequest.at >= since))
+                    column == value, SmsCodeRequest.at >= since, SmsCodeRequest.at <= latest))
                 count, first = rows.one()
                 if count >= permits:
                     retry = int(((first + (now - since)) - now).total_seconds()) + 1 if first else 60
-                    return Issued("limited", retry_after=max(retry, 1), reason=f"{who}-{window}")
+                    return Issued(IssueOutcome.LIMITED, retry_after=max(retry, 1), reason=f"{who}-{window}")
             session.add(SmsCodeRequest(phone=phone, client=client, at=now))
             sub = await subscribers.get(session, "sms", phone)
             if sub is not None and sub.status == "blocked":
-                return Issued("silent")
+                return Issued(IssueOutcome.SILENT)
             code = f"{secrets.randbelow(10 ** 6):06d}"
-            existing = await session.scalar(select(SmsCode).where(SmsCode.phone == phone))
-            if existing is not None:
-                await session.delete(existing)
-                await session.flush()
+            await session.execute(delete(SmsCode).where(SmsCode.phone == phone))
             session.add(SmsCode(phone=phone, code_hash=code_hash(self.secret, phone, code), topics=list(topics),
                                 client=client, created_at=now,
                                 expires_at=now + timedelta(minutes=self.s.code_ttl_minutes), tries=0))
-            return Issued("send", code=code)
+            return Issued(IssueOutcome.SEND, code=code)
 
         return await self.store.transaction(work, what="issue SMS code")
 
     async def check(self, phone: str, code: str, client: str, now: datetime) -> Checked:
+        limit = self.s.code_max_tries
+        table = SmsCode.__table__
+        live = and_(table.c.phone == phone, table.c.expires_at > now, table.c.created_at <= now + FUTURE_SKEW)
+
         async def work(session):  # noqa: ANN001, ANN202
-            pending = await session.scalar(select(SmsCode).where(SmsCode.phone == phone))
-            if pending is None or pending.expires_at <= now:
-                if pending is not None:
-                    await session.delete(pending)
-                return Checked("expired")
-            if pending.tries >= self.s.code_max_tries:
-                await session.delete(pending)
-                return Checked("locked")
-            if not hmac.compare_digest(pending.code_hash, code_hash(self.secret, phone, code.strip())):
-                pending.tries += 1
-                left = self.s.code_max_tries - pending.tries
-                if left <= 0:
-                    await session.delete(pending)
-                    return Checked("locked")
-                return Checked("wrong", tries_left=left)
-            topics = tuple(pending.topics or ())
-            await session.delete(pending)
+            # Count the try and read the code in one statement: the row lock (PostgreSQL) or the
+            # write lock (SQLite) makes concurrent guesses take their turn, and none gets past
+            # the limit.
+            row = (await session.execute(update(table).where(live, table.c.tries < limit)
+                                         .values(tries=table.c.tries + 1)
+                                         .returning(table.c.id, table.c.code_hash, table.c.tries, table.c.topics))).first()
+            if row is None:
+                pending = await session.scalar(select(table.c.id).where(live))
+                return Checked(CheckOutcome.EXPIRED if pending is None else CheckOutcome.LOCKED)
+            if not hmac.compare_digest(row.code_hash, code_hash(self.secret, phone, code.strip())):
+                return Checked(CheckOutcome.WRONG, tries_left=limit - row.tries)
+            if not (await session.execute(delete(table).where(table.c.id == row.id))).rowcount:
+                return Checked(CheckOutcome.EXPIRED)  # used by a concurrent confirmation
+            topics = tuple(row.topics or ())
             sub = await subscribers.get(session, "sms", phone)
             if sub is not None and sub.status == "blocked":
-                return Checked("ok", topics=topics)  # same answer; a blocked number stays blocked
+                # same answer; a blocked number stays blocked
+                return Checked(CheckOutcome.OK, topics=topics, subscriber_id=sub.id)
             sub = await subscribers.upsert(session, "sms", phone, now=now, status="active", topics=topics,
                                            source="web", consent_method="web-sms-code", consent_from=client)
             audit.record(session, at=now, actor="subscriber", action="sms_subscribed",
                          reason="网页订阅并以短信验证码确认", subscriber=sub.id, topics=list(topics))
-            return Checked("ok", topics=topics)
+            return Checked(CheckOutcome.OK, topics=topics, subscriber_id=sub.id)
 
         return await self.store.transaction(work, what="check SMS code")
 

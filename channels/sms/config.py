@@ -10,6 +10,8 @@ from channels.base_settings import ChannelSettings
 
 #: The most numbers one SendSms call takes, per provider (Aliyun 1,000; Tencent 200).
 PROVIDER_BATCH_MAX = {"aliyun": 1000, "tencent": 200}
+#: The regions Tencent Cloud serves its SMS API in (sent as X-TC-Region; empty = the first).
+TENCENT_SMS_REGIONS = ("ap-guangzhou", "ap-beijing", "ap-nanjing")
 
 
 class SmsTemplate(BaseModel):
@@ -68,7 +70,7 @@ class SmsSettings(ChannelSettings):
     access_key_secret: str = ""
     sign_name: str = "政务公开"
     sdk_app_id: str = ""
-    region: str = "cn-hangzhou"
+    region: str = ""  # empty = the provider's default (cn-hangzhou, ap-guangzhou)
     templates: dict[str, SmsTemplate] = Field(default_factory=_default_templates)
     code_template: SmsTemplate = Field(default_factory=_default_code_template)
     failover: FailoverSettings = Field(default_factory=FailoverSettings)
@@ -105,6 +107,9 @@ class SmsSettings(ChannelSettings):
     code_per_number_day: int = Field(default=10, ge=1)
     code_per_client_hour: int = Field(default=10, ge=1)
     code_per_client_day: int = Field(default=30, ge=1)
+    # proxies we run in front of the bot: the client address is the trusted_proxies-th entry of
+    # X-Forwarded-For from the right; trust_forwarded_for = true (the older key) means one proxy
+    trusted_proxies: int = Field(default=0, ge=0, le=10)
     trust_forwarded_for: bool = False
     reply_pull_seconds: float = Field(default=0.0, ge=0)
 
@@ -146,6 +151,11 @@ class SmsSettings(ChannelSettings):
                     missing.append("failover.sdk_app_id")
             if missing:
                 raise ValueError("MISSING_SECRETS:" + ",".join(missing))
+        for prefix, provider, region in (("", self.provider, self.region),
+                                         ("failover.", self.failover.provider, self.failover.region)):
+            if provider == "tencent" and region and region not in TENCENT_SMS_REGIONS:
+                raise ValueError(f"{prefix}region = {region!r} 不是腾讯云短信的地域（修正：填写 "
+                                 f"{'、'.join(TENCENT_SMS_REGIONS)} 之一，或留空使用 ap-guangzhou）")
         if self.batch_size > PROVIDER_BATCH_MAX[self.provider]:
             raise ValueError(f"batch_size = {self.batch_size} 超过 {self.provider} 每次调用最多 "
                              f"{PROVIDER_BATCH_MAX[self.provider]} 个号码的限制")
@@ -153,6 +163,10 @@ class SmsSettings(ChannelSettings):
                 and self.failover.base_url == self.base_url:
             raise ValueError("failover.provider 与 provider 相同：备用服务商应是另一家（或用 failover.base_url 指向另一地址）")
         return self
+
+    @property
+    def proxies_in_front(self) -> int:
+        return self.trusted_proxies or (1 if self.trust_forwarded_for else 0)
 
     def batch_for(self, provider: str) -> int:
         limit = PROVIDER_BATCH_MAX[provider]

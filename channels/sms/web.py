@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -15,28 +16,27 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLTimeoutError
 
 from channels.sms import phone as phones_
-from channels.sms.codes import Codes
+from channels.sms.client_address import client_address
+from channels.sms.codes import CheckOutcome, Codes
 from channels.sms.inbound import apply_reply, apply_reports
 from channels.sms.providers import aliyun, tencent
 from channels.sms.providers.base import ProviderError
+from channels.sms.unsubscribe_links import make_token, parse_token, token_matches
 from content import audit, subscribers
 from content.errors import InputError
 from content.kinds import KINDS, PUBLIC_STATES
-from content.models import Item
+from content.models import Item, Subscriber
 from content.topics import ALL, EMERGENCY
 
 log = logging.getLogger("gongkai.sms.web")
 TOPIC_LABELS = {ALL: "全部信息", EMERGENCY: "突发事件与紧急通知"}
-
-
-def client_address(request: web.Request, trust_forwarded_for: bool) -> str:
-    if trust_forwarded_for:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:100]
-    return (request.remote or "unknown")[:100]
+CODE = re.compile(r"^[0-9]{6}$")
+#: The store still busy or locked after its retries, or no pooled connection free in time.
+BUSY = (OperationalError, DBAPIError, SQLTimeoutError)
 
 
 class SubscribePages:
@@ -55,6 +55,17 @@ class SubscribePages:
 
     def message(self, heading: str, message: str, status: int, back: str = "/subscribe") -> web.Response:
         return self.page("message.html", status, heading=heading, message=message, back=back)
+
+    def client(self, request: web.Request) -> str:
+        return client_address(request.remote, request.headers.getall("X-Forwarded-For", []),
+                              self.settings.proxies_in_front)
+
+    def busy(self, phone: str, exc: Exception) -> web.Response:
+        """The store is still busy after its retries (a burst of requests): ask to come back."""
+        log.warning("短信订阅页面请求时数据库繁忙（%s）：%s", phones_.masked(phone), type(exc).__name__)
+        response = self.message("请求过于频繁", "系统繁忙，本次输入未被受理，请稍后再试。", 429)
+        response.headers["Retry-After"] = "5"
+        return response
 
     async def topic_groups(self) -> list[dict[str, Any]]:
         async with self.service.store.sessions() as s:
@@ -97,8 +108,11 @@ class SubscribePages:
             errors["agree"] = "请勾选同意接收短信"
         if errors:
             return await self.form(request, errors=errors, phone=raw_phone, chosen=chosen, agree=agree, status=400)
-        client = client_address(request, self.settings.trust_forwarded_for)
-        issued = await self.codes.issue(phone, chosen, client, self.service.clock.now())
+        client = self.client(request)
+        try:
+            issued = await self.codes.issue(phone, chosen, client, self.service.clock.now())
+        except BUSY as exc:  # nothing was recorded or sent
+            return self.busy(phone, exc)
         if issued.status == "limited":
             minutes = max(1, round(issued.retry_after / 60))
             wait = f"{issued.retry_after} 秒" if issued.retry_after < 120 else f"约 {minutes} 分钟"
@@ -126,54 +140,72 @@ class SubscribePages:
             phone = phones_.normalise(str(data.get("phone", ""))[:40])
         except InputError as exc:
             return self.message("无法确认", f"{exc.message}。请重新获取验证码。", 400)
-        code = str(data.get("code", "")).strip()
+        code = str(data.get("code", "")).strip().translate(phones_.HALF_WIDTH)
         common = {"phone": phones_.national(phone), "notice": "", "ttl": self.settings.code_ttl_minutes,
                   "tries": self.settings.code_max_tries}
-        if not (code.isdigit() and len(code) == 6):
+        if not CODE.match(code):
             return self.page("code.html", 400, errors={"code": "请输入短信中的 6 位数字验证码"}, **common)
-        client = client_address(request, self.settings.trust_forwarded_for)
-        checked = await self.codes.check(phone, code, client, self.service.clock.now())
-        if checked.status == "wrong":
-            return self.page("code.html", 400, errors={"code": f"验证码不正确，还可以再试 {checked.tries_left} 次"},
-                             **common)
-        if checked.status == "expired":
+        client = self.client(request)
+        try:
+            checked = await self.codes.check(phone, code, client, self.service.clock.now())
+        except BUSY as exc:  # the guess was not counted
+            return self.busy(phone, exc)
+        if checked.status is CheckOutcome.WRONG:
+            error = (f"验证码不正确，还可以再试 {checked.tries_left} 次" if checked.tries_left
+                     else "验证码不正确。输入错误次数已达上限，此验证码已作废，请重新获取验证码")
+            return self.page("code.html", 400, errors={"code": error}, **common)
+        if checked.status is CheckOutcome.EXPIRED:
             return self.message("验证码已失效", "验证码已过期或尚未获取，请重新获取验证码。", 400)
-        if checked.status == "locked":
-            return self.message("验证码已作废", "输入错误次数过多，此验证码已作废，请重新获取验证码。", 400)
+        if checked.status is CheckOutcome.LOCKED:
+            return self.message("验证码已作废", "输入错误次数过多，此验证码已作废，请重新获取验证码。", 429)
         labels = {value: label for group in await self.topic_groups() for value, label in group["choices"]}
         return self.page("done.html", masked=phones_.masked(phone),
                          topics=[labels.get(t, t) for t in checked.topics],
-                         unsubscribe_url=self.unsubscribe_url(phone))
+                         unsubscribe_url=self.unsubscribe_url(checked.subscriber_id, phone))
 
-    def unsubscribe_url(self, phone: str) -> str:
-        query = urlencode({"p": phones_.national(phone), "t": self.channel.unsubscribe_token(phone)})
-        return f"{self.service.settings.base_url}/unsubscribe?{query}"
+    def unsubscribe_url(self, subscriber_id: int, phone: str) -> str:
+        token = make_token(self.channel.unsubscribe_secret, subscriber_id, phone)
+        return f"{self.service.settings.base_url}/unsubscribe?{urlencode({'t': token})}"
 
-    def _unsubscribe_target(self, phone_raw: str, token: str) -> str | None:
-        try:
-            phone = phones_.normalise(phone_raw[:40])
-        except InputError:
+    async def _unsubscribe_target(self, request: web.Request) -> str | None:
+        """The number a link names, or None when the link is not one we signed. Links of the
+        older form (``?p=<number>&t=<token of the number>``) are still honoured."""
+        data = await request.post() if request.method == "POST" else {}
+        # "token"/"phone": the fields of confirmation pages served before the opaque links
+        token = str(data.get("t") or data.get("token") or request.query.get("t", ""))[:200]
+        legacy = str(data.get("p") or data.get("phone") or request.query.get("p", ""))
+        if legacy:
+            try:
+                phone = phones_.normalise(legacy[:40])
+            except InputError:
+                return None
+            return phone if self.channel.check_unsubscribe_token(phone, token) else None
+        parsed = parse_token(token)
+        if parsed is None:
             return None
-        return phone if self.channel.check_unsubscribe_token(phone, token) else None
+        async with self.service.store.sessions() as s:
+            sub = await s.get(Subscriber, parsed.subscriber_id)
+        if sub is None or sub.channel != "sms" or not token_matches(self.channel.unsubscribe_secret, parsed, sub.address):
+            return None
+        return sub.address
+
+    def _invalid_link(self) -> web.Response:
+        return self.page("unsubscribe.html", 400, heading="退订链接无效", state="invalid",
+                         message="这个退订链接不完整或已损坏。请使用订阅成功页面中的完整链接。")
 
     async def unsubscribe_page(self, request: web.Request) -> web.Response:
-        phone = self._unsubscribe_target(request.query.get("p", ""), request.query.get("t", ""))
+        phone = await self._unsubscribe_target(request)
         if phone is None:
-            return self.page("unsubscribe.html", 400, heading="退订链接无效", state="invalid",
-                             message="这个退订链接不完整或已损坏。请使用订阅成功页面中的完整链接。")
+            return self._invalid_link()
         return self.page("unsubscribe.html", heading="退订短信", state="confirm", masked=phones_.masked(phone),
-                         phone=phones_.national(phone), token=request.query.get("t", ""))
+                         legacy_phone=request.query.get("p", ""), token=request.query.get("t", ""))
 
     async def unsubscribe(self, request: web.Request) -> web.Response:
-        data = await request.post()
-        raw = str(data.get("phone") or request.query.get("p", ""))
-        token = str(data.get("token") or request.query.get("t", ""))
-        phone = self._unsubscribe_target(raw, token)
+        phone = await self._unsubscribe_target(request)
         if phone is None:
-            return self.page("unsubscribe.html", 400, heading="退订链接无效", state="invalid",
-                             message="这个退订链接不完整或已损坏。请使用订阅成功页面中的完整链接。")
+            return self._invalid_link()
         now = self.service.clock.now()
-        client = client_address(request, self.settings.trust_forwarded_for)
+        client = self.client(request)
 
         async def work(s):  # noqa: ANN001, ANN202
             sub = await subscribers.set_status(s, "sms", phone, "unsubscribed", now=now)

@@ -19,8 +19,10 @@ from channels.sandbox.tencent_sms.verify import expected_signature, parse
 
 VERSION = "2021-01-11"
 MAX_NUMBERS = 200
+# The regions the SMS API 2021-01-11 is served in (protocol reference §4.2).
+REGIONS = {"ap-guangzhou", "ap-beijing", "ap-nanjing"}
 SKEW = 300
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")  # ASCII digits only
 URLISH = re.compile(r"(https?://|www\.)|([a-z0-9-]+\.)+(com|cn|net|org|gov|edu)\b", re.I)
 PUSHER_KEY = web.AppKey("tencent_pusher", Pusher)
 GATEWAY_KEY = web.AppKey("tencent_gateway", object)
@@ -108,6 +110,16 @@ class TencentGateway:
                           "The provided credentials could not be validated. Please check your signature is correct.")
         if headers.get("x-tc-version") != VERSION:
             return _error("NoSuchVersion", f"The requested version {headers.get('x-tc-version')!r} does not exist.")
+        region = headers.get("x-tc-region", "").strip()
+        # [assumption] Region is a required common parameter of the SMS API; the protocol reference
+        # lists no error for it, so these are the Tencent Cloud API 3.0 common errors as the
+        # official SDKs report them: a missing Region → MissingParameter, a region the service
+        # does not serve → InvalidParameterValue, both after the signature check.
+        if not region:
+            return _error("MissingParameter", "The request is missing a required parameter `Region`.")
+        if region not in REGIONS:
+            return _error("InvalidParameterValue",
+                          "A value specified in `X-TC-Region` is not valid, is unsupported, or cannot be used.")
         action = headers.get("x-tc-action", "")
         handler = {"SendSms": self.send_sms, "PullSmsSendStatus": self.pull_status,
                    "PullSmsSendStatusByPhoneNumber": self.pull_status_by_number,

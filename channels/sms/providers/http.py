@@ -15,7 +15,7 @@ from channels.sms.providers.base import Failure, ProviderError
 async def post(session: aiohttp.ClientSession, url: str, *, headers: dict[str, str], body: bytes = b"",
                timeout: float, provider: str) -> tuple[int, Any]:
     try:
-        async with session.post(URL(url, encoded=True), data=body, headers=headers,
+        async with session.post(URL(url, encoded=True), data=body or None, headers=headers,
                                 timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
             raw = await resp.read()
             status = resp.status

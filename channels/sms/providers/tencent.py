@@ -19,6 +19,7 @@ from channels.sms.signing import tc3_authorization
 ENDPOINT = "https://sms.tencentcloudapi.com"
 VERSION = "2021-01-11"
 SERVICE = "sms"
+DEFAULT_REGION = "ap-guangzhou"
 BEIJING = timezone(timedelta(hours=8))
 CONTENT_TYPE = "application/json; charset=utf-8"
 
@@ -47,14 +48,14 @@ class TencentSms:
     proves_absence = False
 
     def __init__(self, session: aiohttp.ClientSession, *, secret_id: str, secret_key: str, sign_name: str,
-                 sdk_app_id: str, base_url: str = "", region: str = "ap-guangzhou", timeout: float = 10.0) -> None:
+                 sdk_app_id: str, base_url: str = "", region: str = "", timeout: float = 10.0) -> None:
         self.session = session
         self.secret_id = secret_id
         self.secret_key = secret_key
         self.sign_name = sign_name
         self.sdk_app_id = sdk_app_id
         self.base_url = (base_url or ENDPOINT).rstrip("/")
-        self.region = region if region.startswith("ap-") else "ap-guangzhou"
+        self.region = region or DEFAULT_REGION  # sent as configured (X-TC-Region)
         self.timeout = timeout
 
     async def call(self, action: str, body: Mapping[str, Any]) -> dict[str, Any]:
