@@ -20,6 +20,7 @@ from bot.output import emit
 from bot.service import Service, StoreUnavailable
 from bot.timeparse import parse_date
 from bot.web import make_app
+from bot.zhclick import ZhGroup
 from content.db import current_heads, upgrade
 from content.errors import GongkaiError
 from content.kinds import ItemState
@@ -29,12 +30,12 @@ from schedules.deadlines import open_interpretation_deadlines
 from schedules.ticker import HEARTBEAT_KEY
 
 
-@click.group()
+@click.group(cls=ZhGroup)
 @click.option("--config", "config_path", default=None, envvar="GONGKAI_CONFIG",
               help="配置文件（默认 ./config.toml，若无则用内置默认值）")
 @click.option("--as", "actor", default=None, envvar="GONGKAI_USER", help="操作人（审计记录用）")
 @click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 文档")
-@click.version_option(package_name="gongkai")
+@click.version_option(package_name="gongkai", message="%(prog)s 版本 %(version)s", help="显示版本并退出")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, actor: str | None, as_json: bool) -> None:
     """公开（Gongkai）：政务公开多渠道发布与排期机器人。"""

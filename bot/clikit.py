@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bot import crash
 from bot import settings as config
 from bot.service import Service, StoreUnavailable
 from content.errors import GongkaiError
@@ -34,6 +35,7 @@ class Cli:
                 self._settings = config.load(self.config_path)
             except config.ConfigError as exc:
                 fail_lines(["配置无效，未启动任何服务："] + exc.problems, self.as_json)
+            crash.use_log_dir(self._settings.data_path / "logs")
         return self._settings
 
     @property
@@ -68,7 +70,8 @@ def fail_lines(lines: list[str], as_json: bool, code: int = 2) -> None:
 
 def command(group: click.Group, name: str, **kwargs: Any):  # noqa: ANN201
     """A leaf command that accepts --json and --as after its name too, and turns user errors
-    into one clear message and exit status 2."""
+    into one clear message and exit status 2; a defect into one line (exit status 1) and a
+    traceback in ``<data_dir>/logs/errors.log``."""
     def wrap(fn: Callable[..., Any]) -> click.Command:
         @group.command(name, **kwargs)
         @click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 文档")
@@ -84,6 +87,10 @@ def command(group: click.Group, name: str, **kwargs: Any):  # noqa: ANN201
                 fail_lines([f"错误：{exc.render()}"], cli.as_json)
             except StoreUnavailable as exc:
                 fail_lines([f"错误：{exc}"], cli.as_json)
+            except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+                raise
+            except Exception as exc:  # noqa: BLE001 — a defect, never a traceback on the terminal
+                crash.fail(exc, cli.as_json, click.get_current_context().command_path)
 
         return run
 
