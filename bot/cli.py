@@ -30,7 +30,7 @@ from schedules.deadlines import open_interpretation_deadlines
 from schedules.ticker import HEARTBEAT_KEY
 
 
-@click.group(cls=ZhGroup)
+@click.group("gongkai", cls=ZhGroup)
 @click.option("--config", "config_path", default=None, envvar="GONGKAI_CONFIG",
               help="配置文件（默认 ./config.toml，若无则用内置默认值）")
 @click.option("--as", "actor", default=None, envvar="GONGKAI_USER", help="操作人（审计记录用）")

@@ -35,6 +35,11 @@ class Cli:
                 self._settings = config.load(self.config_path)
             except config.ConfigError as exc:
                 fail_lines(["配置无效，未启动任何服务："] + exc.problems, self.as_json)
+            except (OSError, UnicodeDecodeError) as exc:
+                fail_lines(["配置无效，未启动任何服务：",
+                            f"--config: 无法读取配置文件 {self.config_path}（{_unreadable(exc)}）"
+                            "（修正：指向一个 UTF-8 编码的 TOML 文件，如 config.example.toml 的副本）"],
+                           self.as_json)
             crash.use_log_dir(self._settings.data_path / "logs")
         return self._settings
 
@@ -56,6 +61,16 @@ class Cli:
                 await service.store.close()
 
         return asyncio.run(main())
+
+
+def _unreadable(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "不是 UTF-8 编码的文本"
+    if isinstance(exc, IsADirectoryError):
+        return "这是一个目录"
+    if isinstance(exc, PermissionError):
+        return "没有读取权限"
+    return "读取失败"
 
 
 def fail_lines(lines: list[str], as_json: bool, code: int = 2) -> None:

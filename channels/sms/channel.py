@@ -139,7 +139,7 @@ class SmsChannel:
             due = options.get("due_at") or self.ctx.clock.now()
             if self.quiet.wait(due) > 0:
                 local, opens = due.astimezone(self.quiet.tz), self.quiet.opens_at(due)
-                day = "次日 " if opens.date() != local.date() else ""
+                day = "次日" if opens.date() != local.date() else ""
                 warnings.append(f"发布时刻 {local:%H:%M} 在短信免打扰时段（{self.quiet.label}）内："
                                 f"短信将等到{day} {opens:%H:%M} 才发送"
                                 "（突发事件类稿件不受此限）；网站等其他渠道按时发布")
