@@ -34,13 +34,16 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+_NO_LINE_START = set("，。、；：！？）》」』”’")  # closing punctuation stays with the text before it
+
+
 def wrap(text: str, width: int) -> list[str]:
     """Lines of at most ``width`` columns; breaks between words, or anywhere in Chinese text."""
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
         line = ""
         for token in _tokens(paragraph):
-            if line and display_width(line + token) > width:
+            if line and display_width(line + token) > width and token not in _NO_LINE_START:
                 lines.append(line.rstrip())
                 line = token.lstrip()
             else:

@@ -101,6 +101,7 @@ def test_bad_input_never_prints_a_traceback(env: dict) -> None:
         errors = [line for line in shown.splitlines() if line.startswith("错误：")]
         assert len(errors) == 1 and CJK.search(errors[0]), (args, shown)
         assert expected in errors[0], (args, shown)
+        assert not re.search(r"(\S+): \1\b", errors[0]), (args, shown)  # no "--push: --push …"
     assert cli_json(env, "post", "list")["items"][0]["state"] == "draft"  # nothing changed
 
 
