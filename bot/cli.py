@@ -23,12 +23,12 @@ if TYPE_CHECKING:
 bind_kit(command=command, emit=emit, table=table)
 
 
-@click.group(cls=LazyGroup)
+@click.group("gongkai", cls=LazyGroup)
 @click.option("--config", "config_path", default=None, envvar="GONGKAI_CONFIG",
               help="配置文件（默认 ./config.toml，若无则用内置默认值）")
 @click.option("--as", "actor", default=None, envvar="GONGKAI_USER", help="操作人（审计记录用）")
 @click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 文档")
-@click.version_option(package_name="gongkai")
+@click.version_option(package_name="gongkai", message="%(prog)s 版本 %(version)s", help="显示版本并退出")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, actor: str | None, as_json: bool) -> None:
     """公开（Gongkai）：政务公开多渠道发布与排期机器人。"""

@@ -6,9 +6,11 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
+from bot import labels
 from bot.clikit import Cli, command
 from bot.output import emit, table
 from bot.service import Service
+from bot.zhclick import ZhGroup
 from content import frontmatter, workflow
 from content.errors import GongkaiError, InputError
 from content.kinds import STATE_LABELS, ItemState, Kind, kind_label
@@ -17,13 +19,13 @@ from content.views import load_views
 from schedules import releases
 
 
-@click.group("post")
+@click.group("post", cls=ZhGroup)
 def post() -> None:
     """稿件：新建、修改、提交、审核、预览、更正、撤回。"""
 
 
 @command(post, "add")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def add(cli: Cli, file: Path) -> None:
     """从带 front matter 的 Markdown 文件新建稿件（草稿）。"""
     draft = frontmatter.load(file)
@@ -42,7 +44,7 @@ def add(cli: Cli, file: Path) -> None:
 
 @command(post, "edit")
 @click.argument("item_id", type=int)
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def edit(cli: Cli, item_id: int, file: Path) -> None:
     """用文件内容生成稿件的新版本（已审核的稿件需重新提交审核）。"""
     draft = frontmatter.load(file)
@@ -71,7 +73,8 @@ def submit(cli: Cli, item_id: int) -> None:
     lines = [f"稿件 {item_id} 已提交审核。"]
     if findings:
         lines.append(f"自动检查发现 {len(findings)} 个问题（审核人须修改或记录放行理由）：")
-        lines += [f"  - [{f.check}] {f.message}" + (f"：{f.excerpt}" if f.excerpt else "") for f in findings]
+        lines += [f"  - [{labels.check(f.check)}] {f.message}" + (f"：{f.excerpt}" if f.excerpt else "")
+                  for f in findings]
     else:
         lines.append("自动检查全部通过。请另一位同事审核：gongkai post approve "
                      f"{item_id} --as 审核人")
@@ -103,11 +106,12 @@ def approve(cli: Cli, item_id: int, override_reason: str | None) -> None:
             held = list(await s.scalars(select(Release.id).join(
                 ReleaseItem, ReleaseItem.release_id == Release.id).where(
                 ReleaseItem.item_id == item_id, Release.state == "held")))
-            return result, release_id, held
+            return result, release_id, held, await _bundle(s, item_id)
 
         return await svc.store.transaction(txn)
 
-    result, release_id, held = cli.run(work)
+    result, release_id, held, (bundle, waiting) = cli.run(work)
+    together = ' '.join(map(str, bundle))
     lines = [f"稿件 {item_id} 第 {result.revision} 版已通过保密审查和审核（审核人：{actor}）。"]
     if result.overridden:
         lines.append(f"已记录放行 {result.overridden} 项检查问题，理由：{override_reason}")
@@ -116,11 +120,39 @@ def approve(cli: Cli, item_id: int, override_reason: str | None) -> None:
     elif held:
         lines.append(f"注意：发布计划 {', '.join(map(str, held))} 因等待本稿审核而暂停；"
                      f"用 gongkai release reschedule {held[0]} --now 发布。")
+    elif waiting:
+        lines.append(f"政策文件与解读须同时发布（规则 R2）：稿件 {'、'.join(map(str, waiting))} 尚未审核；"
+                     "审核通过后一起排期：")
+        lines.append(f"  gongkai release create {together} --at \"YYYY-MM-DD HH:MM\""
+                     "（也可现在加 --allow-pending 排期，到时仍未审核则暂停整组）")
+    elif len(bundle) > 1:
+        lines.append(f"政策文件与解读须同时发布（规则 R2），稿件 {'、'.join(map(str, bundle))} 均已审核。下一步：")
+        lines.append(f"  gongkai release create {together} --at \"YYYY-MM-DD HH:MM\"")
     else:
         lines.append(f"下一步：gongkai release create {item_id} --at \"YYYY-MM-DD HH:MM\"")
     emit(cli.as_json, {"id": item_id, "revision": result.revision, "state": "approved",
                        "overridden": result.overridden, "correction_release": release_id,
-                       "held_releases": held}, lines)
+                       "held_releases": held, "release_together": bundle if len(bundle) > 1 else None,
+                       "waiting_for": waiting}, lines)
+
+
+async def _bundle(s, item_id: int) -> tuple[list[int], list[int]]:  # noqa: ANN001
+    """The release an approved item should go out in (rule R2): (its ids, policy first; those
+    still under review). A policy's partners are its unpublished interpretations; an
+    interpretation's is its policy, unless that is already public (then it goes alone)."""
+    item = await s.get(Item, item_id)
+    if item.kind == Kind.POLICY:
+        partners = select(Link.from_item_id).where(Link.to_item_id == item_id, Link.rel == "interprets")
+    elif item.kind == Kind.INTERPRETATION:
+        partners = select(Link.to_item_id).where(Link.from_item_id == item_id, Link.rel == "interprets")
+    else:
+        return [item_id], []
+    unready = (ItemState.DRAFT, ItemState.SUBMITTED, ItemState.RETURNED)
+    rows = list(await s.execute(select(Item.id, Item.state).where(
+        Item.id.in_(partners), Item.state.in_((ItemState.APPROVED, *unready))).order_by(Item.id)))
+    members = [i for i, _st in rows]
+    ids = [item_id, *members] if item.kind == Kind.POLICY else [*members, item_id]
+    return ids, [i for i, st in rows if st in unready]
 
 
 @command(post, "return")
@@ -164,7 +196,7 @@ def retract(cli: Cli, item_id: int, reason: str) -> None:
 
 @command(post, "correct")
 @click.argument("item_id", type=int)
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--note", default="", help="更正说明（将公开显示）")
 def correct(cli: Cli, item_id: int, file: Path, note: str) -> None:
     """为已发布稿件写更正版本并提交审核；审核通过后立即发布并标注“已更正”。"""
@@ -184,7 +216,7 @@ def correct(cli: Cli, item_id: int, file: Path, note: str) -> None:
 
     revision, findings = cli.run(work)
     lines = [f"稿件 {item_id} 的更正（第 {revision} 版）已提交审核；审核通过后立即发布。"]
-    lines += [f"  - [{f.check}] {f.message}" for f in findings]
+    lines += [f"  - [{labels.check(f.check)}] {f.message}" for f in findings]
     emit(cli.as_json, {"id": item_id, "revision": revision, "state": "submitted",
                        "findings": [f.message for f in findings]}, lines)
 
@@ -192,7 +224,7 @@ def correct(cli: Cli, item_id: int, file: Path, note: str) -> None:
 @command(post, "list")
 @click.option("--state", type=click.Choice([s.value for s in ItemState]), default=None)
 @click.option("--kind", type=click.Choice([k.value for k in Kind]), default=None)
-@click.option("--limit", type=int, default=50)
+@click.option("--limit", type=click.IntRange(min=1), default=50, help="最多列出多少条")
 def list_(cli: Cli, state: str | None, kind: str | None, limit: int) -> None:
     """列出稿件（最新在前）。"""
     async def work(svc: Service):  # noqa: ANN202
@@ -262,17 +294,19 @@ def show(cli: Cli, item_id: int) -> None:
                                 ("主题分类", cur.topic), ("成文日期", cur.issued), ("有效性", cur.validity)) if v]
     lines += [f"{k}：{v}" for k, v in meta]
     for l in links:
-        rel = "解读" if l.rel == "interprets" else "后续"
-        lines.append(f"关联：稿件 {l.from_item_id} {rel} 稿件 {l.to_item_id}")
-    lines.append("版本：" + "；".join(f"第{v.number}版 {v.status} {v.created_by}" for v in revs))
+        lines.append(f"关联：稿件 {l.from_item_id} {labels.link(l.rel)} 稿件 {l.to_item_id}")
+    lines.append("版本：" + "；".join(f"第{v.number}版 {labels.revision_status(v.status)} {v.created_by}"
+                                    for v in revs))
     if findings:
         lines.append("检查结果：")
-        lines += [f"  - [{f.check}] {f.message}" + (f"（已由 {f.overridden_by} 放行：{f.override_reason}）"
-                                                   if f.overridden_by else "") for f in findings]
+        lines += [f"  - [{labels.check(f.check)}] {f.message}"
+                  + (f"（已由 {f.overridden_by} 放行：{f.override_reason}）" if f.overridden_by else "")
+                  for f in findings]
     for x in rels:
-        lines.append(f"发布计划 {x.id}（{x.purpose}）：{releases.RELEASE_LABELS[x.state]}，{r.local(x.due_at)}")
-    lines.append("审计记录：")
-    lines += [f"  {r.local(e.at, '%Y-%m-%d %H:%M:%S')}  {e.actor}  {e.action}"
+        lines.append(f"发布计划 {x.id}（{labels.purpose(x.purpose)}）：{labels.release_state(x.state)}，"
+                     f"{r.local(x.due_at)}")
+    lines.append(f"审计记录（{r.tz.key}）：")
+    lines += [f"  {r.local(e.at, '%Y-%m-%d %H:%M:%S')}  {e.actor}  {labels.audit_action(e.action)}"
               + (f"  第{e.revision}版" if e.revision else "") + (f"  {e.reason}" if e.reason else "")
               for e in events]
     emit(cli.as_json, data, lines)

@@ -6,19 +6,25 @@ from datetime import datetime
 import click
 from sqlalchemy import select
 
-from bot import outbox
+from bot import labels, outbox
 from bot.clikit import Cli, command
 from bot.output import emit, table
 from bot.service import Service
+from bot.zhclick import ZhGroup
 from bot.timeparse import parse_instant
 from content.errors import InputError
+from content.render import Renderer
 from content.models import Delivery, DeliveryAttempt, Release, ReleaseItem, Revision, Item
 from schedules import releases
 
 
-@click.group("release")
+@click.group("release", cls=ZhGroup)
 def release() -> None:
     """发布计划：一篇稿件或一组（政策文件 + 解读）在同一时刻发往各渠道。"""
+
+
+AT_HELP = ("发布时刻（配置时区）：\"2026-12-01 09:00\"、\"2026/12/01 09:00\"、\"2026年12月1日 9:00\"、"
+           "带时差的 ISO 8601，或只写 \"9:00\"（今天）")
 
 
 def _when(cli: Cli, svc: Service, at: str | None, now_flag: bool) -> tuple[datetime, bool]:
@@ -28,12 +34,12 @@ def _when(cli: Cli, svc: Service, at: str | None, now_flag: bool) -> tuple[datet
         return svc.clock.now(), True
     if not at:
         raise InputError("缺少发布时间", field="--at", fix="加 --at \"YYYY-MM-DD HH:MM\"，或 --now 立即发布")
-    return parse_instant(at, cli.settings.tz), now_flag
+    return parse_instant(at, cli.settings.tz, now=svc.clock.now()), now_flag
 
 
 @command(release, "create")
 @click.argument("item_ids", type=int, nargs=-1, required=True)
-@click.option("--at", "at", default=None, help="发布时刻：\"YYYY-MM-DD HH:MM[:SS]\"（配置时区）或带时差的 ISO 8601")
+@click.option("--at", "at", default=None, metavar="时刻", help=AT_HELP)
 @click.option("--now", "now_flag", is_flag=True, help="立即发布；与 --at 同用时允许过去的时刻")
 @click.option("--channels", default="", help="渠道，逗号分隔；默认全部已启用渠道")
 @click.option("--allow-pending", is_flag=True, help="组合中允许尚未审核的稿件；到时未审核则暂停整组")
@@ -48,6 +54,8 @@ def create(cli: Cli, item_ids: tuple[int, ...], at: str | None, now_flag: bool, 
     async def work(svc: Service):  # noqa: ANN202
         chosen = svc.check_channels([c.strip() for c in channels.split(",") if c.strip()])
         due, allow_past = _when(cli, svc, at, now_flag)
+        async with svc.store.sessions() as s:  # every member exists and is ready before any channel looks
+            await releases.check_members(s, list(item_ids), allow_pending=allow_pending)
         warnings = await svc.precheck(chosen, list(item_ids), options, due)
         rel = await svc.store.transaction(lambda s: releases.create(
             s, list(item_ids), due_at=due, channels=chosen, actor=actor, now=svc.clock.now(),
@@ -59,7 +67,7 @@ def create(cli: Cli, item_ids: tuple[int, ...], at: str | None, now_flag: bool, 
                        "items": list(item_ids), "state": rel.state, "options": rel.options,
                        "warnings": warnings},
          [f"已创建发布计划 {rel.id}：稿件 {', '.join(map(str, item_ids))} 将于 "
-          f"{r.local(rel.due_at, '%Y-%m-%d %H:%M:%S')}（{cli.settings.bot.timezone}）发往 {', '.join(rel.channels)}。",
+          f"{r.local(rel.due_at, '%Y-%m-%d %H:%M:%S')}（{cli.settings.bot.timezone}）发往 {labels.channels(rel.channels)}。",
           "运行中的 gongkai run 会在该时刻发布；若届时未运行，启动后立即补发。"]
          + [f"⚠ {w}" for w in warnings])
 
@@ -69,19 +77,19 @@ def _options(extra: tuple[str, ...], push: str | None) -> dict[str, str]:
     for pair in extra:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise InputError(f"渠道选项 {pair!r} 格式不对", field="--option", fix="写成 KEY=VALUE")
+            raise InputError(f"渠道选项“{pair}”格式不对", field="--option", fix="写成 KEY=VALUE")
         options[key.strip()] = value.strip()
     if push is not None:
         if push not in ("none", "all") and not (push.startswith("tag:") and len(push) > 4):
-            raise InputError(f"--push {push!r} 无效", field="--push", fix="none、all 或 tag:标签名")
+            raise InputError(f"无效的值“{push}”", field="--push", fix="写 none、all 或 tag:标签名")
         options["push"] = push
     return options
 
 
 @command(release, "reschedule")
 @click.argument("release_id", type=int)
-@click.option("--at", "at", default=None)
-@click.option("--now", "now_flag", is_flag=True)
+@click.option("--at", "at", default=None, metavar="时刻", help=AT_HELP)
+@click.option("--now", "now_flag", is_flag=True, help="立即发布；与 --at 同用时允许过去的时刻")
 def reschedule(cli: Cli, release_id: int, at: str | None, now_flag: bool) -> None:
     """改期（暂停的组合审核通过后，也用它重新发布）。"""
     actor = cli.actor
@@ -130,7 +138,7 @@ def split(cli: Cli, release_id: int) -> None:
 
 @command(release, "list")
 @click.option("--state", type=click.Choice(["pending", "held", "published", "cancelled"]), default=None)
-@click.option("--limit", type=int, default=50)
+@click.option("--limit", type=click.IntRange(min=1), default=50, help="最多列出多少条")
 def list_(cli: Cli, state: str | None, limit: int) -> None:
     """列出发布计划。"""
     async def work(svc: Service):  # noqa: ANN202
@@ -149,10 +157,11 @@ def list_(cli: Cli, state: str | None, limit: int) -> None:
     data = [{"id": x.id, "purpose": x.purpose, "state": x.state, "due_at": x.due_at,
              "channels": x.channels, "items": members[x.id], "hold_reason": x.hold_reason}
             for x in rels]
-    lines = table([[str(x.id), releases.RELEASE_LABELS[x.state], x.purpose,
+    lines = table([[str(x.id), labels.release_state(x.state), labels.purpose(x.purpose),
                     r.local(x.due_at, "%Y-%m-%d %H:%M:%S"), ",".join(map(str, members[x.id])),
-                    ",".join(x.channels)] for x in rels],
-                  ["编号", "状态", "用途", "发布时刻", "稿件", "渠道"]) if rels else "没有发布计划。"
+                    labels.channels(x.channels)] for x in rels],
+                  ["编号", "状态", "用途", f"发布时刻（{cli.settings.bot.timezone}）", "稿件", "渠道"]) \
+        if rels else "没有发布计划。"
     emit(cli.as_json, {"releases": data}, lines)
 
 
@@ -186,23 +195,34 @@ def show(cli: Cli, release_id: int) -> None:
                                              "started_at": a.started_at, "outcome": a.outcome,
                                              "detail": a.detail} for a in attempts
                                             if a.delivery_id == d.id]} for d in deliveries]}
-    lines = [f"发布计划 {rel.id}（{rel.purpose}）：{releases.RELEASE_LABELS[rel.state]}",
-             f"发布时刻：{r.local(rel.due_at, '%Y-%m-%d %H:%M:%S')}"
-             + (f"；实际 {r.local(rel.fired_at, '%Y-%m-%d %H:%M:%S')}（晚 {rel.late_ms} 毫秒）" if rel.fired_at else "")]
+    emit(cli.as_json, data, _show_lines(rel, items, deliveries, attempts, r, cli.settings.bot.timezone))
+
+
+def _show_lines(rel: Release, items: list, deliveries: list[Delivery], attempts: list[DeliveryAttempt],
+                r: Renderer, zone: str) -> list[str]:
+    """``release show`` for a person: Chinese names, instants in the configured zone only."""
+    full = "%Y-%m-%d %H:%M:%S"
+    lines = [f"发布计划 {rel.id}（{labels.purpose(rel.purpose)}）：{labels.release_state(rel.state)}",
+             f"发布时刻：{r.local(rel.due_at, full)}（{zone}）"
+             + (f"；实际 {r.local(rel.fired_at, full)}（晚 {rel.late_ms} 毫秒）" if rel.fired_at else ""),
+             f"渠道：{labels.channels(rel.channels)}"]
     if rel.hold_reason:
         lines.append(f"暂停原因：{rel.hold_reason}")
-    lines += [f"  稿件 {i} [{k}] {t}" for i, k, _st, t in items]
+    lines += [f"  稿件 {i}［{labels.kind(k)}，{labels.item_state(st)}］{t}" for i, k, st, t in items]
     for d in deliveries:
-        lines.append(f"投递 {d.id} → {d.channel}：{outbox.DELIVERY_LABELS.get(d.state, d.state)}，"
+        lines.append(f"投递 {d.id} → {labels.channel(d.channel)}：{labels.delivery_state(d.state)}，"
                      f"尝试 {d.attempts} 次" + (f"；{d.last_error}" if d.last_error else ""))
-        if d.progress:
-            lines.append(f"    进度：{d.progress}")
-        lines += [f"    #{a.number} {r.local(a.started_at, '%H:%M:%S')} {a.outcome or '进行中'} {a.detail}"
-                  for a in attempts if a.delivery_id == d.id]
-    emit(cli.as_json, data, lines)
+        if d.next_attempt_at and d.state in ("retry", "paused", "unknown", "submitted"):
+            lines.append(f"    下次尝试：{r.local(d.next_attempt_at, full)}")
+        summary = (d.progress or {}).get("summary")
+        if isinstance(summary, str) and summary:
+            lines.append(f"    进度：{summary}")
+        lines += [f"    第 {a.number} 次 {r.local(a.started_at, full)} {labels.outcome(a.outcome)}"
+                  + (f"：{a.detail}" if a.detail else "") for a in attempts if a.delivery_id == d.id]
+    return lines
 
 
-@click.group("delivery")
+@click.group("delivery", cls=ZhGroup)
 def delivery() -> None:
     """投递：人工确认结果未知的投递，关闭已人工处理的失败投递。"""
 
@@ -234,4 +254,4 @@ def resolve(cli: Cli, delivery_id: int, sent: bool | None, done: bool, note: str
 
     d = cli.run(work)
     emit(cli.as_json, {"id": d.id, "state": d.state},
-         f"投递 {d.id} 已标记为“{outbox.DELIVERY_LABELS[d.state]}”。")
+         f"投递 {d.id} 已标记为“{labels.delivery_state(d.state)}”。")

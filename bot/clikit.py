@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from bot import crash
 from bot.errors import StoreUnavailable
 from content.errors import GongkaiError
 
@@ -39,6 +40,12 @@ class Cli:
                 self._settings = config.load(self.config_path)
             except config.ConfigError as exc:
                 fail_lines(["配置无效，未启动任何服务："] + exc.problems, self.as_json)
+            except (OSError, UnicodeDecodeError) as exc:
+                fail_lines(["配置无效，未启动任何服务：",
+                            f"--config: 无法读取配置文件 {self.config_path}（{_unreadable(exc)}）"
+                            "（修正：指向一个 UTF-8 编码的 TOML 文件，如 config.example.toml 的副本）"],
+                           self.as_json)
+            crash.use_log_dir(self._settings.data_path / "logs")
         return self._settings
 
     @property
@@ -63,6 +70,16 @@ class Cli:
         return asyncio.run(main())
 
 
+def _unreadable(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "不是 UTF-8 编码的文本"
+    if isinstance(exc, IsADirectoryError):
+        return "这是一个目录"
+    if isinstance(exc, PermissionError):
+        return "没有读取权限"
+    return "读取失败"
+
+
 def fail_lines(lines: list[str], as_json: bool, code: int = 2) -> None:
     if as_json:
         click.echo(json.dumps({"error": lines[0] if len(lines) == 1 else lines},
@@ -75,7 +92,8 @@ def fail_lines(lines: list[str], as_json: bool, code: int = 2) -> None:
 
 def command(group: click.Group, name: str, **kwargs: Any):  # noqa: ANN201
     """A leaf command that accepts --json and --as after its name too, and turns user errors
-    into one clear message and exit status 2."""
+    into one clear message and exit status 2; a defect into one line (exit status 1) and a
+    traceback in ``<data_dir>/logs/errors.log``."""
     def wrap(fn: Callable[..., Any]) -> click.Command:
         @group.command(name, **kwargs)
         @click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 文档")
@@ -91,6 +109,10 @@ def command(group: click.Group, name: str, **kwargs: Any):  # noqa: ANN201
                 fail_lines([f"错误：{exc.render()}"], cli.as_json)
             except StoreUnavailable as exc:
                 fail_lines([f"错误：{exc}"], cli.as_json)
+            except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
+                raise
+            except Exception as exc:  # noqa: BLE001 — a defect, never a traceback on the terminal
+                crash.fail(exc, cli.as_json, click.get_current_context().command_path)
 
         return run
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import click
 
+from bot.zhclick import ZhGroup
+
 
 @dataclass(frozen=True)
 class Lazy:
@@ -13,7 +15,7 @@ class Lazy:
     help: str  # the short help shown in the parent's --help without importing target
 
 
-class LazyGroup(click.Group):
+class LazyGroup(ZhGroup):
     def __init__(self, *args, lazy: dict[str, Lazy] | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
         super().__init__(*args, **kwargs)
         self.lazy: dict[str, Lazy] = dict(lazy or {})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -28,11 +29,44 @@ def emit(as_json: bool, data: dict[str, Any], lines: list[str] | str) -> None:
         click.echo(text)
 
 
+def display_width(text: str) -> int:
+    """Columns ``text`` takes on a terminal: Chinese (wide and full-width) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+_NO_LINE_START = set("，。、；：！？）》」』”’")  # closing punctuation stays with the text before it
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most ``width`` columns; breaks between words, or anywhere in Chinese text."""
+    lines: list[str] = []
+    for paragraph in text.splitlines() or [""]:
+        line = ""
+        for token in _tokens(paragraph):
+            if line and display_width(line + token) > width and token not in _NO_LINE_START:
+                lines.append(line.rstrip())
+                line = token.lstrip()
+            else:
+                line += token
+        lines.append(line.rstrip())
+    return lines
+
+
+def _tokens(text: str) -> list[str]:
+    """Words (with their leading space) and single wide characters."""
+    tokens: list[str] = []
+    for ch in text:
+        if unicodedata.east_asian_width(ch) in "WF" or not tokens or ch == " " or \
+                unicodedata.east_asian_width(tokens[-1][-1]) in "WF":
+            tokens.append(ch)
+        else:
+            tokens[-1] += ch
+    return tokens
+
+
 def table(rows: list[list[str]], headers: list[str]) -> str:
     """A plain table that lines up Chinese (double-width) characters."""
-    def width(s: str) -> int:
-        return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)
-
+    width = display_width
     cells = [headers] + rows
     widths = [max(width(str(r[i])) for r in cells) for i in range(len(headers))]
     out = []

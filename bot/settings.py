@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot import tomlerrors
 from channels.config import ChannelsSettings
 
 ENV_PREFIX = "GONGKAI_"
@@ -161,7 +162,7 @@ def load(path: str | Path | None = None, environ: dict[str, str] | None = None) 
         except FileNotFoundError:
             raise ConfigError([f"--config: 找不到配置文件 {file}（修正：检查路径，或复制 config.example.toml）"]) from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError([f"{file}: 不是有效的 TOML：{exc}（修正：对照 config.example.toml 检查语法）"]) from None
+            raise ConfigError([f"{file}: 不是有效的 TOML：{tomlerrors.describe(exc)}（修正：对照 config.example.toml 检查语法）"]) from None
         source = str(file)
     problems: list[str] = []
     for name, raw in sorted(environ.items()):

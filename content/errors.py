@@ -12,7 +12,8 @@ class GongkaiError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
-        prefix = f"{self.field}: " if self.field else ""
+        # a message that already names its field is not prefixed twice ("--push: --push …")
+        prefix = f"{self.field}: " if self.field and not self.message.startswith(self.field) else ""
         suffix = f"（{self.fix}）" if self.fix else ""
         return f"{prefix}{self.message}{suffix}"
 

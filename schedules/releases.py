@@ -86,13 +86,35 @@ async def create(session: AsyncSession, item_ids: list[int], *, due_at: datetime
                  allow_pending: bool = False, options: dict | None = None) -> Release:
     if not item_ids:
         raise InputError("至少需要一篇稿件", fix="gongkai release create 稿件编号… --at 时间")
-    if len(set(item_ids)) != len(item_ids):
-        raise InputError("同一篇稿件在发布计划中出现了两次")
     if not channels:
         raise InputError("没有可用的发布渠道", field="--channels", fix="至少启用一个渠道")
     if due_at < now - PAST_TOLERANCE and not allow_past:
         raise InputError("发布时间已经过去", field="--at",
                          fix="填写将来的时间，或加 --now 立即发布")
+    items = await check_members(session, item_ids, allow_pending=allow_pending)
+    release = Release(purpose="publish", state=ReleaseState.PENDING.value, due_at=due_at,
+                      channels=list(channels), options=dict(options or {}), created_by=actor,
+                      created_at=now, updated_at=now)
+    session.add(release)
+    await session.flush()
+    for position, item in enumerate(_order(items)):
+        session.add(ReleaseItem(release_id=release.id, item_id=item.id, position=position))
+        if item.state == ItemState.APPROVED:
+            item.state = ItemState.SCHEDULED.value
+            item.updated_at = now
+        audit.record(session, at=now, actor=actor, action="scheduled", item_id=item.id,
+                     release_id=release.id, revision=item.current_revision,
+                     due_at=due_at.isoformat(), channels=list(channels))
+    await bump_schedule_version(session, now)
+    return release
+
+
+async def check_members(session: AsyncSession, item_ids: list[int], *,
+                        allow_pending: bool = False) -> list[Item]:
+    """The items of a new release, each existing and ready to be scheduled (rule R2 for
+    interpretations); raises the error that names the missing step otherwise."""
+    if len(set(item_ids)) != len(item_ids):
+        raise InputError("同一篇稿件在发布计划中出现了两次")
     items = []
     for item_id in item_ids:
         item = await session.get(Item, item_id)
@@ -116,21 +138,7 @@ async def create(session: AsyncSession, item_ids: list[int], *, due_at: datetime
                 raise WorkflowError(
                     f"解读 {item.id} 所解读的政策文件 {policy.id} 尚未发布（规则 R2：政策与解读同步发布）",
                     fix=f"把两者放进同一个发布计划：gongkai release create {policy.id} {item.id} --at …")
-    release = Release(purpose="publish", state=ReleaseState.PENDING.value, due_at=due_at,
-                      channels=list(channels), options=dict(options or {}), created_by=actor,
-                      created_at=now, updated_at=now)
-    session.add(release)
-    await session.flush()
-    for position, item in enumerate(_order(items)):
-        session.add(ReleaseItem(release_id=release.id, item_id=item.id, position=position))
-        if item.state == ItemState.APPROVED:
-            item.state = ItemState.SCHEDULED.value
-            item.updated_at = now
-        audit.record(session, at=now, actor=actor, action="scheduled", item_id=item.id,
-                     release_id=release.id, revision=item.current_revision,
-                     due_at=due_at.isoformat(), channels=list(channels))
-    await bump_schedule_version(session, now)
-    return release
+    return items
 
 
 async def create_followup(session: AsyncSession, purpose: str, item_ids: list[int], *,

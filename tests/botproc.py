@@ -62,6 +62,45 @@ def cli_json(env: dict, *args: str, user: str | None = "alice", code: int = 0) -
     return json.loads(invoke(env, *args, "--json", user=user, code=code).stdout)
 
 
+def run_cli(env: dict, *args: str, user: str | None = "alice") -> subprocess.CompletedProcess:
+    """``gongkai --config … ARGS --as USER`` as a real process: exactly what a terminal shows."""
+    argv = [sys.executable, "-m", "bot.cli", "--config", str(env["config"]),
+            *(["--as", user] if user else []), *args]
+    return subprocess.run(argv, capture_output=True, text=True, cwd=env["dir"], timeout=120,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1", "GONGKAI_USER": ""})
+
+
+_MANY = """
+import json, sys
+from bot.cli import main
+for argv in json.load(sys.stdin):
+    print("\\x1e", flush=True)
+    print("\\x1e", file=sys.stderr, flush=True)
+    try:
+        main.main(argv, prog_name="gongkai")
+    except SystemExit as exc:
+        print(f"\\x1d{exc.code if isinstance(exc.code, int) else int(exc.code is not None)}", flush=True)
+"""
+
+
+def run_cli_many(env: dict, commands: list[list[str]], user: str | None = "alice") -> list[tuple[int, str]]:
+    """Many commands run one after the other by ONE real process (a process each costs seconds):
+    (exit status, everything the terminal shows) for each. An exception that escapes the command
+    line stops the process with its traceback, which the caller then sees."""
+    argvs = [["--config", str(env["config"]), *(["--as", user] if user else []), *args] for args in commands]
+    proc = subprocess.run([sys.executable, "-c", _MANY], input=json.dumps(argvs), capture_output=True,
+                          text=True, cwd=env["dir"], timeout=600,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1", "GONGKAI_USER": ""})
+    outs, errs = proc.stdout.split("\x1e\n")[1:], proc.stderr.split("\x1e\n")[1:]
+    results = []
+    for out, err in zip(outs, errs):
+        shown, _, code = out.rpartition("\x1d")
+        results.append((int(code) if code.strip().isdigit() else -1, shown + err))
+    if len(results) < len(commands) or proc.returncode != 0:
+        raise AssertionError(f"the command line died: {proc.stderr[-3000:]}")
+    return results
+
+
 def start_bot(env: dict, *, quiet: bool = False) -> subprocess.Popen:
     """``gongkai run`` in a subprocess; returns once it answers HTTP."""
     out = subprocess.DEVNULL if quiet else subprocess.PIPE

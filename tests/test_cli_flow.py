@@ -3,6 +3,7 @@ interpretation, a colleague approves them, both are scheduled for one instant, a
 together on the website and in the feeds; a restart doubles nothing."""
 from __future__ import annotations
 
+import re
 import time
 import urllib.error
 import urllib.request
@@ -14,7 +15,7 @@ import feedparser
 import pytest
 from click.testing import CliRunner
 
-from tests.botproc import bot_env, cli_json, start_bot, stop_bot
+from tests.botproc import bot_env, cli_json, invoke, start_bot, stop_bot
 
 from bot.cli import main
 
@@ -123,6 +124,9 @@ def test_the_whole_flow(env: dict) -> None:
             shown = gk(env, "release", "show", str(rel["id"]))
         assert {d["channel"]: d["state"] for d in shown["deliveries"]} == {
             "website": "sent", "wechat": "sent", "weibo": "sent", "sms": "sent"}
+        human = invoke(env, "release", "show", str(rel["id"])).output  # the same, for a person
+        assert "发布计划 1（发布）：已发布" in human and "投递" in human and "：已送达" in human
+        assert not re.search(r"\d{4}-\d\d-\d\dT|\+00:00|\{'|\b(sent|publish|published|website|sms)\b", human), human
         fired = datetime.fromisoformat(shown["fired_at"])
         assert fired >= at and shown["late_ms"] < 2000
         listed = {p["id"]: p for p in gk(env, "post", "list")["items"]}

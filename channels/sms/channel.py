@@ -136,10 +136,13 @@ class SmsChannel:
         count = await subscribers.count(self.ctx.store, "sms", topics)
         warnings = [f"短信将发给 {count} 个订阅号码，每人 {message.segments} 条计费短信（共 {len(message.full)} 字）"]
         if not any(i.kind == Kind.EMERGENCY for i in items):
-            wait = self.quiet.wait(self.ctx.clock.now())
-            if wait > 0:
-                warnings.append(f"现在是短信免打扰时段（{self.quiet.label}），到时将于 "
-                                f"{self.quiet.opens_at(self.ctx.clock.now()):%H:%M} 后发送")
+            due = options.get("due_at") or self.ctx.clock.now()
+            if self.quiet.wait(due) > 0:
+                local, opens = due.astimezone(self.quiet.tz), self.quiet.opens_at(due)
+                day = "次日" if opens.date() != local.date() else ""
+                warnings.append(f"发布时刻 {local:%H:%M} 在短信免打扰时段（{self.quiet.label}）内："
+                                f"短信将等到{day} {opens:%H:%M} 才发送"
+                                "（突发事件类稿件不受此限）；网站等其他渠道按时发布")
         return warnings
 
     async def alerts(self) -> list[str]:

@@ -91,6 +91,8 @@ class Composer:
         return params
 
     def compose(self, items: tuple[ItemView, ...], *, kind: str | None = None) -> Message:
+        if not items:
+            raise InputError("短信没有可发送的稿件", fix="检查发布计划中的稿件编号：gongkai post list")
         first = items[0]
         key, template = self.template_for(kind or first.kind)
         url = f"{self.site_url}/{first.path}"
