@@ -25,8 +25,9 @@ from schedules.calendar import fallback_warning
 
 
 @click.group()
-@click.option("--config", "config_path", default=None, envvar="GONGKAI_CONFIG",
-              help="配置文件（默认 ./config.toml，若无则用内置默认值）")
+@click.option("--config", "config_path", default=None,
+              help="配置文件；未指定时依次查找环境变量 GONGKAI_CONFIG、./config.toml、"
+                   "~/.config/gongkai/config.toml，都没有则用内置默认值")
 @click.option("--as", "actor", default=None, envvar="GONGKAI_USER", help="操作人（审计记录用）")
 @click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 文档")
 @click.version_option(package_name="gongkai")
