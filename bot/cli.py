@@ -21,7 +21,7 @@ from bot.timeparse import parse_date
 from bot.web import make_app
 from content.db import current_heads, upgrade
 from content.errors import GongkaiError
-from schedules.calendar import fallback_warning
+from schedules.calendar import fallback_warning, uncertain_note
 
 
 @click.group()
@@ -114,7 +114,7 @@ def db_upgrade(cli: Cli) -> None:
         await upgrade(svc.store)
         return await current_heads(svc.store)
 
-    heads = cli.run(work, migrate=False)
+    heads = cli.run(work, migrate=False, create=True)
     emit(cli.as_json, {"revisions": sorted(heads)},
          f"数据库已是最新结构（版本 {', '.join(sorted(heads))}）。")
 
@@ -162,18 +162,22 @@ def is_workday(cli: Cli, day: str) -> None:
          [f"{the_day.isoformat()}：{'工作日' if info.workday else '休息日'}（{info.reason}）"] + [f"⚠ {w}" for w in warns])
 
 
-@command(calendar, "add-workdays")
+# a negative count is an argument, not an option: `add-workdays 2026-12-20 -3`
+@command(calendar, "add-workdays", context_settings={"ignore_unknown_options": True})
 @click.argument("day")
 @click.argument("n", type=int)
 def add_workdays(cli: Cli, day: str, n: int) -> None:
-    """DATE 之后第 N 个工作日（N 为负数时向前）。"""
+    """DATE 之后第 N 个工作日（N 为负数时向前，如 add-workdays 2026-12-20 -3）。"""
     the_day = parse_date(day)
     cal = _calendar(cli)
     result = cal.add_workdays(the_day, n)
     warns = [fallback_warning(y) for y in sorted(cal.warned)]
+    uncertain = cal.fallback_years(the_day, result)
     emit(cli.as_json, {"date": result.isoformat(), "from": the_day.isoformat(), "workdays": n,
-                       "reason": cal.info(result).reason, "warnings": warns},
-         [f"{the_day.isoformat()} 之后第 {n} 个工作日：{result.isoformat()}"] + [f"⚠ {w}" for w in warns])
+                       "reason": cal.info(result).reason, "uncertain_years": uncertain,
+                       "warnings": warns},
+         [f"{the_day.isoformat()} {'之前' if n < 0 else '之后'}第 {abs(n)} 个工作日：{result.isoformat()}"
+          + uncertain_note(uncertain)] + [f"⚠ {w}" for w in warns])
 
 
 def _calendar(cli: Cli):  # noqa: ANN202

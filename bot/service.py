@@ -14,9 +14,10 @@ from channels.base import Channel, ChannelContext
 from channels.registry import REGISTRY
 from content.checks import CheckRules
 from content.clock import Clock, SystemClock
-from content.db import Store, check_reachable, short_error, upgrade
+from content.db import Store, check_reachable, current_heads, secure_sqlite, short_error, sqlite_path, upgrade
 from content.errors import InputError
 from content.files import FileStore
+from content.private import private_dir, private_tree
 from content.render import Renderer
 from schedules import releases
 from schedules.calendar import WorkdayCalendar
@@ -28,6 +29,13 @@ SHIPPED_DATA = Path(__file__).resolve().parent.parent / "content" / "data"
 
 class StoreUnavailable(Exception):
     pass
+
+
+def no_store(settings: Settings, where: str) -> str:
+    """Why a command other than run and db upgrade will not make a store, and what to do."""
+    return (f"没有找到内容库：{where}（配置来自 {settings.source or '内置默认配置'}）"
+            "（修正：在含 config.toml 的文件夹中运行，或加 --config 配置文件，或设置环境变量 "
+            "GONGKAI_CONFIG；要在这里新建内容库，请先运行 gongkai db upgrade 或 gongkai run）")
 
 
 @dataclass
@@ -48,10 +56,19 @@ class Service:
 
     @classmethod
     async def create(cls, settings: Settings, *, clock: Clock | None = None,
-                     migrate: bool = True) -> Service:
-        """Everything the commands need, with the store reachable and migrated. Raises
-        :class:`StoreUnavailable` or :class:`InputError` with a message naming the fix."""
-        settings.data_path.mkdir(parents=True, exist_ok=True)
+                     migrate: bool = True, create: bool = True) -> Service:
+        """Everything the commands need, with the store reachable and migrated. With ``create``
+        false, a store that does not exist yet (no SQLite file, or a database without the
+        schema) is refused rather than made. Raises :class:`StoreUnavailable` or
+        :class:`InputError` with a message naming the fix."""
+        sqlite = sqlite_path(settings.database_url)
+        if not create and sqlite is not None and not sqlite.exists():
+            raise StoreUnavailable(no_store(settings, str(sqlite)))
+        private_dir(settings.data_path)
+        private_dir(settings.data_path / "sandbox")
+        private_tree(settings.data_path / "sandbox")
+        if sqlite is not None:
+            secure_sqlite(sqlite)
         store = Store.open(settings.database_url)
         try:
             await check_reachable(store)
@@ -60,6 +77,10 @@ class Service:
             raise StoreUnavailable(
                 f"bot.database_url: 无法连接数据库（{short_error(exc)}）"
                 "（修正：检查数据库是否运行、地址与权限，或删去该项使用内置 SQLite）") from exc
+        if not create and not await current_heads(store):
+            await store.close()
+            raise StoreUnavailable(no_store(settings, str(sqlite) if sqlite else
+                                            settings.database_url.rsplit("@", 1)[-1]))
         if migrate:
             await upgrade(store)
         calendar = WorkdayCalendar.load(Path(settings.calendar.data_file)
