@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.runner import Runner
@@ -21,10 +21,11 @@ from content.private import private_dir, private_tree
 from content.render import Renderer
 from schedules import releases
 from schedules.calendar import WorkdayCalendar
-from schedules.ticker import Ticker
+from schedules.ticker import Ticker, TickerHealth, read_health
 
 log = logging.getLogger("gongkai")
 SHIPPED_DATA = Path(__file__).resolve().parent.parent / "content" / "data"
+SOON = timedelta(minutes=10)  # a release due within this needs a running scheduler now
 
 
 class StoreUnavailable(Exception):
@@ -143,7 +144,13 @@ class Service:
             check = getattr(self.channels.get(name), "precheck", None)
             if check is not None:
                 warnings += await check(items, options)
+        if due_at - self.clock.now() <= SOON and not (await self.ticker_health()).running:
+            warnings.append("调度器未运行：计划将在 gongkai run 启动后发出")
         return warnings
+
+    async def ticker_health(self) -> TickerHealth:
+        async with self.store.sessions() as session:
+            return await read_health(session, self.clock.now())
 
     async def alerts(self) -> list[str]:
         lines: list[str] = []
@@ -189,6 +196,7 @@ class Service:
         self._stop.set()
         if self.ticker is not None:
             self.ticker.stop()
+            await self.ticker.stopped()
         for task in self._tasks:
             try:
                 await asyncio.wait_for(task, timeout=10)
