@@ -7,16 +7,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
+
 from bot.runner import Runner
 from bot.settings import Settings
 from channels import catalogue
-from channels.base import Channel, ChannelContext
+from channels.base import Channel, ChannelContext, Reach
 from channels.registry import REGISTRY
 from content.checks import CheckRules
 from content.clock import Clock, SystemClock
 from content.db import Store, check_reachable, current_heads, secure_sqlite, short_error, sqlite_path, upgrade
 from content.errors import InputError
 from content.files import FileStore
+from content.models import ReleaseItem
 from content.private import private_dir, private_tree
 from content.render import Renderer
 from schedules import releases
@@ -147,6 +150,33 @@ class Service:
         if due_at - self.clock.now() <= SOON and not (await self.ticker_health()).running:
             warnings.append("调度器未运行：计划将在 gongkai run 启动后发出")
         return warnings
+
+    async def reach(self, channels: list[str], item_ids: list[int], options: dict) -> list[Reach]:
+        """Whom a release of ``item_ids`` would message or push to, per channel that says."""
+        from content.views import load_views
+
+        async with self.store.sessions() as session:
+            items = tuple(await load_views(session, item_ids, revision="current"))
+        found: list[Reach] = []
+        for name in channels:
+            count = getattr(self.channels.get(name), "reach", None)
+            if count is not None and (reach := await count(items, options)) is not None:
+                found.append(reach)
+        return found
+
+    async def split_reach(self, release_id: int, actor: str) -> list[Reach]:
+        """Whom ``release split`` would reach: the split runs in a transaction that is rolled
+        back, so it is exactly the release the split makes. Raises what the split would raise."""
+        async with self.store.sessions() as session:
+            await session.begin()
+            try:
+                new = await releases.split(session, release_id, actor=actor, now=self.clock.now())
+                ids = list(await session.scalars(select(ReleaseItem.item_id).where(
+                    ReleaseItem.release_id == new.id).order_by(ReleaseItem.position)))
+                channels, options = list(new.channels), dict(new.options)
+            finally:
+                await session.rollback()
+        return await self.reach([c for c in channels if c in self.channels], ids, options)
 
     async def ticker_health(self) -> TickerHealth:
         async with self.store.sessions() as session:
