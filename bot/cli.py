@@ -10,6 +10,7 @@ from aiohttp import web
 from bot import sample
 from bot.cli_post import post
 from bot.cli_release import delivery, release
+from bot.cli_retract import approve_retract, reject_retract
 from bot.cli_status import status
 from bot.cli_subscribers import subscribers_group
 from bot.cli_wechat import wechat
@@ -38,6 +39,8 @@ def main(ctx: click.Context, config_path: str | None, actor: str | None, as_json
 
 
 main.add_command(post)
+post.add_command(approve_retract)
+post.add_command(reject_retract)
 main.add_command(release)
 main.add_command(delivery)
 main.add_command(subscribers_group)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clikit import Cli, command
 from bot.output import emit
 from bot.service import Service
+from content import workflow
 from content.kinds import ItemState
 from content.models import AuditEvent, Delivery, Item, Release, ReleaseItem, Revision
 from content.render import Renderer
@@ -61,6 +62,7 @@ def status(cli: Cli) -> None:
             deadlines = await open_interpretation_deadlines(
                 s, svc.calendar, tz=svc.settings.tz, now=now, workdays=sched.interpretation_workdays)
             returned = await returned_to(s, actor) if actor else []
+            retractions = await workflow.pending_retractions(s)
         today = now.astimezone(svc.settings.tz).date()
         cal_warn = [fallback_warning(y) for y in svc.calendar.fallback_years(today, today + timedelta(days=30))]
         await svc.open_channels()
@@ -69,10 +71,10 @@ def status(cli: Cli) -> None:
         finally:
             await svc.close_channels()
         return (now, beat, upcoming, held, warnings, troubled, pending_deliveries, awaiting_review,
-                deadlines, cal_warn + channel_alerts, svc.renderer, returned)
+                deadlines, cal_warn + channel_alerts, svc.renderer, returned, retractions)
 
     (now, beat, upcoming, held, warnings, troubled, pending_deliveries, awaiting_review, deadlines,
-     cal_warn, r, returned) = cli.run(work)
+     cal_warn, r, returned, retractions) = cli.run(work)
     late = {x.id: int((now - x.due_at).total_seconds() // 60) for x in upcoming if x.due_at < now}
     data = {
         "now": now, "ticker": {"running": beat.running, "state": beat.state.value,
@@ -93,6 +95,9 @@ def status(cli: Cli) -> None:
              "uncertain_years": list(d.uncertain_years)} for d in deadlines],
         "returned_to_me": [{"id": x.item_id, "title": x.title, "by": x.by, "comment": x.comment,
                             "at": x.at} for x in returned],
+        "retractions_awaiting_approval": [{"item": x.item_id, "requested_by": x.requested_by,
+                                           "requested_at": x.requested_at, "reason": x.reason}
+                                          for x in retractions],
         "calendar_warnings": cal_warn,
     }
     lines = [f"现在：{r.local(now, '%Y-%m-%d %H:%M:%S')}（{cli.settings.bot.timezone}）"]
@@ -126,6 +131,10 @@ def status(cli: Cli) -> None:
                   for x in returned]
     if awaiting_review:
         lines.append(f"待审核（{len(awaiting_review)}）：" + "；".join(f"{i} {t}" for i, t in awaiting_review[:10]))
+    if retractions:
+        lines.append(f"待批准的撤回（{len(retractions)}）：")
+        lines += [f"  稿件 {x.item_id}：{x.requested_by} 于 {r.local(x.requested_at)} 申请，原因：{x.reason}；"
+                  f"另一位同事批准：gongkai post approve-retract {x.item_id}" for x in retractions]
     lines += [f"⚠ {w}" for w in cal_warn]
     emit(cli.as_json, data, lines)
 

@@ -110,3 +110,25 @@ def test_at_a_terminal_the_release_waits_for_a_yes(env: dict) -> None:
     code, out = _at_a_terminal(env, "y", *args)
     assert code == 0 and "已创建发布计划" in out
     assert len(cli_json(env, "release", "list")["releases"]) == 1
+
+
+def test_a_wechat_push_to_followers_asks_with_the_count(env: dict) -> None:
+    from content import subscribers
+
+    async def follow() -> None:
+        store = Store.open(env["url"])
+        try:
+            for n in range(4):
+                await store.transaction(lambda s, n=n: subscribers.upsert(
+                    s, "wechat", f"openid-{n}", now=datetime.now(timezone.utc),
+                    status="active" if n else "unsubscribed"))
+        finally:
+            await store.close()
+
+    asyncio.run(follow())
+    item = approved(env)
+    args = ("release", "create", item, "--at", "2030-01-02 10:00", "--channels", "website,wechat")
+    refused = cli_json(env, *args, "--push", "all", code=2)["error"]
+    assert "微信粉丝（群发）：3 人" in refused and "--yes" in refused
+    assert cli_json(env, *args, "--push", "all", "--yes")["reach"] == [
+        {"channel": "wechat", "people": 3, "parts": None, "label": "微信粉丝（群发）"}]
