@@ -127,6 +127,7 @@ def split(cli: Cli, release_id: int, yes: bool) -> None:
     async def work(svc: Service):  # noqa: ANN202
         reach = await svc.split_reach(release_id, actor)
         told = confirm_reach(reach, yes=yes, what="拆分出的发布计划")
+        told += await svc.scheduler_warnings(svc.clock.now())
         return await svc.store.transaction(lambda s: releases.split(
             s, release_id, actor=actor, now=svc.clock.now())), told, reach
 

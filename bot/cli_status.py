@@ -75,7 +75,9 @@ def status(cli: Cli) -> None:
 
     (now, beat, upcoming, held, warnings, troubled, pending_deliveries, awaiting_review, deadlines,
      cal_warn, r, returned, retractions) = cli.run(work)
-    late = {x.id: int((now - x.due_at).total_seconds() // 60) for x in upcoming if x.due_at < now}
+    # a release a minute or more past its instant and still pending was not sent: flag it
+    late = {x.id: int((now - x.due_at).total_seconds() // 60) for x in upcoming
+            if now - x.due_at >= timedelta(minutes=1)}
     data = {
         "now": now, "ticker": {"running": beat.running, "state": beat.state.value,
                                "heartbeat_age_seconds": beat.age_seconds, "node": beat.node,

@@ -148,9 +148,13 @@ class Service:
             check = getattr(self.channels.get(name), "precheck", None)
             if check is not None:
                 warnings += await check(items, options)
+        return warnings + await self.scheduler_warnings(due_at)
+
+    async def scheduler_warnings(self, due_at: datetime) -> list[str]:
+        """A release due within minutes goes out only if a scheduler runs: say so when none does."""
         if due_at - self.clock.now() <= SOON and not (await self.ticker_health()).running:
-            warnings.append("调度器未运行：计划将在 gongkai run 启动后发出")
-        return warnings
+            return ["调度器未运行：计划将在 gongkai run 启动后发出"]
+        return []
 
     async def reach(self, channels: list[str], item_ids: list[int], options: dict) -> list[Reach]:
         """Whom a release of ``item_ids`` would message or push to, per channel that says."""
