@@ -52,6 +52,7 @@ def create(cli: Cli, item_ids: tuple[int, ...], at: str | None, now_flag: bool, 
         chosen = svc.check_channels([c.strip() for c in channels.split(",") if c.strip()])
         due, allow_past = _when(cli, svc, at, now_flag)
         warnings = await svc.precheck(chosen, list(item_ids), options, due)
+        warnings += await svc.scheduler_warnings(due)
         reach = await svc.reach(chosen, list(item_ids), options)
         told = confirm_reach(reach, yes=yes, what="本发布计划")
         rel = await svc.store.transaction(lambda s: releases.create(

@@ -148,7 +148,7 @@ class Service:
             check = getattr(self.channels.get(name), "precheck", None)
             if check is not None:
                 warnings += await check(items, options)
-        return warnings + await self.scheduler_warnings(due_at)
+        return warnings
 
     async def scheduler_warnings(self, due_at: datetime) -> list[str]:
         """A release due within minutes goes out only if a scheduler runs: say so when none does."""
