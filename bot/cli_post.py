@@ -10,7 +10,7 @@ from bot import labels
 from bot.clikit import Cli, command
 from bot.output import emit, table
 from bot.service import Service
-from bot.zhclick import ZhGroup
+from bot.climount import LazyGroup
 from content import frontmatter, workflow
 from content.errors import GongkaiError, InputError
 from content.kinds import STATE_LABELS, ItemState, Kind, kind_label
@@ -19,9 +19,14 @@ from content.views import load_views
 from schedules import releases
 
 
-@click.group("post", cls=ZhGroup)
+@click.group("post", cls=LazyGroup)
 def post() -> None:
-    """稿件：新建、修改、提交、审核、预览、更正、撤回。"""
+    """稿件：新建、修改、提交、审核、预览、更正、撤回。"
+
+
+# Retraction decisions live in their own module; shown here, imported when used.
+post.add_lazy("approve-retract", "bot.cli_retract:approve_retract", "同意撤回申请（须由申请人以外的同事）。")
+post.add_lazy("reject-retract", "bot.cli_retract:reject_retract", "驳回撤回申请（须写明意见）。")""
 
 
 @command(post, "add")
@@ -175,23 +180,19 @@ def return_(cli: Cli, item_id: int, comment: str) -> None:
 @click.argument("item_id", type=int)
 @click.option("--reason", default="", help="撤回原因（必填，将公开显示）")
 def retract(cli: Cli, item_id: int, reason: str) -> None:
-    """撤回已发布的稿件：网站页面换成撤回说明，并通知各渠道。"""
+    """申请撤回已发布的稿件；另一位同事批准（post approve-retract）后，网站页面换成撤回说明并通知各渠道。"""
     actor = cli.actor
 
     async def work(svc: Service) -> int:
-        async def txn(s):  # noqa: ANN001, ANN202
-            await workflow.retract(s, item_id, actor=actor, now=svc.clock.now(), reason=reason)
-            channels = [c for c in await releases.channels_used(s, item_id) if c in svc.channels]
-            release = await releases.create_followup(
-                s, "retract", [item_id], channels=channels or ["website"], actor=actor,
-                now=svc.clock.now(), reason=reason)
-            return release.id
+        request = await svc.store.transaction(lambda s: workflow.request_retraction(
+            s, item_id, actor=actor, now=svc.clock.now(), reason=reason))
+        return request.id
 
-        return await svc.store.transaction(txn)
-
-    release_id = cli.run(work)
-    emit(cli.as_json, {"id": item_id, "state": "retracted", "release": release_id},
-         f"稿件 {item_id} 已撤回（撤回计划 {release_id}，运行中的 gongkai run 将通知各渠道）。")
+    request_id = cli.run(work)
+    emit(cli.as_json, {"id": item_id, "state": "retraction_requested", "request": request_id},
+         [f"已提交稿件 {item_id} 的撤回申请（申请 {request_id}），稿件仍在发布中。",
+          f"撤回须另一位同事批准：gongkai post approve-retract {item_id} --as 审核人"
+          f"（或驳回：gongkai post reject-retract {item_id} --comment 意见 --as 审核人）"])
 
 
 @command(post, "correct")

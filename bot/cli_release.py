@@ -8,6 +8,8 @@ from sqlalchemy import select
 
 from bot import labels, outbox
 from bot.clikit import Cli, command
+from bot.confirm import YES_HELP, confirm_reach
+from bot.confirm import as_json as reach_json
 from bot.output import emit, table
 from bot.service import Service
 from bot.zhclick import ZhGroup
@@ -45,8 +47,9 @@ def _when(cli: Cli, svc: Service, at: str | None, now_flag: bool) -> tuple[datet
 @click.option("--allow-pending", is_flag=True, help="组合中允许尚未审核的稿件；到时未审核则暂停整组")
 @click.option("--push", default=None, help="微信群发：none、all 或 tag:标签名")
 @click.option("--option", "extra", multiple=True, help="渠道选项 KEY=VALUE，可重复")
+@click.option("--yes", is_flag=True, help=YES_HELP)
 def create(cli: Cli, item_ids: tuple[int, ...], at: str | None, now_flag: bool, channels: str,
-           allow_pending: bool, push: str | None, extra: tuple[str, ...]) -> None:
+           allow_pending: bool, push: str | None, extra: tuple[str, ...], yes: bool) -> None:
     """为稿件（或政策+解读组合）排期。"""
     actor = cli.actor
     options = _options(extra, push)
@@ -57,15 +60,18 @@ def create(cli: Cli, item_ids: tuple[int, ...], at: str | None, now_flag: bool, 
         async with svc.store.sessions() as s:  # every member exists and is ready before any channel looks
             await releases.check_members(s, list(item_ids), allow_pending=allow_pending)
         warnings = await svc.precheck(chosen, list(item_ids), options, due)
+        warnings += await svc.scheduler_warnings(due)
+        reach = await svc.reach(chosen, list(item_ids), options)
+        told = confirm_reach(reach, yes=yes, what="本发布计划")
         rel = await svc.store.transaction(lambda s: releases.create(
             s, list(item_ids), due_at=due, channels=chosen, actor=actor, now=svc.clock.now(),
             allow_past=allow_past, allow_pending=allow_pending, options=options))
-        return rel, warnings, svc.renderer
+        return rel, told + warnings, svc.renderer, reach
 
-    rel, warnings, r = cli.run(work)
+    rel, warnings, r, reach = cli.run(work)
     emit(cli.as_json, {"id": rel.id, "due_at": rel.due_at, "channels": rel.channels,
                        "items": list(item_ids), "state": rel.state, "options": rel.options,
-                       "warnings": warnings},
+                       "warnings": warnings, "reach": reach_json(reach)},
          [f"已创建发布计划 {rel.id}：稿件 {', '.join(map(str, item_ids))} 将于 "
           f"{r.local(rel.due_at, '%Y-%m-%d %H:%M:%S')}（{cli.settings.bot.timezone}）发往 {labels.channels(rel.channels)}。",
           "运行中的 gongkai run 会在该时刻发布；若届时未运行，启动后立即补发。"]
@@ -122,17 +128,22 @@ def cancel(cli: Cli, release_id: int, reason: str) -> None:
 
 @command(release, "split")
 @click.argument("release_id", type=int)
-def split(cli: Cli, release_id: int) -> None:
+@click.option("--yes", is_flag=True, help=YES_HELP)
+def split(cli: Cli, release_id: int, yes: bool) -> None:
     """暂停的组合中，先单独发布已审核的稿件（通常是政策文件）；解读的 3 个工作日时限随即开始计算。"""
     actor = cli.actor
 
-    async def work(svc: Service) -> Release:
+    async def work(svc: Service):  # noqa: ANN202
+        reach = await svc.split_reach(release_id, actor)
+        told = confirm_reach(reach, yes=yes, what="拆分出的发布计划")
+        told += await svc.scheduler_warnings(svc.clock.now())
         return await svc.store.transaction(lambda s: releases.split(
-            s, release_id, actor=actor, now=svc.clock.now()))
+            s, release_id, actor=actor, now=svc.clock.now())), told, reach
 
-    new = cli.run(work)
-    emit(cli.as_json, {"id": new.id, "split_from": release_id, "due_at": new.due_at},
-         [f"已拆分：已审核的稿件进入发布计划 {new.id}，立即发布；其余稿件仍在计划 {release_id} 中等待审核。",
+    new, told, reach = cli.run(work)
+    emit(cli.as_json, {"id": new.id, "split_from": release_id, "due_at": new.due_at,
+                       "reach": reach_json(reach)},
+         told + [f"已拆分：已审核的稿件进入发布计划 {new.id}，立即发布；其余稿件仍在计划 {release_id} 中等待审核。",
           "解读须在政策文件发布后 3 个工作日内发布（规则 R1），gongkai status 显示时限。"])
 
 

@@ -55,13 +55,15 @@ class Cli:
                                fix="加 --as 姓名，或设置环境变量 GONGKAI_USER")
         return self.actor_name.strip()
 
-    def run(self, work: Callable[[Service], Awaitable[T]], *, migrate: bool = True) -> T:
+    def run(self, work: Callable[[Service], Awaitable[T]], *, migrate: bool = True,
+            create: bool = False) -> T:
+        """Run ``work`` on the service; a store that does not exist is refused unless ``create``."""
         from bot.service import Service
 
         settings = self.settings
 
         async def main() -> T:
-            service = await Service.create(settings, migrate=migrate)
+            service = await Service.create(settings, migrate=migrate, create=create)
             try:
                 return await work(service)
             finally:

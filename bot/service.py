@@ -6,30 +6,37 @@ import logging
 import os
 import secrets
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
 
 from bot.errors import StoreUnavailable
 from bot.settings import Settings
 from channels import catalogue
-from channels.base import Channel, ChannelContext
+from channels.base import Channel, ChannelContext, Reach
 from channels.registry import REGISTRY
 from content.checks import CheckRules
 from content.clock import Clock, SystemClock
-from content.db import Store, check_reachable, short_error, upgrade_if_needed
+from content.db import (Store, check_reachable, secure_sqlite, short_error, sqlite_path, stored_heads,
+                        upgrade_if_needed)
 from content.errors import InputError
 from content.files import FileStore
+from content import workflow
+from content.models import ReleaseItem, ReviewRequest
+from content.private import private_dir, private_tree
 from content.render import Renderer
 from schedules.calendar import WorkdayCalendar
 
 if TYPE_CHECKING:
     from bot.runner import Runner
     from schedules import releases
-    from schedules.ticker import Ticker
+    from schedules.ticker import Ticker, TickerHealth
 
 log = logging.getLogger("gongkai")
 SHIPPED_DATA = Path(__file__).resolve().parent.parent / "content" / "data"
+SOON = timedelta(minutes=10)  # a release due within this needs a running scheduler now
 
 
 
@@ -56,6 +63,13 @@ def sandbox_token(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def no_store(settings: Settings, where: str) -> str:
+    """Why a command other than run and db upgrade will not make a store, and what to do."""
+    return (f"没有找到内容库：{where}（配置来自 {settings.source or '内置默认配置'}）"
+            "（修正：在含 config.toml 的文件夹中运行，或加 --config 配置文件，或设置环境变量 "
+            "GONGKAI_CONFIG；要在这里新建内容库，请先运行 gongkai db upgrade 或 gongkai run）")
+
+
 @dataclass
 class Service:
     settings: Settings
@@ -74,10 +88,19 @@ class Service:
 
     @classmethod
     async def create(cls, settings: Settings, *, clock: Clock | None = None,
-                     migrate: bool = True) -> Service:
-        """Everything the commands need, with the store reachable and migrated. Raises
-        :class:`StoreUnavailable` or :class:`InputError` with a message naming the fix."""
-        settings.data_path.mkdir(parents=True, exist_ok=True)
+                     migrate: bool = True, create: bool = True) -> Service:
+        """Everything the commands need, with the store reachable and migrated. With ``create``
+        false, a store that does not exist yet (no SQLite file, or a database without the
+        schema) is refused rather than made. Raises :class:`StoreUnavailable` or
+        :class:`InputError` with a message naming the fix."""
+        sqlite = sqlite_path(settings.database_url)
+        if not create and sqlite is not None and not sqlite.exists():
+            raise StoreUnavailable(no_store(settings, str(sqlite)))
+        private_dir(settings.data_path)
+        private_dir(settings.data_path / "sandbox")
+        private_tree(settings.data_path / "sandbox")
+        if sqlite is not None:
+            secure_sqlite(sqlite)
         store = Store.open(settings.database_url)
         try:
             await check_reachable(store)
@@ -86,6 +109,10 @@ class Service:
             raise StoreUnavailable(
                 f"bot.database_url: 无法连接数据库（{short_error(exc)}）"
                 "（修正：检查数据库是否运行、地址与权限，或删去该项使用内置 SQLite）") from exc
+        if not create and not await stored_heads(store):
+            await store.close()
+            raise StoreUnavailable(no_store(settings, str(sqlite) if sqlite else
+                                            settings.database_url.rsplit("@", 1)[-1]))
         if migrate:
             await upgrade_if_needed(store)
         calendar = WorkdayCalendar.load(Path(settings.calendar.data_file)
@@ -153,6 +180,64 @@ class Service:
             if check is not None:
                 warnings += await check(items, options)
         return warnings
+
+    async def scheduler_warnings(self, due_at: datetime) -> list[str]:
+        """A release due within minutes goes out only if a scheduler runs: say so when none does."""
+        if due_at - self.clock.now() <= SOON and not (await self.ticker_health()).running:
+            return ["调度器未运行：计划将在 gongkai run 启动后发出"]
+        return []
+
+    async def reach(self, channels: list[str], item_ids: list[int], options: dict) -> list[Reach]:
+        """Whom a release of ``item_ids`` would message or push to, per channel that says."""
+        from content.views import load_views
+
+        async with self.store.sessions() as session:
+            items = tuple(await load_views(session, item_ids, revision="current"))
+        found: list[Reach] = []
+        for name in channels:
+            count = getattr(self.channels.get(name), "reach", None)
+            if count is not None and (reach := await count(items, options)) is not None:
+                found.append(reach)
+        return found
+
+    async def split_reach(self, release_id: int, actor: str) -> list[Reach]:
+        """Whom ``release split`` would reach: the split runs in a transaction that is rolled
+        back, so it is exactly the release the split makes. Raises what the split would raise."""
+        from schedules import releases
+
+        async with self.store.sessions() as session:
+            await session.begin()
+            try:
+                new = await releases.split(session, release_id, actor=actor, now=self.clock.now())
+                ids = list(await session.scalars(select(ReleaseItem.item_id).where(
+                    ReleaseItem.release_id == new.id).order_by(ReleaseItem.position)))
+                channels, options = list(new.channels), dict(new.options)
+            finally:
+                await session.rollback()
+        return await self.reach([c for c in channels if c in self.channels], ids, options)
+
+    async def approve_retraction(self, item_id: int, actor: str) -> ReviewRequest:
+        """A colleague approves a retraction request: the item is retracted and a retraction
+        release, due at once, goes to the channels that carried it (recorded on the request)."""
+        from schedules import releases
+
+        async def txn(s):  # noqa: ANN001, ANN202
+            now = self.clock.now()
+            request = await workflow.approve_retraction(s, item_id, actor=actor, now=now)
+            channels = [c for c in await releases.channels_used(s, item_id) if c in self.channels]
+            release = await releases.create_followup(
+                s, "retract", [item_id], channels=channels or ["website"], actor=actor, now=now,
+                reason=request.reason)
+            request.release_id = release.id
+            return request
+
+        return await self.store.transaction(txn, what=f"approve retraction of item {item_id}")
+
+    async def ticker_health(self) -> TickerHealth:
+        from schedules.ticker import read_health
+
+        async with self.store.sessions() as session:
+            return await read_health(session, self.clock.now())
 
     async def alerts(self) -> list[str]:
         lines: list[str] = []
@@ -225,6 +310,7 @@ class Service:
         self._stop.set()
         if self.ticker is not None:
             self.ticker.stop()
+            await self.ticker.stopped()
         for task in self._tasks:
             try:
                 await asyncio.wait_for(task, timeout=10)

@@ -1,7 +1,10 @@
 """Configuration: one TOML file, overridable key by key from the environment, validated at start.
 
-Without ``--config``, ``./config.toml`` is read if present, else the embedded defaults apply
-(SQLite under ./var, site under ./var/site, 127.0.0.1:8080, Asia/Shanghai, sandbox channels).
+The file is looked up in this order: ``--config``, the ``GONGKAI_CONFIG`` environment variable,
+``./config.toml``, ``$XDG_CONFIG_HOME/gongkai/config.toml`` (default ``~/.config/gongkai/``); with
+none of them the embedded defaults apply (SQLite under ./var, site under ./var/site,
+127.0.0.1:8080, Asia/Shanghai, sandbox channels). Relative paths in a file are relative to the
+file's folder, so a command gives the same answer from any working directory.
 Any key can be set from the environment as ``GONGKAI_<SECTION>__<KEY>`` (nested sections with
 more ``__``), which is how secrets are normally given.
 """
@@ -20,6 +23,7 @@ from channels.config import ChannelsSettings
 
 ENV_PREFIX = "GONGKAI_"
 DEFAULT_FILE = Path("config.toml")
+CONFIG_ENV = "GONGKAI_CONFIG"
 
 
 class Section(BaseModel):
@@ -155,15 +159,17 @@ def load(path: str | Path | None = None, environ: dict[str, str] | None = None) 
     environ = dict(os.environ if environ is None else environ)
     data: dict[str, Any] = {}
     source = "内置默认配置"
-    file = Path(path) if path else (DEFAULT_FILE if DEFAULT_FILE.exists() else None)
+    file = find_file(path, environ)
     if file is not None:
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError([f"--config: 找不到配置文件 {file}（修正：检查路径，或复制 config.example.toml）"]) from None
+            how = "--config" if path else CONFIG_ENV
+            raise ConfigError([f"{how}: 找不到配置文件 {file}（修正：检查路径，或复制 config.example.toml）"]) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"{file}: 不是有效的 TOML：{tomlerrors.describe(exc)}（修正：对照 config.example.toml 检查语法）"]) from None
         source = str(file)
+        anchor_paths(data, file.resolve().parent)
     problems: list[str] = []
     for name, raw in sorted(environ.items()):
         if name.startswith(ENV_PREFIX) and "__" in name[len(ENV_PREFIX):]:
@@ -180,6 +186,42 @@ def load(path: str | Path | None = None, environ: dict[str, str] | None = None) 
         raise ConfigError(problems)
     settings.source = source
     return settings
+
+
+def xdg_file(environ: dict[str, str]) -> Path:
+    base = environ.get("XDG_CONFIG_HOME") or str(Path(environ.get("HOME") or Path.home()) / ".config")
+    return Path(base).expanduser() / "gongkai" / "config.toml"
+
+
+def find_file(path: str | Path | None, environ: dict[str, str]) -> Path | None:
+    """The configuration file to read: --config, GONGKAI_CONFIG, ./config.toml, the XDG file;
+    None for the embedded defaults. An explicitly named file must exist (load reports it)."""
+    named = path or environ.get(CONFIG_ENV, "").strip()
+    if named:
+        return Path(named).expanduser()
+    for candidate in (DEFAULT_FILE, xdg_file(environ)):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+# keys whose values are file-system paths: relative values in a file are anchored to its folder
+PATH_KEYS = (("bot", "data_dir"), ("review", "negative_list"), ("review", "sensitive_words_file"),
+             ("calendar", "data_file"), ("templates", "dir"), ("channels", "website", "site_dir"))
+
+
+def anchor_paths(data: dict[str, Any], folder: Path) -> None:
+    for keys in PATH_KEYS:
+        node: Any = data
+        for key in keys[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        value = node.get(keys[-1]) if isinstance(node, dict) else None
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            node[keys[-1]] = str(folder / value)
+    bot = data.get("bot")
+    url = bot.get("database_url") if isinstance(bot, dict) else None
+    if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        bot["database_url"] = f"sqlite:///{folder / url[len('sqlite:///'):]}"
 
 
 def _env_value(raw: str) -> Any:
@@ -233,10 +275,9 @@ def _describe(err: dict[str, Any]) -> str:
         "literal_error": "取值无效", "greater_than_equal": "取值过小", "less_than_equal": "取值过大",
         "greater_than": "取值过小", "model_type": "应为一个表（[section]）", "dict_type": "应为一个表",
     }.get(kind, message)
-    got = err.get("input")
-    shown = "" if isinstance(got, dict) else f"，当前为 {got!r}"
+    # the value itself is never shown: it may be a secret (an app secret given as a number)
     ctx = err.get("ctx") or {}
     hint = f"；允许：{ctx['expected']}" if "expected" in ctx else ""
     if "ge" in ctx or "le" in ctx:
         hint = f"；范围 {ctx.get('ge', '')}…{ctx.get('le', '')}"
-    return f"{key}: {expected}{shown}（修正：对照 config.example.toml 中该项的说明{hint}）"
+    return f"{key}: {expected}（修正：对照 config.example.toml 中该项的说明{hint}）"

@@ -168,6 +168,16 @@ class Channel(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Reach:
+    """How many people a release would reach on one channel, for the mass-action confirmation."""
+
+    channel: str
+    people: int
+    parts: int | None  # billed parts per person (SMS segments); None where nothing is billed
+    label: str  # for staff, in Chinese: 短信订阅号码 / 微信粉丝（群发）
+
+
 class ChannelExtras(Protocol):
     """Optional methods a channel may add; the bot calls them when present.
 
@@ -176,8 +186,13 @@ class ChannelExtras(Protocol):
       (e.g. a WeChat push over the account's quota). ``options`` holds the release options and
       ``due_at``, the release instant.
     * ``async alerts() -> list[str]``: lines for ``gongkai status`` (e.g. a token about to expire).
+    * ``async reach(items, options) -> Reach | None``: how many people a release of ``items``
+      would message or push to (None: nobody); a release that reaches anyone asks for
+      confirmation first.
     """
 
     async def precheck(self, items: tuple[ItemView, ...], options: Mapping[str, Any]) -> list[str]: ...
 
     async def alerts(self) -> list[str]: ...
+
+    async def reach(self, items: tuple[ItemView, ...], options: Mapping[str, Any]) -> Reach | None: ...

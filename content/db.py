@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from content.private import private_dir, private_file
+
 log = logging.getLogger("gongkai.store")
 T = TypeVar("T")
 
@@ -32,6 +34,26 @@ def normalise_url(url: str) -> str:
     if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+asyncpg://" + url.split("://", 1)[1]
     return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database or an in-memory one)."""
+    url = normalise_url(url)
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
+    return Path(path) if path and path != ":memory:" else None
+
+
+def secure_sqlite(path: Path) -> None:
+    """The store file and its journals are readable by their owner only. SQLite gives the
+    ``-wal`` and ``-shm`` files it creates the mode of the database file."""
+    private_dir(path.parent)
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        journal = path.with_name(path.name + suffix)
+        if journal.exists():
+            private_file(journal)
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 5000) -> AsyncEngine:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -177,6 +178,28 @@ class AuditEvent(Base):
     revision: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ReviewRequest(Base):
+    """A change to a published item that one person asks for and a different person approves
+    before it happens (``action`` = retract). Kept as rows so that a review chain of several
+    steps can be added without changing how a request is asked for."""
+
+    __tablename__ = "review_requests"
+    __table_args__ = (
+        Index("uq_review_requests_pending", "item_id", "action", unique=True,
+              sqlite_where=text("state = 'pending'"), postgresql_where=text("state = 'pending'")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | rejected
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    release_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Release(Base):

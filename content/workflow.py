@@ -16,7 +16,7 @@ from content.files import FileStore
 from content.frontmatter import ItemDraft
 from content.kinds import STATE_LABELS, ItemState, Kind, RevisionStatus
 from content.markup import plain_text, to_html
-from content.models import Attachment, CheckFinding, Item, Link, Revision
+from content.models import Attachment, CheckFinding, Item, Link, ReviewRequest, Revision
 
 EDITABLE = (ItemState.DRAFT, ItemState.RETURNED, ItemState.SUBMITTED, ItemState.APPROVED,
             ItemState.SCHEDULED)
@@ -172,12 +172,12 @@ async def return_item(session: AsyncSession, item_id: int, *, actor: str, now: d
 
 async def retract(session: AsyncSession, item_id: int, *, actor: str, now: datetime,
                   reason: str) -> Item:
+    """Carry out a retraction. Staff do not call this directly: a retraction is requested
+    (request_retraction) and takes effect when a colleague approves it (approve_retraction)."""
     if not reason.strip():
         raise InputError("撤回必须写明原因", field="--reason", fix="加 --reason \"撤回原因\"（将公开显示）")
     item = await get_item(session, item_id)
-    if item.state not in (ItemState.PUBLISHED, ItemState.CORRECTED):
-        raise WorkflowError(f"稿件 {item_id} 尚未发布，无需撤回",
-                            fix="未发布的稿件可以直接修改，或取消其发布计划（release cancel）")
+    _check_retractable(item)
     item.state = ItemState.RETRACTED.value
     item.retracted_at = now
     item.retract_reason = reason.strip()
@@ -185,6 +185,81 @@ async def retract(session: AsyncSession, item_id: int, *, actor: str, now: datet
     audit.record(session, at=now, actor=actor, action="retracted", item_id=item_id,
                  revision=item.published_revision, reason=reason.strip())
     return item
+
+
+RETRACT = "retract"
+
+
+async def request_retraction(session: AsyncSession, item_id: int, *, actor: str, now: datetime,
+                             reason: str) -> ReviewRequest:
+    """Ask for a published item to be retracted; a colleague approves it (approve_retraction)
+    before anything changes. One open request per item."""
+    if not reason.strip():
+        raise InputError("撤回必须写明原因", field="--reason", fix="加 --reason \"撤回原因\"（将公开显示）")
+    item = await get_item(session, item_id)
+    _check_retractable(item)
+    if await _pending(session, item_id) is not None:
+        raise WorkflowError(f"稿件 {item_id} 已有一份待批准的撤回申请",
+                            fix=f"请另一位同事批准（gongkai post approve-retract {item_id}）或驳回"
+                                f"（gongkai post reject-retract {item_id} --comment 意见）")
+    request = ReviewRequest(item_id=item_id, action=RETRACT, reason=reason.strip(), state="pending",
+                            requested_by=actor, requested_at=now)
+    session.add(request)
+    audit.record(session, at=now, actor=actor, action="retract_requested", item_id=item_id,
+                 revision=item.published_revision, reason=reason.strip())
+    await session.flush()
+    return request
+
+
+async def approve_retraction(session: AsyncSession, item_id: int, *, actor: str,
+                             now: datetime) -> ReviewRequest:
+    """A person other than the requester approves: the item is retracted (the caller then
+    makes the retraction release and records it on the request)."""
+    request = await _decide(session, item_id, actor, "批准")
+    request.state, request.decided_by, request.decided_at = "approved", actor, now
+    audit.record(session, at=now, actor=actor, action="retract_approved", item_id=item_id,
+                 reason=request.reason, requested_by=request.requested_by)
+    await retract(session, item_id, actor=actor, now=now, reason=request.reason)
+    return request
+
+
+async def reject_retraction(session: AsyncSession, item_id: int, *, actor: str, now: datetime,
+                            comment: str) -> ReviewRequest:
+    if not comment.strip():
+        raise InputError("驳回撤回申请必须写明意见", field="--comment", fix="加 --comment \"不撤回的理由\"")
+    request = await _decide(session, item_id, actor, "驳回")
+    request.state, request.decided_by, request.decided_at = "rejected", actor, now
+    audit.record(session, at=now, actor=actor, action="retract_rejected", item_id=item_id,
+                 reason=comment.strip(), requested_by=request.requested_by)
+    return request
+
+
+async def pending_retractions(session: AsyncSession) -> list[ReviewRequest]:
+    return list(await session.scalars(select(ReviewRequest).where(
+        ReviewRequest.action == RETRACT, ReviewRequest.state == "pending").order_by(ReviewRequest.id)))
+
+
+async def _pending(session: AsyncSession, item_id: int) -> ReviewRequest | None:
+    return await session.scalar(select(ReviewRequest).where(
+        ReviewRequest.item_id == item_id, ReviewRequest.action == RETRACT, ReviewRequest.state == "pending"))
+
+
+async def _decide(session: AsyncSession, item_id: int, actor: str, verb: str) -> ReviewRequest:
+    request = await _pending(session, item_id)
+    if request is None:
+        await get_item(session, item_id)
+        raise WorkflowError(f"稿件 {item_id} 没有待批准的撤回申请",
+                            fix=f"撤回须先申请：gongkai post retract {item_id} --reason 原因")
+    if actor == request.requested_by:
+        raise WorkflowError(f"{actor} 提出了稿件 {item_id} 的撤回申请，不能批准自己提出的撤回，也不能驳回",
+                            fix=f"请另一位同事用 --as 其姓名 执行{verb}")
+    return request
+
+
+def _check_retractable(item: Item) -> None:
+    if item.state not in (ItemState.PUBLISHED, ItemState.CORRECTED):
+        raise WorkflowError(f"稿件 {item.id} 尚未发布，无需撤回",
+                            fix="未发布的稿件可以直接修改，或取消其发布计划（release cancel）")
 
 
 async def correct(session: AsyncSession, item_id: int, draft: ItemDraft, *, actor: str,

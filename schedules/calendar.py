@@ -140,6 +140,13 @@ def fallback_warning(year: int) -> str:
             f"请升级 chinesecalendar，或在 [calendar] data_file 指定的文件中加入 [years.{year}]")
 
 
+def uncertain_note(years: list[int] | tuple[int, ...]) -> str:
+    """The words after a date computed without official data for ``years`` ('' when none)."""
+    if not years:
+        return ""
+    return f"（不确定：{'、'.join(map(str, years))} 年无官方节假日数据，按周一至周五推算）"
+
+
 HOLIDAY_NAMES = {
     "New Year's Day": "元旦",
     "Spring Festival": "春节",

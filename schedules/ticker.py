@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from enum import StrEnum
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.clock import Clock
 from content.db import Store
@@ -24,6 +27,50 @@ from schedules import releases
 
 log = logging.getLogger("gongkai.ticker")
 HEARTBEAT_KEY = "heartbeat:ticker"
+MAX_HEARTBEAT_SECONDS = 10.0
+
+
+def heartbeat_seconds(sweep_seconds: float) -> float:
+    """How often a running ticker records that it is alive (at least every 10 s)."""
+    return min(sweep_seconds, MAX_HEARTBEAT_SECONDS)
+
+
+class TickerState(StrEnum):
+    RUNNING = "running"
+    STOPPED = "stopped"  # stopped cleanly, and said so
+    STALE = "stale"  # no heartbeat for two intervals: crashed, killed or hung
+    NEVER = "never"  # no ticker has ever run on this store
+
+
+@dataclass(frozen=True)
+class TickerHealth:
+    state: TickerState
+    node: str | None
+    age_seconds: float | None  # since the last heartbeat (or the stop)
+    since: datetime | None  # the last heartbeat (or the stop)
+
+    @property
+    def running(self) -> bool:
+        return self.state is TickerState.RUNNING
+
+
+def ticker_health(beat: Setting | None, now: datetime) -> TickerHealth:
+    """Read the heartbeat row: a clean stop shows at once; a ticker that died without a word
+    is stale after two of its own heartbeat intervals (and a little slack)."""
+    if beat is None:
+        return TickerHealth(TickerState.NEVER, None, None, None)
+    value = beat.value or {}
+    age = (now - beat.updated_at).total_seconds()
+    if value.get("stopped"):
+        state = TickerState.STOPPED
+    else:
+        interval = float(value.get("interval") or 30.0)
+        state = TickerState.RUNNING if age <= 2 * interval + 2 else TickerState.STALE
+    return TickerHealth(state, value.get("node"), age, beat.updated_at)
+
+
+async def read_health(session: AsyncSession, now: datetime) -> TickerHealth:
+    return ticker_health(await session.get(Setting, HEARTBEAT_KEY), now)
 
 
 class Ticker:
@@ -48,11 +95,20 @@ class Ticker:
         await self.refresh(force=True)
         self.scheduler.add_job(self.sweep, "interval", seconds=self.sweep_seconds, id="sweep")
         self.scheduler.add_job(self.refresh, "interval", seconds=self.refresh_seconds, id="refresh")
+        self.scheduler.add_job(self.beat, "interval", seconds=heartbeat_seconds(self.sweep_seconds),
+                               id="heartbeat")
         self.scheduler.start()
 
     def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+
+    async def stopped(self) -> None:
+        """Record a clean stop, so that status says at once that nothing will be sent."""
+        await self._heartbeat(self.clock.now(), stopped=True)
+
+    async def beat(self) -> None:
+        await self._heartbeat(self.clock.now())
 
     @property
     def planned(self) -> dict[int, datetime]:
@@ -114,10 +170,11 @@ class Ticker:
         await self._heartbeat(now)
         return fired
 
-    async def _heartbeat(self, now: datetime) -> None:
+    async def _heartbeat(self, now: datetime, *, stopped: bool = False) -> None:
         async def beat(session):  # noqa: ANN001, ANN202
             row = await session.get(Setting, HEARTBEAT_KEY)
-            value = {"node": self.node, "at": now.isoformat()}
+            value = {"node": self.node, "at": now.isoformat(), "stopped": stopped,
+                     "interval": heartbeat_seconds(self.sweep_seconds)}
             if row is None:
                 session.add(Setting(key=HEARTBEAT_KEY, value=value, updated_at=now))
             else:

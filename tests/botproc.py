@@ -25,9 +25,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def bot_env(tmp_path: Path, database_url: str, extra: str = "", **more: Any) -> dict:
+def bot_env(tmp_path: Path, database_url: str, extra: str = "", *, migrate: bool = True,
+            **more: Any) -> dict:
     """Write a config for a bot with its own data dir, database and port (no sample content,
-    quick refresh and polling); ``extra`` is appended TOML. Returns the test's ``env``."""
+    quick refresh and polling); ``extra`` is appended TOML. Creates the store (``db upgrade``)
+    unless ``migrate`` is false. Returns the test's ``env``."""
     port = free_port()
     config = tmp_path / "config.toml"
     config.write_text(f"""
@@ -42,7 +44,10 @@ refresh_seconds = 0.2
 [delivery]
 poll_seconds = 0.2
 """ + extra, encoding="utf-8")
-    return {"config": config, "port": port, "dir": tmp_path, **more}
+    env = {"config": config, "port": port, "dir": tmp_path, **more}
+    if migrate:
+        invoke(env, "db", "upgrade", user=None)
+    return env
 
 
 def invoke(env: dict, *args: str, user: str | None = "alice", code: int | None = 0,

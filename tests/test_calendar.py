@@ -78,3 +78,27 @@ def test_bad_data_files_name_the_problem(tmp_path: Path, content: str, words: st
     data.write_text(content, encoding="utf-8")
     with pytest.raises(InputError, match=words):
         WorkdayCalendar.load(data)
+
+
+def test_add_workdays_takes_a_negative_count_without_dashes(tmp_path: Path) -> None:
+    from tests.botproc import cli_json, invoke
+
+    env = {"config": tmp_path / "c.toml"}
+    env["config"].write_text("", encoding="utf-8")
+    out = invoke(env, "calendar", "add-workdays", "2026-10-10", "-3", user=None).output
+    assert "2026-10-10 之前第 3 个工作日：2026-09-30" in out  # 10-09, 10-08, then the holiday
+    assert cli_json(env, "calendar", "add-workdays", "2026-12-20", "-3", user=None)["date"] == "2026-12-16"
+
+
+def test_a_result_in_a_year_without_data_is_marked_uncertain_in_the_text(tmp_path: Path) -> None:
+    from tests.botproc import cli_json, invoke
+
+    env = {"config": tmp_path / "c.toml"}
+    env["config"].write_text("", encoding="utf-8")
+    line = invoke(env, "calendar", "add-workdays", "2026-12-30", "2", user=None).output.splitlines()[0]
+    assert line.startswith("2026-12-30 之后第 2 个工作日：2027-01-01")
+    assert "不确定" in line and "2027 年" in line
+    data = cli_json(env, "calendar", "add-workdays", "2026-12-30", "2", user=None)
+    assert data["uncertain_years"] == [2027]
+    line = invoke(env, "calendar", "add-workdays", "2026-10-08", "1", user=None).output.splitlines()[0]
+    assert "不确定" not in line

@@ -37,7 +37,9 @@ def test_config_toml_in_the_working_directory_is_read(tmp_path: Path,
 def test_the_example_documents_every_key_and_loads() -> None:
     example = ROOT / "config.example.toml"
     s = config.load(example, environ={})
-    assert s.model_dump(exclude={"source"}) == config.Settings().model_dump(exclude={"source"})
+    defaults = config.Settings().model_dump(exclude={"source"})
+    defaults["bot"]["data_dir"] = str(ROOT / "var")  # relative to the file's folder
+    assert s.model_dump(exclude={"source"}) == defaults
     text = example.read_text(encoding="utf-8")
     data = tomllib.loads(text)
 
@@ -119,3 +121,62 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_missing_config_file(tmp_path: Path) -> None:
     with pytest.raises(config.ConfigError, match="找不到配置文件"):
         config.load(tmp_path / "absent.toml", environ={})
+
+
+def test_a_secret_of_the_wrong_type_is_never_echoed(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text('[channels.wechat]\napp_secret = 982451653120\n[delivery]\nmax_attempts = "k3y-9f8e"\n',
+                 encoding="utf-8")
+    with pytest.raises(config.ConfigError) as err:
+        config.load(f, environ={"GONGKAI_CHANNELS__WEIBO__APP_SECRET": '["s3cr3t-in-a-list"]'})
+    text = "\n".join(err.value.problems)
+    assert "channels.wechat.app_secret: 应为字符串" in text
+    assert "channels.weibo.app_secret: 应为字符串" in text
+    assert "delivery.max_attempts: 应为整数" in text
+    for value in ("982451653120", "k3y-9f8e", "s3cr3t"):
+        assert value not in text
+
+
+def _write(path: Path, listen: str, data_dir: str = "") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f'[web]\nlisten = "{listen}"\n' + (f'[bot]\ndata_dir = "{data_dir}"\n' if data_dir else ""),
+                    encoding="utf-8")
+    return path
+
+
+def test_the_config_file_is_looked_up_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    xdg = _write(home / ".config" / "gongkai" / "config.toml", "127.0.0.1:9004")
+    assert config.load(environ={"HOME": str(home)}).web.listen == "127.0.0.1:9004"
+    assert config.load(environ={"HOME": str(home)}).source == str(xdg)
+    other = _write(tmp_path / "xdg" / "gongkai" / "config.toml", "127.0.0.1:9005")
+    assert config.load(environ={"HOME": str(home), "XDG_CONFIG_HOME": str(other.parent.parent)}
+                       ).web.listen == "127.0.0.1:9005"
+    _write(work / "config.toml", "127.0.0.1:9003")
+    assert config.load(environ={"HOME": str(home)}).web.listen == "127.0.0.1:9003"
+    named = _write(tmp_path / "env.toml", "127.0.0.1:9002")
+    env = {"HOME": str(home), "GONGKAI_CONFIG": str(named)}
+    assert config.load(environ=env).web.listen == "127.0.0.1:9002"
+    flag = _write(tmp_path / "flag.toml", "127.0.0.1:9001")
+    assert config.load(flag, environ=env).web.listen == "127.0.0.1:9001"
+    with pytest.raises(config.ConfigError, match="GONGKAI_CONFIG: 找不到配置文件"):
+        config.load(environ={"GONGKAI_CONFIG": str(tmp_path / "absent.toml")})
+
+
+def test_relative_paths_in_a_file_are_relative_to_its_folder(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    desk = tmp_path / "desk"
+    f = _write(desk / "config.toml", "127.0.0.1:9001", "./var")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    s = config.load(f, environ={})
+    assert s.data_path == desk / "var"
+    assert s.database_url == f"sqlite:///{desk / 'var' / 'gongkai.db'}"
+    f.write_text('[bot]\ndatabase_url = "sqlite:///store/g.db"\n[calendar]\ndata_file = "h.toml"\n',
+                 encoding="utf-8")
+    s = config.load(f, environ={})
+    assert s.database_url == f"sqlite:///{desk / 'store' / 'g.db'}"
+    assert s.calendar.data_file == str(desk / "h.toml")

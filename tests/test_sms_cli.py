@@ -31,6 +31,7 @@ def gk(tmp_path: Path, database_url: str):  # noqa: ANN201
 
     run.env = env  # type: ignore[attr-defined]
     run.database_url = database_url  # type: ignore[attr-defined]
+    run("db", "upgrade")  # commands other than run and db upgrade never create a store
     return run
 
 

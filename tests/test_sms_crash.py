@@ -90,7 +90,7 @@ def test_a_fan_out_killed_midway_resumes_without_duplicates(env: dict) -> None:
     gk(env, "post", "approve", str(item), user="bob")
     bot = start(env)
     try:
-        release = gk(env, "release", "create", str(item), "--now", "--channels", "sms", user="carol")["id"]
+        release = gk(env, "release", "create", str(item), "--now", "--channels", "sms", "--yes", user="carol")["id"]
         deadline = time.time() + 30
         while time.time() < deadline and (sms_delivery(env, release).get("progress") or {}).get("batches_done", 0) < 4:
             time.sleep(0.05)

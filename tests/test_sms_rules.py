@@ -86,6 +86,7 @@ def test_preview_shows_the_text_its_length_and_segments(tmp_path: Path) -> None:
     env = {"GONGKAI_BOT__DATA_DIR": str(tmp_path / "var"), "GONGKAI_BOT__LOAD_SAMPLE": "false",
            "GONGKAI_CHANNELS__SMS__ENABLED": "true", "GONGKAI_USER": "alice"}
     runner = CliRunner(env=env)
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
     item = json.loads(runner.invoke(main, ["post", "add", str(tmp_path / "n.md"), "--json"]).stdout)["id"]
     out = runner.invoke(main, ["post", "preview", str(item), "--channel", "sms", "--json"])
     assert out.exit_code == 0, out.output

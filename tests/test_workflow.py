@@ -140,3 +140,47 @@ async def test_the_audit_trail_is_append_only(desk) -> None:  # noqa: ANN001
     async with desk.store.sessions() as s:
         actors = set(await s.scalars(select(AuditEvent.actor)))
     assert actors == {"alice", "bob"}
+
+
+async def test_a_retraction_is_requested_then_approved_by_someone_else(desk) -> None:  # noqa: ANN001
+    item = await desk.approved("news", "有误的通知")
+    await desk.publish([item])
+    now = desk.clock.now()
+    with pytest.raises(InputError, match="撤回必须写明原因"):
+        await desk.store.transaction(lambda s: workflow.request_retraction(
+            s, item, actor="alice", now=now, reason=" "))
+    await desk.store.transaction(lambda s: workflow.request_retraction(
+        s, item, actor="alice", now=now, reason="信息有误"))
+    assert await _state(desk, item) == "published"  # nothing happens on the request alone
+    with pytest.raises(WorkflowError, match="已有一份待批准的撤回申请"):
+        await desk.store.transaction(lambda s: workflow.request_retraction(
+            s, item, actor="carol", now=now, reason="再次申请"))
+    with pytest.raises(WorkflowError, match="不能批准自己提出的撤回"):
+        await desk.store.transaction(lambda s: workflow.approve_retraction(s, item, actor="alice", now=now))
+    assert await _state(desk, item) == "published"
+    request = await desk.store.transaction(lambda s: workflow.approve_retraction(s, item, actor="bob", now=now))
+    assert (request.state, request.requested_by, request.decided_by) == ("approved", "alice", "bob")
+    assert await _state(desk, item) == "retracted"
+    async with desk.store.sessions() as s:
+        events = [(e.action, e.actor, e.reason) for e in await s.scalars(
+            select(AuditEvent).where(AuditEvent.item_id == item).order_by(AuditEvent.id))][-3:]
+    assert events == [("retract_requested", "alice", "信息有误"), ("retract_approved", "bob", "信息有误"),
+                      ("retracted", "bob", "信息有误")]
+    with pytest.raises(WorkflowError, match="没有待批准的撤回申请"):
+        await desk.store.transaction(lambda s: workflow.approve_retraction(s, item, actor="bob", now=now))
+
+
+async def test_a_rejected_retraction_leaves_the_item_published(desk) -> None:  # noqa: ANN001
+    item = await desk.approved("news", "通知")
+    await desk.publish([item])
+    now = desk.clock.now()
+    await desk.store.transaction(lambda s: workflow.request_retraction(
+        s, item, actor="alice", now=now, reason="想撤"))
+    with pytest.raises(InputError, match="意见"):
+        await desk.store.transaction(lambda s: workflow.reject_retraction(s, item, actor="bob", now=now, comment=""))
+    request = await desk.store.transaction(lambda s: workflow.reject_retraction(
+        s, item, actor="bob", now=now, comment="内容无误，不需撤回"))
+    assert request.state == "rejected"
+    assert await _state(desk, item) == "published"
+    await desk.store.transaction(lambda s: workflow.request_retraction(  # a new request is possible
+        s, item, actor="alice", now=now, reason="确有错误"))

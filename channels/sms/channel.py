@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import aiohttp
 
-from channels.base import Capabilities, ChannelContext, Job, Outcome, Purpose, Rendition, Result
+from channels.base import Capabilities, ChannelContext, Job, Outcome, Purpose, Reach, Rendition, Result
 from channels.registry import register
 from channels.sms.config import SmsSettings
 from channels.sms.fanout import FanOut, Route
@@ -144,6 +144,13 @@ class SmsChannel:
                                 f"短信将等到{day} {opens:%H:%M} 才发送"
                                 "（突发事件类稿件不受此限）；网站等其他渠道按时发布")
         return warnings
+
+    async def reach(self, items: tuple[ItemView, ...], options: Mapping[str, Any]) -> Reach | None:
+        """Every active subscriber of the items' topics gets one SMS of ``segments`` billed parts."""
+        count = await subscribers.count(self.ctx.store, "sms", release_topics(items))
+        if not count:
+            return None
+        return Reach("sms", count, self.message(items).segments, "短信订阅号码")
 
     async def alerts(self) -> list[str]:
         lines = []

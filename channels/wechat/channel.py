@@ -13,12 +13,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from sqlalchemy import func, select
+
 from channels.base import (
     Capabilities,
     ChannelContext,
     Job,
     Outcome,
     Purpose,
+    Reach,
     Rendition,
     Result,
 )
@@ -31,6 +34,7 @@ from channels.wechat.models import WechatPublication
 from channels.wechat.publish import Publisher, receipt
 from channels.wechat.retract import retract
 from content.errors import InputError
+from content.models import Subscriber
 from content.views import ItemView
 
 log = logging.getLogger("gongkai.wechat")
@@ -139,6 +143,20 @@ class WechatChannel:
             warnings.append(f"微信：{verdict.refusal.split('（修正')[0]}；按配置将只发布不群发")
         warnings += [f"微信：{w}" for w in verdict.warnings]
         return warnings
+
+    async def reach(self, items: tuple[ItemView, ...], options: Mapping[str, Any]) -> Reach | None:
+        """A push (``--push all`` or ``tag:…``) reaches the active followers (for a tag, at most
+        that many); a publication without a push messages nobody."""
+        target = push.parse(options)
+        if target.kind == "none":
+            return None
+        async with self.store.sessions() as session:
+            count = int(await session.scalar(select(func.count(Subscriber.id)).where(
+                Subscriber.channel == "wechat", Subscriber.status == "active")) or 0)
+        if not count:
+            return None
+        label = "微信粉丝（群发）" if target.kind == "all" else f"微信粉丝（群发给标签“{target.tag}”，最多）"
+        return Reach("wechat", count, None, label)
 
     async def alerts(self) -> list[str]:
         """Lines for ``gongkai status``: notifications that cannot be sent, the push quota."""
