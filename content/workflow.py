@@ -14,7 +14,7 @@ from content.checks import CheckRules, Finding, run_checks
 from content.errors import InputError, NotFound, WorkflowError
 from content.files import FileStore
 from content.frontmatter import ItemDraft
-from content.kinds import STATE_LABELS, ItemState, Kind, RevisionStatus
+from content.kinds import STATE_LABELS, ItemState, Kind, RevisionStatus, kind_label
 from content.markup import plain_text, to_html
 from content.models import Attachment, CheckFinding, Item, Link, Revision
 
@@ -218,11 +218,14 @@ async def _write_revision(session: AsyncSession, item: Item, draft: ItemDraft, *
     if draft.follows is not None:
         follows = await session.get(Item, draft.follows)
         if follows is None or follows.id == item.id:
-            raise InputError(f"follows 指向的稿件 {draft.follows} 不存在", field="follows",
+            raise InputError(f"所跟进的稿件 {draft.follows} 不存在", field="follows",
                              fix="填写一个已存在稿件的编号")
     body = draft.body_md
     for ref in draft.files:
-        stored = files.put(ref.path)
+        if ref.folder is None:
+            raise InputError(f"不能引用本地文件 {ref.target or ref.path.name}：稿件不是从 Markdown 文件读入的",
+                             field=ref.role)
+        stored = files.put(ref.path, role=ref.role, inside=ref.folder)
         session.add(Attachment(item_id=item.id, revision=number, role=ref.role,
                                filename=ref.path.name, sha256=stored.sha256, size=stored.size,
                                mime=stored.mime, alt=ref.alt))
@@ -250,7 +253,7 @@ async def _write_revision(session: AsyncSession, item: Item, draft: ItemDraft, *
 
 
 def _replace_image_target(body: str, ref, url: str) -> str:  # noqa: ANN001
-    for form in {str(ref.path.name), ref.path.as_posix()}:
+    for form in {ref.target, str(ref.path.name), ref.path.as_posix()} - {""}:
         body = re.sub(r"(!\[[^\]]*\]\()([^)\s]*" + re.escape(form) + r")(\s|\))",
                       lambda m: m.group(1) + url + m.group(3), body)
     return body
@@ -262,7 +265,7 @@ async def _resolve_interprets(session: AsyncSession, draft: ItemDraft, self_id: 
     if isinstance(draft.interprets, int):
         target = await session.get(Item, draft.interprets)
         if target is None:
-            raise InputError(f"interprets 指向的稿件 {draft.interprets} 不存在", field="interprets",
+            raise InputError(f"所解读的稿件 {draft.interprets} 不存在", field="interprets",
                              fix="填写政策文件的稿件编号（gongkai post list --kind policy）")
     else:
         found = list(await session.scalars(
@@ -271,13 +274,14 @@ async def _resolve_interprets(session: AsyncSession, draft: ItemDraft, self_id: 
             .distinct()))
         if len(found) != 1:
             raise InputError(
-                f"interprets: 文号或索引号 {draft.interprets!r} "
+                f"文号或索引号 {draft.interprets!r} "
                 + ("没有对应的稿件" if not found else f"对应 {len(found)} 篇稿件"),
                 field="interprets", fix="改填政策文件的稿件编号")
         target = found[0]
     if target.kind != Kind.POLICY or target.id == self_id:
-        raise InputError(f"interprets 指向的稿件 {target.id} 不是政策文件（类型为 {target.kind}）",
+        raise InputError(f"所解读的稿件 {target.id} 不是政策文件（类型为 {kind_label(target.kind)}）",
                          field="interprets", fix="解读只能关联 kind: policy 的稿件")
     if target.state == ItemState.RETRACTED:
-        raise InputError(f"interprets 指向的政策文件 {target.id} 已撤回", field="interprets")
+        raise InputError(f"所解读的政策文件 {target.id} 已撤回", field="interprets",
+                         fix="解读只能关联未撤回的政策文件")
     return target.id

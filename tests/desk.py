@@ -32,7 +32,8 @@ class Desk:
         if kind == "press_conference":
             fields["issued"] = "2026-11-25"
         fields.update(meta)
-        draft = build({"kind": kind, "title": title, **fields}, body)
+        # local files are named relative to the working directory (tests chdir to tmp_path)
+        draft = build({"kind": kind, "title": title, **fields}, body, base_dir=Path.cwd())
         item = await self.store.transaction(lambda s: workflow.add_item(
             s, draft, actor=author, now=self.clock.now(), files=self.files))
         return item.id
