@@ -117,7 +117,7 @@ def parse_kind(value: object, *, field: str = "kind") -> Kind:
     kind = KIND_NAMES.get(text) or KIND_NAMES.get(text.lower())
     if kind is not None:
         return kind
-    near = difflib.get_close_matches(text.lower(), list(KIND_NAMES), n=1, cutoff=0.5)
+    near = difflib.get_close_matches(text.lower(), list(KIND_NAMES), n=1, cutoff=0.6)
     hint = f"，是不是要写 {near[0]}？" if near else ""
     raise InputError(f"未知稿件类型“{text}”{hint}", field=field, fix=f"可用：{choices}")
 

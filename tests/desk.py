@@ -27,13 +27,13 @@ class Desk:
         self.rules = CheckRules()
 
     async def add(self, kind: str = "news", title: str = "测试稿件", body: str = "正文。",
-                  author: str = "alice", **meta: Any) -> int:
+                  author: str = "alice", folder: Path | None = None, **meta: Any) -> int:
         fields = dict(POLICY_META) if kind == "policy" else {"department": "市政务服务局"}
         if kind == "press_conference":
             fields["issued"] = "2026-11-25"
         fields.update(meta)
-        # local files are named relative to the working directory (tests chdir to tmp_path)
-        draft = build({"kind": kind, "title": title, **fields}, body, base_dir=Path.cwd())
+        # local files are named relative to ``folder``, else to the working directory
+        draft = build({"kind": kind, "title": title, **fields}, body, base_dir=folder or Path.cwd())
         item = await self.store.transaction(lambda s: workflow.add_item(
             s, draft, actor=author, now=self.clock.now(), files=self.files))
         return item.id
