@@ -11,7 +11,7 @@ from bot.output import emit, table
 from bot.service import Service
 from content import frontmatter, workflow
 from content.errors import GongkaiError, InputError
-from content.kinds import STATE_LABELS, ItemState, Kind, kind_label
+from content.kinds import STATE_LABELS, ItemState, kind_label, parse_kind
 from content.models import AuditEvent, Item, Link, Release, ReleaseItem, Revision
 from content.views import load_views
 from schedules import releases
@@ -191,10 +191,12 @@ def correct(cli: Cli, item_id: int, file: Path, note: str) -> None:
 
 @command(post, "list")
 @click.option("--state", type=click.Choice([s.value for s in ItemState]), default=None)
-@click.option("--kind", type=click.Choice([k.value for k in Kind]), default=None)
+@click.option("--kind", default=None, help="稿件类型，英文或中文，如 policy 或 政策文件")
 @click.option("--limit", type=int, default=50)
 def list_(cli: Cli, state: str | None, kind: str | None, limit: int) -> None:
     """列出稿件（最新在前）。"""
+    kind = parse_kind(kind, field="--kind").value if kind is not None else None
+
     async def work(svc: Service):  # noqa: ANN202
         async with svc.store.sessions() as s:
             q = (select(Item, Revision.title).join(Revision, (Revision.item_id == Item.id)

@@ -73,7 +73,7 @@ def _options(extra: tuple[str, ...], push: str | None) -> dict[str, str]:
         options[key.strip()] = value.strip()
     if push is not None:
         if push not in ("none", "all") and not (push.startswith("tag:") and len(push) > 4):
-            raise InputError(f"--push {push!r} 无效", field="--push", fix="none、all 或 tag:标签名")
+            raise InputError(f"推送范围 {push!r} 无效", field="--push", fix="none、all 或 tag:标签名")
         options["push"] = push
     return options
 
