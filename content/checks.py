@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from content.kinds import KINDS, METADATA_LABELS, Kind
+from content.kinds import KINDS, METADATA_LABELS, SERVICE_GUIDE_FIELDS, Kind
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -59,6 +59,14 @@ def mask(value: str) -> str:
     return value[:3] + "*" * max(len(value) - 7, 1) + value[-4:] if len(value) > 7 else "***"
 
 
+def missing_c4_fields(kind: Kind, fields: dict[str, object]) -> list[str]:
+    """The service-guide items of rule C4 that ``fields`` leaves empty. A reviewer cannot
+    override these: a guide without them is not published."""
+    if kind is not Kind.SERVICE_GUIDE:
+        return []
+    return [name for name in SERVICE_GUIDE_FIELDS if not str(fields.get(name) or "").strip()]
+
+
 def run_checks(draft_fields: dict[str, object], text: str, rules: CheckRules,
                images_without_alt: int = 0) -> list[Finding]:
     """``draft_fields`` maps metadata names to values; ``text`` is all the text a reader sees."""
@@ -79,9 +87,14 @@ def run_checks(draft_fields: dict[str, object], text: str, rules: CheckRules,
         findings.append(Finding("mobile", "含有手机号码（个人信息），请删除或脱敏；咨询电话请用固定电话",
                                 mask(digits)))
     kind = Kind(str(draft_fields["kind"]))
+    c4 = set(missing_c4_fields(kind, draft_fields))
     for name in KINDS[kind].required:
         value = draft_fields.get(name)
-        if value in (None, "", ()):
+        if name in c4:
+            findings.append(Finding("c4_required",
+                                    f"{KINDS[kind].label}缺少必填项“{METADATA_LABELS[name]}”"
+                                    f"（front matter 字段 {name}；规则 C4，不能放行）", name))
+        elif value in (None, "", ()):
             findings.append(Finding("metadata",
                                     f"{KINDS[kind].label}缺少必填项“{METADATA_LABELS.get(name, name)}”"
                                     f"（front matter 字段 {name}）", name))

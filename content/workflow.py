@@ -10,11 +10,11 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import audit
-from content.checks import CheckRules, Finding, run_checks
+from content.checks import CheckRules, Finding, missing_c4_fields, run_checks
 from content.errors import InputError, NotFound, WorkflowError
 from content.files import FileStore
 from content.frontmatter import ItemDraft
-from content.kinds import STATE_LABELS, ItemState, Kind, RevisionStatus, kind_label
+from content.kinds import METADATA_LABELS, STATE_LABELS, ItemState, Kind, RevisionStatus, kind_label
 from content.markup import plain_text, to_html
 from content.models import Attachment, CheckFinding, Item, Link, Revision
 
@@ -131,6 +131,13 @@ async def approve(session: AsyncSession, item_id: int, *, actor: str, now: datet
         raise WorkflowError(
             f"{actor} 是第 {rev.number} 版的作者，不能审核自己的稿件（规则 C1：保密审查须由作者以外的人完成）",
             fix="请另一位同事用 --as 其姓名 执行审核")
+    missing = missing_c4_fields(Kind(item.kind), rev.extra)
+    if missing:
+        labels = "".join(f"“{METADATA_LABELS[name]}”" for name in missing)
+        raise WorkflowError(
+            f"稿件 {item_id} 是办事指南，缺少规则 C4 规定的必填项{labels}，必填项不能用 --override 放行",
+            fix=f"在 front matter 中补全（{'、'.join(missing)}）后重新提交："
+                f"gongkai post edit {item_id} FILE.md，再 gongkai post submit {item_id}")
     findings = [f for f in await open_findings(session, item_id, rev.number) if not f.overridden_by]
     if findings and not (override_reason and override_reason.strip()):
         lines = "；".join(f"[{f.check}] {f.message}" for f in findings)
