@@ -107,7 +107,7 @@ async def delivery(bundles: int, database_url: str | None) -> None:
                                                   "summary": "三问三答。"}, "正文。"),
                                         actor="bench", now=now, files=files)
             for item in (p, i):
-                await workflow.submit(s, item.id, actor="bench", now=now, rules=CheckRules())
+                await workflow.submit(s, item.id, actor="bench", now=now, rules=CheckRules(), files=files)
                 await workflow.approve(s, item.id, actor="reviewer", now=now, override_reason="bench")
             rel = await releases.create(s, [p.id, i.id], due_at=now, channels=["weibo"], actor="bench",
                                         now=now, allow_past=True)

@@ -65,7 +65,7 @@ def submit(cli: Cli, item_id: int) -> None:
 
     async def work(svc: Service):  # noqa: ANN202
         return await svc.store.transaction(lambda s: workflow.submit(
-            s, item_id, actor=actor, now=svc.clock.now(), rules=svc.rules))
+            s, item_id, actor=actor, now=svc.clock.now(), rules=svc.rules, files=svc.files))
 
     findings = cli.run(work)
     lines = [f"稿件 {item_id} 已提交审核。"]
@@ -76,8 +76,8 @@ def submit(cli: Cli, item_id: int) -> None:
         lines.append("自动检查全部通过。请另一位同事审核：gongkai post approve "
                      f"{item_id} --as 审核人")
     emit(cli.as_json, {"id": item_id, "state": "submitted",
-                       "findings": [{"check": f.check, "message": f.message, "excerpt": f.excerpt}
-                                    for f in findings]}, lines)
+                       "findings": [{"check": f.check, "field": f.field, "message": f.message,
+                                     "excerpt": f.excerpt} for f in findings]}, lines)
 
 
 @command(post, "approve")
@@ -177,7 +177,7 @@ def correct(cli: Cli, item_id: int, file: Path, note: str) -> None:
             item = await workflow.correct(s, item_id, draft, actor=actor, now=svc.clock.now(),
                                           files=svc.files, note=note)
             findings = await workflow.submit(s, item_id, actor=actor, now=svc.clock.now(),
-                                             rules=svc.rules)
+                                             rules=svc.rules, files=svc.files)
             return item.current_revision, findings
 
         return await svc.store.transaction(txn)

@@ -2,6 +2,7 @@
 corrected or retracted. Every transition writes an audit event in the same transaction."""
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,10 +11,12 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import audit
-from content.checks import CheckRules, Finding, missing_c4_fields, run_checks
+from content.checks import (CheckRules, Finding, Text, missing_c4_fields, run_checks,
+                            unchecked_attachment)
+from content.doctext import Readable, read_text
 from content.errors import InputError, NotFound, WorkflowError
 from content.files import FileStore
-from content.frontmatter import ItemDraft
+from content.frontmatter import FIELD_LABELS, ItemDraft
 from content.kinds import METADATA_LABELS, STATE_LABELS, ItemState, Kind, RevisionStatus, kind_label
 from content.markup import plain_text, to_html
 from content.models import Attachment, CheckFinding, Item, Link, Revision
@@ -21,6 +24,7 @@ from content.models import Attachment, CheckFinding, Item, Link, Revision
 EDITABLE = (ItemState.DRAFT, ItemState.RETURNED, ItemState.SUBMITTED, ItemState.APPROVED,
             ItemState.SCHEDULED)
 _IMG = re.compile(r"<img\b[^>]*>")
+_ALT = re.compile(r"<img\b[^>]*\balt=\"([^\"]*)\"")
 
 
 @dataclass(frozen=True)
@@ -79,18 +83,18 @@ async def edit_item(session: AsyncSession, item_id: int, draft: ItemDraft, *, ac
 
 
 async def submit(session: AsyncSession, item_id: int, *, actor: str, now: datetime,
-                 rules: CheckRules) -> list[Finding]:
+                 rules: CheckRules, files: FileStore) -> list[Finding]:
     item = await get_item(session, item_id)
     rev = await get_revision(session, item_id, item.current_revision)
     if rev.status not in (RevisionStatus.DRAFT, RevisionStatus.RETURNED):
         raise WorkflowError(f"稿件 {item_id} 当前为“{STATE_LABELS[ItemState(item.state)]}”，不能提交",
                             fix="只有草稿或被退回的稿件可以提交审核")
-    findings = await check_revision(session, item, rev, rules)
+    findings = await check_revision(session, item, rev, rules, files)
     await session.execute(delete(CheckFinding).where(
         CheckFinding.item_id == item_id, CheckFinding.revision == rev.number))
     for f in findings:
         session.add(CheckFinding(item_id=item_id, revision=rev.number, check=f.check,
-                                 message=f.message, excerpt=f.excerpt, found_at=now))
+                                 message=f.message, excerpt=f.excerpt[:200], found_at=now))
     rev.status = RevisionStatus.SUBMITTED.value
     if item.state in (ItemState.DRAFT, ItemState.RETURNED):
         item.state = ItemState.SUBMITTED.value
@@ -100,8 +104,8 @@ async def submit(session: AsyncSession, item_id: int, *, actor: str, now: dateti
     return findings
 
 
-async def check_revision(session: AsyncSession, item: Item, rev: Revision,
-                         rules: CheckRules) -> list[Finding]:
+async def check_revision(session: AsyncSession, item: Item, rev: Revision, rules: CheckRules,
+                         files: FileStore) -> list[Finding]:
     fields: dict[str, object] = {
         "kind": item.kind, "title": rev.title, "department": rev.department,
         "index_no": rev.index_no, "doc_no": rev.doc_no, "issuer": rev.issuer, "topic": rev.topic,
@@ -110,9 +114,41 @@ async def check_revision(session: AsyncSession, item: Item, rev: Revision,
     if item.kind == Kind.INTERPRETATION:
         fields["interprets"] = await session.scalar(select(Link.to_item_id).where(
             Link.from_item_id == item.id, Link.rel == "interprets"))
-    text = "\n".join([rev.title, rev.summary, plain_text(rev.body_html), *rev.extra.values()])
+    attachments = list(await session.scalars(select(Attachment).where(
+        Attachment.item_id == item.id, Attachment.revision == rev.number).order_by(Attachment.id)))
+    texts, unchecked = _revision_texts(rev, attachments, files)
     missing_alt = sum(1 for tag in _IMG.findall(rev.body_html) if 'alt=""' in tag or "alt=" not in tag)
-    return run_checks(fields, text, rules, images_without_alt=missing_alt)
+    return run_checks(fields, texts, rules, images_without_alt=missing_alt) + unchecked
+
+
+def _revision_texts(rev: Revision, attachments: list[Attachment],
+                    files: FileStore) -> tuple[list[Text], list[Finding]]:
+    """Every text of a revision a reader sees, each with where it comes from, and a finding
+    for each attachment whose text could not be read."""
+    named = [("title", rev.title), ("summary", rev.summary), ("department", rev.department),
+             ("column", rev.column_name), ("index_no", rev.index_no), ("doc_no", rev.doc_no),
+             ("issuer", rev.issuer), ("topic", rev.topic), ("validity", rev.validity),
+             ("tags", "、".join(rev.tags or ())), *rev.extra.items()]
+    texts = [Text(name, FIELD_LABELS.get(name, name), str(value or "")) for name, value in named]
+    texts.append(Text("body", "正文", plain_text(rev.body_html)))
+    stored_alts = {a.alt for a in attachments}
+    alts = [alt for alt in map(html.unescape, _ALT.findall(rev.body_html)) if alt not in stored_alts]
+    texts.append(Text("body", "正文图片的替代文字", "\n".join(alts)))
+    unchecked: list[Finding] = []
+    for a in attachments:
+        field = "attachments" if a.role == "attachment" else "images"
+        texts.append(Text(field, f"文件名“{a.filename}”", a.filename))
+        texts.append(Text(field, f"{'附件' if a.role == 'attachment' else '图片'}“{a.filename}”的说明",
+                          a.alt))
+        if a.role != "attachment":
+            continue
+        suffix = a.filename[a.filename.rfind("."):].lower() if "." in a.filename else ""
+        document = read_text(files.path(f"{a.sha256}{suffix}"), suffix)
+        if document.outcome is Readable.TEXT:
+            texts.append(Text(field, f"附件“{a.filename}”的内容", document.text))
+        elif document.outcome is not Readable.NO_TEXT:
+            unchecked.append(unchecked_attachment(a.filename, document.reason))
+    return texts, unchecked
 
 
 async def open_findings(session: AsyncSession, item_id: int, revision: int) -> list[CheckFinding]:

@@ -40,7 +40,7 @@ class Desk:
 
     async def approve(self, item_id: int, author: str = "alice", reviewer: str = "bob") -> None:
         await self.store.transaction(lambda s: workflow.submit(
-            s, item_id, actor=author, now=self.clock.now(), rules=self.rules))
+            s, item_id, actor=author, now=self.clock.now(), rules=self.rules, files=self.files))
         await self.store.transaction(lambda s: workflow.approve(
             s, item_id, actor=reviewer, now=self.clock.now(), override_reason="测试"))
 

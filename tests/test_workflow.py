@@ -24,7 +24,7 @@ def test_id_card_checksum() -> None:
 
 async def _submit(desk, item_id: int, rules: CheckRules | None = None, actor: str = "alice"):  # noqa: ANN001, ANN202
     return await desk.store.transaction(lambda s: workflow.submit(
-        s, item_id, actor=actor, now=desk.clock.now(), rules=rules or desk.rules))
+        s, item_id, actor=actor, now=desk.clock.now(), rules=rules or desk.rules, files=desk.files))
 
 
 async def _approve(desk, item_id: int, actor: str = "bob", override: str | None = None):  # noqa: ANN001, ANN202
