@@ -20,6 +20,7 @@ from content.frontmatter import FIELD_LABELS, ItemDraft
 from content.kinds import METADATA_LABELS, STATE_LABELS, ItemState, Kind, RevisionStatus, kind_label
 from content.markup import plain_text, to_html
 from content.models import Attachment, CheckFinding, Item, Link, Revision
+from content.textguard import refuse_controls
 
 EDITABLE = (ItemState.DRAFT, ItemState.RETURNED, ItemState.SUBMITTED, ItemState.APPROVED,
             ItemState.SCHEDULED)
@@ -158,6 +159,7 @@ async def open_findings(session: AsyncSession, item_id: int, revision: int) -> l
 
 async def approve(session: AsyncSession, item_id: int, *, actor: str, now: datetime,
                   override_reason: str | None = None) -> ApproveResult:
+    refuse_controls(override_reason or "", field="--override")
     item = await get_item(session, item_id)
     rev = await get_revision(session, item_id, item.current_revision)
     if rev.status != RevisionStatus.SUBMITTED:
@@ -198,6 +200,7 @@ async def return_item(session: AsyncSession, item_id: int, *, actor: str, now: d
                       comment: str) -> Item:
     if not comment.strip():
         raise InputError("退回必须写明意见", field="--comment", fix="加 --comment \"需要修改的地方\"")
+    refuse_controls(comment, field="--comment")
     item = await get_item(session, item_id)
     rev = await get_revision(session, item_id, item.current_revision)
     if rev.status not in (RevisionStatus.SUBMITTED, RevisionStatus.APPROVED) or \
@@ -217,6 +220,7 @@ async def retract(session: AsyncSession, item_id: int, *, actor: str, now: datet
                   reason: str) -> Item:
     if not reason.strip():
         raise InputError("撤回必须写明原因", field="--reason", fix="加 --reason \"撤回原因\"（将公开显示）")
+    refuse_controls(reason, field="--reason")
     item = await get_item(session, item_id)
     if item.state not in (ItemState.PUBLISHED, ItemState.CORRECTED):
         raise WorkflowError(f"稿件 {item_id} 尚未发布，无需撤回",
@@ -236,6 +240,7 @@ async def correct(session: AsyncSession, item_id: int, draft: ItemDraft, *, acto
     correction note) when a colleague approves it."""
     if not note.strip():
         raise InputError("更正必须写明更正说明", field="--note", fix="加 --note \"更正了什么\"（将公开显示）")
+    refuse_controls(note, field="--note")
     item = await get_item(session, item_id)
     if item.state not in (ItemState.PUBLISHED, ItemState.CORRECTED):
         raise WorkflowError(f"稿件 {item_id} 尚未发布，不需要更正", fix=f"用 gongkai post edit {item_id} FILE.md 修改")

@@ -128,3 +128,23 @@ def test_post_add_reports_a_bomb_in_one_line_and_stores_nothing(tmp_path: Path,
         assert result.output.startswith("错误：") and "Traceback" not in result.output
     assert cli_json(env, "post", "list")["items"] == []
 
+
+
+async def test_review_texts_refuse_control_characters_too(desk) -> None:  # noqa: ANN001
+    """Comments, reasons, notes and override reasons reach the store as well (and the web
+    console can send any character the command line cannot)."""
+    item = await desk.add("news", "动态")
+    await desk.store.transaction(lambda s: workflow.submit(
+        s, item, actor="alice", now=desk.clock.now(), rules=desk.rules, files=desk.files))
+    before = await _counts(desk.store)
+    steps = [
+        ("--comment", lambda s: workflow.return_item(s, item, actor="bob", now=desk.clock.now(),
+                                                     comment="请修改\x00")),
+        ("--override", lambda s: workflow.approve(s, item, actor="bob", now=desk.clock.now(),
+                                                  override_reason="同意\x00")),
+    ]
+    for field, step in steps:
+        with pytest.raises(InputError) as err:
+            await desk.store.transaction(step)
+        assert err.value.field == field and "U+0000" in err.value.message
+    assert await _counts(desk.store) == before
