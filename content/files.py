@@ -69,7 +69,10 @@ def local_source(folder: Path | None, target: str, *, role: str, field: str) -> 
     candidate = root / written
     if not candidate.exists() and not candidate.is_symlink():
         raise InputError(f"找不到文件 {target}", field=field, fix="路径相对于 Markdown 文件所在目录")
-    real = candidate.resolve()
+    try:
+        real = candidate.resolve()
+    except (OSError, RuntimeError):  # a loop of symbolic links
+        raise InputError(f"文件 {target} 是循环的符号链接", field=field, fix=fix_inside) from None
     if not real.is_relative_to(root):
         raise InputError(f"文件 {target} 是指向 Markdown 文件所在文件夹之外的符号链接", field=field,
                          fix=fix_inside)

@@ -42,6 +42,8 @@ def _links(posts: Path, bot: Path) -> None:
     (posts / "passwd.pdf").symlink_to("/etc/passwd")
     (posts / "config.png").symlink_to(bot / "config.toml")
     (posts / "up").symlink_to(bot, target_is_directory=True)
+    (posts / "loop.pdf").symlink_to(posts / "loop2.pdf")
+    (posts / "loop2.pdf").symlink_to(posts / "loop.pdf")
 
 
 OUTSIDE = [
@@ -55,6 +57,7 @@ OUTSIDE = [
     ("images: [config.png]", "", "images", "config.png 是指向 Markdown 文件所在文件夹之外的符号链接"),
     ("", "![图](up/config.toml)", "body", "up/config.toml 是指向 Markdown 文件所在文件夹之外的符号链接"),
     ("attachments: [~/.ssh/id_rsa]", "", "attachments", "是绝对路径"),
+    ("attachments: [loop.pdf]", "", "attachments", "loop.pdf 是循环的符号链接"),
 ]
 
 
