@@ -126,3 +126,11 @@ def test_approve_refuses_to_override_a_missing_c4_field_in_one_line(tmp_path: Pa
         f"（在 front matter 中补全（fees）后重新提交：gongkai post edit {item} FILE.md，"
         f"再 gongkai post submit {item}）")
     assert cli_json(env, "post", "show", str(item))["state"] == "submitted"
+
+
+async def test_without_the_file_store_attachments_are_not_passed_unread(desk, tmp_path: Path) -> None:  # noqa: ANN001
+    (tmp_path / "通知.pdf").write_bytes(pdf_with_text("秘密★"))
+    item = await desk.add("news", "附件", folder=tmp_path, attachments=["通知.pdf"])
+    findings = await desk.store.transaction(lambda s: workflow.submit(
+        s, item, actor="alice", now=desk.clock.now(), rules=RULES))
+    assert [(f.check, f.excerpt) for f in findings] == [("attachment_unchecked", "通知.pdf")]
