@@ -99,7 +99,8 @@ async def delivery(bundles: int, database_url: str | None) -> None:
             p = await workflow.add_item(s, build({"kind": "policy", "title": f"政策文件 {n}", "department": "办公室",
                                                   "index_no": f"000/2026-{n:05d}", "doc_no": f"示发〔2026〕{n}号",
                                                   "issuer": "示例市人民政府", "issued": "2026-11-20",
-                                                  "summary": SUMMARY, "cover": str(cover)}, "正文。"),
+                                                  "summary": SUMMARY, "cover": cover.name}, "正文。",
+                                                 base_dir=cover.parent),
                                         actor="bench", now=now, files=files)
             await s.flush()
             i = await workflow.add_item(s, build({"kind": "interpretation", "title": f"政策文件 {n} 解读",
