@@ -55,7 +55,7 @@ async def main(args: argparse.Namespace) -> None:
             draft = build({"kind": "news", "title": f"基准测试动态 {n}", "department": "办公室",
                            "column": f"栏目{n % 10}"}, f"第 {n} 条。")
             item = await workflow.add_item(s, draft, actor="bench", now=now, files=service.files)
-            await workflow.submit(s, item.id, actor="bench", now=now, rules=service.rules)
+            await workflow.submit(s, item.id, actor="bench", now=now, rules=service.rules, files=service.files)
             await workflow.approve(s, item.id, actor="reviewer", now=now)
             await releases.create(s, [item.id], due_at=due, channels=["website"], actor="bench", now=now)
 

@@ -142,7 +142,7 @@ async def fan_out(env: dict[str, str]) -> dict:
         draft = build({"kind": "news", "title": "关于开展政务公开日活动的通知", "department": "办公室",
                        "column": "工作动态"}, "正文。")
         item = await workflow.add_item(s, draft, actor="bench", now=now, files=service.files)
-        await workflow.submit(s, item.id, actor="bench", now=now, rules=service.rules)
+        await workflow.submit(s, item.id, actor="bench", now=now, rules=service.rules, files=service.files)
         await workflow.approve(s, item.id, actor="reviewer", now=now)
         rel = await releases.create(s, [item.id], due_at=now, channels=["sms"], actor="bench", now=now)
         return rel.id

@@ -107,7 +107,8 @@ async def delivery(bundles: int, database_url: str | None) -> None:
             p = await workflow.add_item(s, build({"kind": "policy", "title": f"政策文件 {n}", "department": "办公室",
                                                   "index_no": f"000/2026-{n:05d}", "doc_no": f"示发〔2026〕{n}号",
                                                   "issuer": "示例市人民政府", "issued": "2026-11-20",
-                                                  "summary": SUMMARY, "cover": str(cover)}, "正文。"),
+                                                  "summary": SUMMARY, "cover": cover.name}, "正文。",
+                                                 base_dir=cover.parent),
                                         actor="bench", now=now, files=files)
             await s.flush()
             i = await workflow.add_item(s, build({"kind": "interpretation", "title": f"政策文件 {n} 解读",
@@ -115,7 +116,7 @@ async def delivery(bundles: int, database_url: str | None) -> None:
                                                   "summary": "三问三答。"}, "正文。"),
                                         actor="bench", now=now, files=files)
             for item in (p, i):
-                await workflow.submit(s, item.id, actor="bench", now=now, rules=CheckRules())
+                await workflow.submit(s, item.id, actor="bench", now=now, rules=CheckRules(), files=files)
                 await workflow.approve(s, item.id, actor="reviewer", now=now, override_reason="bench")
             rel = await releases.create(s, [p.id, i.id], due_at=now, channels=["weibo"], actor="bench",
                                         now=now, allow_past=True)

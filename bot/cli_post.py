@@ -13,7 +13,7 @@ from bot.service import Service
 from bot.climount import LazyGroup
 from content import frontmatter, workflow
 from content.errors import GongkaiError, InputError
-from content.kinds import STATE_LABELS, ItemState, Kind, kind_label
+from content.kinds import STATE_LABELS, ItemState, kind_label, parse_kind
 from content.models import AuditEvent, Item, Link, Release, ReleaseItem, Revision
 from content.views import load_views
 from schedules import releases
@@ -72,7 +72,7 @@ def submit(cli: Cli, item_id: int) -> None:
 
     async def work(svc: Service):  # noqa: ANN202
         return await svc.store.transaction(lambda s: workflow.submit(
-            s, item_id, actor=actor, now=svc.clock.now(), rules=svc.rules))
+            s, item_id, actor=actor, now=svc.clock.now(), rules=svc.rules, files=svc.files))
 
     findings = cli.run(work)
     lines = [f"稿件 {item_id} 已提交审核。"]
@@ -84,8 +84,8 @@ def submit(cli: Cli, item_id: int) -> None:
         lines.append("自动检查全部通过。请另一位同事审核：gongkai post approve "
                      f"{item_id} --as 审核人")
     emit(cli.as_json, {"id": item_id, "state": "submitted",
-                       "findings": [{"check": f.check, "message": f.message, "excerpt": f.excerpt}
-                                    for f in findings]}, lines)
+                       "findings": [{"check": f.check, "field": f.field, "message": f.message,
+                                     "excerpt": f.excerpt} for f in findings]}, lines)
 
 
 @command(post, "approve")
@@ -210,7 +210,7 @@ def correct(cli: Cli, item_id: int, file: Path, note: str) -> None:
             item = await workflow.correct(s, item_id, draft, actor=actor, now=svc.clock.now(),
                                           files=svc.files, note=note)
             findings = await workflow.submit(s, item_id, actor=actor, now=svc.clock.now(),
-                                             rules=svc.rules)
+                                             rules=svc.rules, files=svc.files)
             return item.current_revision, findings
 
         return await svc.store.transaction(txn)
@@ -224,10 +224,12 @@ def correct(cli: Cli, item_id: int, file: Path, note: str) -> None:
 
 @command(post, "list")
 @click.option("--state", type=click.Choice([s.value for s in ItemState]), default=None)
-@click.option("--kind", type=click.Choice([k.value for k in Kind]), default=None)
+@click.option("--kind", default=None, help="稿件类型，英文或中文，如 policy 或 政策文件")
 @click.option("--limit", type=click.IntRange(min=1), default=50, help="最多列出多少条")
 def list_(cli: Cli, state: str | None, kind: str | None, limit: int) -> None:
     """列出稿件（最新在前）。"""
+    kind = parse_kind(kind, field="--kind").value if kind is not None else None
+
     async def work(svc: Service):  # noqa: ANN202
         async with svc.store.sessions() as s:
             q = (select(Item, Revision.title).join(Revision, (Revision.item_id == Item.id)

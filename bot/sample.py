@@ -34,7 +34,7 @@ async def load_if_empty(service, lead: timedelta = timedelta(minutes=1)) -> int 
         i = await workflow.add_item(s, frontmatter.load(interpretation_file), actor=AUTHOR, now=now,
                                     files=service.files)
         for item in (p, i):
-            await workflow.submit(s, item.id, actor=AUTHOR, now=now, rules=service.rules)
+            await workflow.submit(s, item.id, actor=AUTHOR, now=now, rules=service.rules, files=service.files)
             await workflow.approve(s, item.id, actor=REVIEWER, now=now,
                                    override_reason="示例内容（首次运行自动载入）")
         release = await releases.create(s, [p.id, i.id], due_at=now + lead,

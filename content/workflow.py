@@ -2,6 +2,7 @@
 corrected or retracted. Every transition writes an audit event in the same transaction."""
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,17 +11,21 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import audit
-from content.checks import CheckRules, Finding, run_checks
+from content.checks import (CheckRules, Finding, Text, missing_c4_fields, run_checks,
+                            unchecked_attachment)
+from content.doctext import Readable, read_text
 from content.errors import InputError, NotFound, WorkflowError
 from content.files import FileStore
-from content.frontmatter import ItemDraft
-from content.kinds import STATE_LABELS, ItemState, Kind, RevisionStatus
+from content.frontmatter import FIELD_LABELS, ItemDraft
+from content.kinds import METADATA_LABELS, STATE_LABELS, ItemState, Kind, RevisionStatus, kind_label
 from content.markup import plain_text, to_html
 from content.models import Attachment, CheckFinding, Item, Link, ReviewRequest, Revision
+from content.textguard import refuse_controls
 
 EDITABLE = (ItemState.DRAFT, ItemState.RETURNED, ItemState.SUBMITTED, ItemState.APPROVED,
             ItemState.SCHEDULED)
 _IMG = re.compile(r"<img\b[^>]*>")
+_ALT = re.compile(r"<img\b[^>]*\balt=\"([^\"]*)\"")
 
 
 @dataclass(frozen=True)
@@ -79,18 +84,21 @@ async def edit_item(session: AsyncSession, item_id: int, draft: ItemDraft, *, ac
 
 
 async def submit(session: AsyncSession, item_id: int, *, actor: str, now: datetime,
-                 rules: CheckRules) -> list[Finding]:
+                 rules: CheckRules, files: FileStore | None = None) -> list[Finding]:
+    """Run the review checks and mark the current revision submitted. ``files`` is where the
+    attachments are stored, to read their text; without it every attachment is reported as
+    not checked (a person has to look at it)."""
     item = await get_item(session, item_id)
     rev = await get_revision(session, item_id, item.current_revision)
     if rev.status not in (RevisionStatus.DRAFT, RevisionStatus.RETURNED):
         raise WorkflowError(f"稿件 {item_id} 当前为“{STATE_LABELS[ItemState(item.state)]}”，不能提交",
                             fix="只有草稿或被退回的稿件可以提交审核")
-    findings = await check_revision(session, item, rev, rules)
+    findings = await check_revision(session, item, rev, rules, files)
     await session.execute(delete(CheckFinding).where(
         CheckFinding.item_id == item_id, CheckFinding.revision == rev.number))
     for f in findings:
         session.add(CheckFinding(item_id=item_id, revision=rev.number, check=f.check,
-                                 message=f.message, excerpt=f.excerpt, found_at=now))
+                                 message=f.message, excerpt=f.excerpt[:200], found_at=now))
     rev.status = RevisionStatus.SUBMITTED.value
     if item.state in (ItemState.DRAFT, ItemState.RETURNED):
         item.state = ItemState.SUBMITTED.value
@@ -100,8 +108,8 @@ async def submit(session: AsyncSession, item_id: int, *, actor: str, now: dateti
     return findings
 
 
-async def check_revision(session: AsyncSession, item: Item, rev: Revision,
-                         rules: CheckRules) -> list[Finding]:
+async def check_revision(session: AsyncSession, item: Item, rev: Revision, rules: CheckRules,
+                         files: FileStore | None) -> list[Finding]:
     fields: dict[str, object] = {
         "kind": item.kind, "title": rev.title, "department": rev.department,
         "index_no": rev.index_no, "doc_no": rev.doc_no, "issuer": rev.issuer, "topic": rev.topic,
@@ -110,9 +118,44 @@ async def check_revision(session: AsyncSession, item: Item, rev: Revision,
     if item.kind == Kind.INTERPRETATION:
         fields["interprets"] = await session.scalar(select(Link.to_item_id).where(
             Link.from_item_id == item.id, Link.rel == "interprets"))
-    text = "\n".join([rev.title, rev.summary, plain_text(rev.body_html), *rev.extra.values()])
+    attachments = list(await session.scalars(select(Attachment).where(
+        Attachment.item_id == item.id, Attachment.revision == rev.number).order_by(Attachment.id)))
+    texts, unchecked = _revision_texts(rev, attachments, files)
     missing_alt = sum(1 for tag in _IMG.findall(rev.body_html) if 'alt=""' in tag or "alt=" not in tag)
-    return run_checks(fields, text, rules, images_without_alt=missing_alt)
+    return run_checks(fields, texts, rules, images_without_alt=missing_alt) + unchecked
+
+
+def _revision_texts(rev: Revision, attachments: list[Attachment],
+                    files: FileStore | None) -> tuple[list[Text], list[Finding]]:
+    """Every text of a revision a reader sees, each with where it comes from, and a finding
+    for each attachment whose text could not be read."""
+    named = [("title", rev.title), ("summary", rev.summary), ("department", rev.department),
+             ("column", rev.column_name), ("index_no", rev.index_no), ("doc_no", rev.doc_no),
+             ("issuer", rev.issuer), ("topic", rev.topic), ("validity", rev.validity),
+             ("tags", "、".join(rev.tags or ())), *rev.extra.items()]
+    texts = [Text(name, FIELD_LABELS.get(name, name), str(value or "")) for name, value in named]
+    texts.append(Text("body", "正文", plain_text(rev.body_html)))
+    stored_alts = {a.alt for a in attachments}
+    alts = [alt for alt in map(html.unescape, _ALT.findall(rev.body_html)) if alt not in stored_alts]
+    texts.append(Text("body", "正文图片的替代文字", "\n".join(alts)))
+    unchecked: list[Finding] = []
+    for a in attachments:
+        field = "attachments" if a.role == "attachment" else "images"
+        texts.append(Text(field, f"文件名“{a.filename}”", a.filename))
+        texts.append(Text(field, f"{'附件' if a.role == 'attachment' else '图片'}“{a.filename}”的说明",
+                          a.alt))
+        if a.role != "attachment":
+            continue
+        suffix = a.filename[a.filename.rfind("."):].lower() if "." in a.filename else ""
+        if files is None:
+            unchecked.append(unchecked_attachment(a.filename, "未读取附件文件"))
+            continue
+        document = read_text(files.path(f"{a.sha256}{suffix}"), suffix)
+        if document.outcome is Readable.TEXT:
+            texts.append(Text(field, f"附件“{a.filename}”的内容", document.text))
+        elif document.outcome is not Readable.NO_TEXT:
+            unchecked.append(unchecked_attachment(a.filename, document.reason))
+    return texts, unchecked
 
 
 async def open_findings(session: AsyncSession, item_id: int, revision: int) -> list[CheckFinding]:
@@ -122,6 +165,7 @@ async def open_findings(session: AsyncSession, item_id: int, revision: int) -> l
 
 async def approve(session: AsyncSession, item_id: int, *, actor: str, now: datetime,
                   override_reason: str | None = None) -> ApproveResult:
+    refuse_controls(override_reason or "", field="--override")
     item = await get_item(session, item_id)
     rev = await get_revision(session, item_id, item.current_revision)
     if rev.status != RevisionStatus.SUBMITTED:
@@ -131,6 +175,13 @@ async def approve(session: AsyncSession, item_id: int, *, actor: str, now: datet
         raise WorkflowError(
             f"{actor} 是第 {rev.number} 版的作者，不能审核自己的稿件（规则 C1：保密审查须由作者以外的人完成）",
             fix="请另一位同事用 --as 其姓名 执行审核")
+    missing = missing_c4_fields(Kind(item.kind), rev.extra)
+    if missing:
+        labels = "".join(f"“{METADATA_LABELS[name]}”" for name in missing)
+        raise WorkflowError(
+            f"稿件 {item_id} 是办事指南，缺少规则 C4 规定的必填项{labels}，必填项不能用 --override 放行",
+            fix=f"在 front matter 中补全（{'、'.join(missing)}）后重新提交："
+                f"gongkai post edit {item_id} FILE.md，再 gongkai post submit {item_id}")
     findings = [f for f in await open_findings(session, item_id, rev.number) if not f.overridden_by]
     if findings and not (override_reason and override_reason.strip()):
         lines = "；".join(f"[{f.check}] {f.message}" for f in findings)
@@ -155,6 +206,7 @@ async def return_item(session: AsyncSession, item_id: int, *, actor: str, now: d
                       comment: str) -> Item:
     if not comment.strip():
         raise InputError("退回必须写明意见", field="--comment", fix="加 --comment \"需要修改的地方\"")
+    refuse_controls(comment, field="--comment")
     item = await get_item(session, item_id)
     rev = await get_revision(session, item_id, item.current_revision)
     if rev.status not in (RevisionStatus.SUBMITTED, RevisionStatus.APPROVED) or \
@@ -176,6 +228,7 @@ async def retract(session: AsyncSession, item_id: int, *, actor: str, now: datet
     (request_retraction) and takes effect when a colleague approves it (approve_retraction)."""
     if not reason.strip():
         raise InputError("撤回必须写明原因", field="--reason", fix="加 --reason \"撤回原因\"（将公开显示）")
+    refuse_controls(reason, field="--reason")
     item = await get_item(session, item_id)
     _check_retractable(item)
     item.state = ItemState.RETRACTED.value
@@ -196,6 +249,7 @@ async def request_retraction(session: AsyncSession, item_id: int, *, actor: str,
     before anything changes. One open request per item."""
     if not reason.strip():
         raise InputError("撤回必须写明原因", field="--reason", fix="加 --reason \"撤回原因\"（将公开显示）")
+    refuse_controls(reason, field="--reason")
     item = await get_item(session, item_id)
     _check_retractable(item)
     if await _pending(session, item_id) is not None:
@@ -227,6 +281,7 @@ async def reject_retraction(session: AsyncSession, item_id: int, *, actor: str, 
                             comment: str) -> ReviewRequest:
     if not comment.strip():
         raise InputError("驳回撤回申请必须写明意见", field="--comment", fix="加 --comment \"不撤回的理由\"")
+    refuse_controls(comment, field="--comment")
     request = await _decide(session, item_id, actor, "驳回")
     request.state, request.decided_by, request.decided_at = "rejected", actor, now
     audit.record(session, at=now, actor=actor, action="retract_rejected", item_id=item_id,
@@ -268,6 +323,7 @@ async def correct(session: AsyncSession, item_id: int, draft: ItemDraft, *, acto
     correction note) when a colleague approves it."""
     if not note.strip():
         raise InputError("更正必须写明更正说明", field="--note", fix="加 --note \"更正了什么\"（将公开显示）")
+    refuse_controls(note, field="--note")
     item = await get_item(session, item_id)
     if item.state not in (ItemState.PUBLISHED, ItemState.CORRECTED):
         raise WorkflowError(f"稿件 {item_id} 尚未发布，不需要更正", fix=f"用 gongkai post edit {item_id} FILE.md 修改")
@@ -293,11 +349,14 @@ async def _write_revision(session: AsyncSession, item: Item, draft: ItemDraft, *
     if draft.follows is not None:
         follows = await session.get(Item, draft.follows)
         if follows is None or follows.id == item.id:
-            raise InputError(f"follows 指向的稿件 {draft.follows} 不存在", field="follows",
+            raise InputError(f"所跟进的稿件 {draft.follows} 不存在", field="follows",
                              fix="填写一个已存在稿件的编号")
     body = draft.body_md
     for ref in draft.files:
-        stored = files.put(ref.path)
+        if ref.folder is None:
+            raise InputError(f"不能引用本地文件 {ref.target or ref.path.name}：稿件不是从 Markdown 文件读入的",
+                             field=ref.role)
+        stored = files.put(ref.path, role=ref.role, inside=ref.folder)
         session.add(Attachment(item_id=item.id, revision=number, role=ref.role,
                                filename=ref.path.name, sha256=stored.sha256, size=stored.size,
                                mime=stored.mime, alt=ref.alt))
@@ -325,7 +384,7 @@ async def _write_revision(session: AsyncSession, item: Item, draft: ItemDraft, *
 
 
 def _replace_image_target(body: str, ref, url: str) -> str:  # noqa: ANN001
-    for form in {str(ref.path.name), ref.path.as_posix()}:
+    for form in {ref.target, str(ref.path.name), ref.path.as_posix()} - {""}:
         body = re.sub(r"(!\[[^\]]*\]\()([^)\s]*" + re.escape(form) + r")(\s|\))",
                       lambda m: m.group(1) + url + m.group(3), body)
     return body
@@ -337,7 +396,7 @@ async def _resolve_interprets(session: AsyncSession, draft: ItemDraft, self_id: 
     if isinstance(draft.interprets, int):
         target = await session.get(Item, draft.interprets)
         if target is None:
-            raise InputError(f"interprets 指向的稿件 {draft.interprets} 不存在", field="interprets",
+            raise InputError(f"所解读的稿件 {draft.interprets} 不存在", field="interprets",
                              fix="填写政策文件的稿件编号（gongkai post list --kind policy）")
     else:
         found = list(await session.scalars(
@@ -346,13 +405,14 @@ async def _resolve_interprets(session: AsyncSession, draft: ItemDraft, self_id: 
             .distinct()))
         if len(found) != 1:
             raise InputError(
-                f"interprets: 文号或索引号 {draft.interprets!r} "
+                f"文号或索引号 {draft.interprets!r} "
                 + ("没有对应的稿件" if not found else f"对应 {len(found)} 篇稿件"),
                 field="interprets", fix="改填政策文件的稿件编号")
         target = found[0]
     if target.kind != Kind.POLICY or target.id == self_id:
-        raise InputError(f"interprets 指向的稿件 {target.id} 不是政策文件（类型为 {target.kind}）",
+        raise InputError(f"所解读的稿件 {target.id} 不是政策文件（类型为 {kind_label(target.kind)}）",
                          field="interprets", fix="解读只能关联 kind: policy 的稿件")
     if target.state == ItemState.RETRACTED:
-        raise InputError(f"interprets 指向的政策文件 {target.id} 已撤回", field="interprets")
+        raise InputError(f"所解读的政策文件 {target.id} 已撤回", field="interprets",
+                         fix="解读只能关联未撤回的政策文件")
     return target.id

@@ -27,19 +27,20 @@ class Desk:
         self.rules = CheckRules()
 
     async def add(self, kind: str = "news", title: str = "测试稿件", body: str = "正文。",
-                  author: str = "alice", **meta: Any) -> int:
+                  author: str = "alice", folder: Path | None = None, **meta: Any) -> int:
         fields = dict(POLICY_META) if kind == "policy" else {"department": "市政务服务局"}
         if kind == "press_conference":
             fields["issued"] = "2026-11-25"
         fields.update(meta)
-        draft = build({"kind": kind, "title": title, **fields}, body)
+        # local files are named relative to ``folder``, else to the working directory
+        draft = build({"kind": kind, "title": title, **fields}, body, base_dir=folder or Path.cwd())
         item = await self.store.transaction(lambda s: workflow.add_item(
             s, draft, actor=author, now=self.clock.now(), files=self.files))
         return item.id
 
     async def approve(self, item_id: int, author: str = "alice", reviewer: str = "bob") -> None:
         await self.store.transaction(lambda s: workflow.submit(
-            s, item_id, actor=author, now=self.clock.now(), rules=self.rules))
+            s, item_id, actor=author, now=self.clock.now(), rules=self.rules, files=self.files))
         await self.store.transaction(lambda s: workflow.approve(
             s, item_id, actor=reviewer, now=self.clock.now(), override_reason="测试"))
 

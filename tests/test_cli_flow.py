@@ -151,7 +151,7 @@ def test_cli_bad_input(env: dict) -> None:
     bad = env["dir"] / "bad.md"
     bad.write_text("---\nkind: notice\ntitle: 错\n---\n", encoding="utf-8")
     err = gk(env, "post", "add", str(bad), code=2)["error"]
-    assert "kind" in err and "未知类型" in err
+    assert "kind" in err and "未知稿件类型“notice”" in err
     assert gk(env, "post", "list")["items"] == []
     assert "GONGKAI_USER" in gk(env, "post", "add", str(env["dir"] / "policy.md"), user=None, code=2)["error"]
     item = gk(env, "post", "add", str(env["dir"] / "policy.md"))["id"]

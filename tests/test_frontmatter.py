@@ -49,13 +49,13 @@ def test_default_column_follows_the_kind() -> None:
 @pytest.mark.parametrize("text, field, words", [
     ("没有 front matter 的正文", None, "缺少 front matter"),
     ("---\ntitle: 无类型\n---\n正文", "kind", "缺少稿件类型"),
-    ("---\nkind: polcy\ntitle: 错字\n---\n正文", "kind", "未知类型 'polcy'"),
+    ("---\nkind: polcy\ntitle: 错字\n---\n正文", "kind", "未知稿件类型“polcy”，是不是要写 policy？"),
     ("---\nkind: news\n---\n正文", "title", "缺少标题"),
     ("---\nkind: news\ntitle: 日期\nissued: 2026-02-30\n---\n", "issued", "日期 '2026-02-30' 无效"),
     ("---\nkind: news\ntitle: 日期\nissued: 明天\n---\n", "issued", "无效"),
-    ("---\nkind: news\ntitle: 多余\nauthour: 张三\n---\n", "authour", "未知字段 authour"),
+    ("---\nkind: news\ntitle: 多余\nauthour: 张三\n---\n", "authour", "authour: 未知字段"),
     ("---\nkind: news\ntitle: 错误\ninterprets: 3\n---\n", "interprets", "只有 kind: interpretation"),
-    ("---\nkind: news\ntitle: [a, b\n---\n", None, "不是有效的 YAML"),
+    ("---\nkind: news\ntitle: [a, b\n---\n", None, "front matter 第 3 行：方括号列表没有闭合或缺少逗号"),
     ("---\nkind: news\ntitle: 图片\nimages: [missing.png]\n---\n", "images", "找不到文件 missing.png"),
     ("---\nkind: news\ntitle: 图片\n---\n![图](nothere.png)", "body", "找不到文件 nothere.png"),
     ("---\nkind: news\ntitle: " + "长" * 201 + "\n---\n", "title", "标题过长"),
@@ -111,3 +111,73 @@ async def test_local_images_are_stored_and_linked(desk, tmp_path: Path) -> None:
     assert view.images[0].alt == "数据图解"
     assert f'src="/files/{view.images[0].name}"' in view.body_html
     assert desk.files.path(view.images[0].name).read_bytes() == png.read_bytes()
+
+
+@pytest.mark.parametrize("name, kind", [
+    ("政策文件", "policy"), ("政策解读", "interpretation"), ("决策", "decision"),
+    ("会议决定", "decision"), ("重大决策", "decision"), ("清单调整", "list_change"),
+    ("名单变更", "list_change"), ("突发事件", "emergency"), ("新闻发布会", "press_conference"),
+    ("办事指南", "service_guide"), ("工作动态", "news"), ("新闻", "news"), ("Policy", "policy"),
+])
+def test_kinds_can_be_written_in_chinese(name: str, kind: str) -> None:
+    assert frontmatter.parse(f"---\nkind: {name}\ntitle: 标题\n---\n正文").kind == kind
+
+
+@pytest.mark.parametrize("text, field, message", [
+    ("---\nkind: interpretation\ntitle: 解读\ninterpret: 3\n---\n", "interpret", "未知字段，是不是要写 interprets？"),
+    ("---\nkind: news\ntitle: 标题\n文号: 示发〔2026〕1号\n---\n", "文号", "未知字段，是不是要写 doc_no？"),
+    ("---\nkind: 解读\ntitle: 解读\n---\n", "kind", "未知稿件类型“解读”，是不是要写 政策解读？"),
+    ("---\nkind: newz\ntitle: 标题\n---\n", "kind", "未知稿件类型“newz”，是不是要写 news？"),
+])
+def test_unknown_names_get_the_nearest_known_one(text: str, field: str, message: str) -> None:
+    with pytest.raises(InputError) as err:
+        frontmatter.parse(text)
+    assert err.value.field == field and err.value.message == message
+    assert str(err.value).count(f"{field}:") == 1
+
+
+@pytest.mark.parametrize("text", [
+    "---\nkind: news\ntitle：标题\n---\n",
+    "---\ntitle：标题\nkind: news\n---\n",
+    "---\nkind: news\ntitle： 标题\ndepartment: 办公室\n---\n",
+])
+def test_a_full_width_colon_after_a_key_is_named(text: str) -> None:
+    line = next(n for n, l in enumerate(text.splitlines(), 1) if "：" in l)
+    with pytest.raises(InputError) as err:
+        frontmatter.parse(text)
+    assert err.value.message == f"第 {line} 行的键后用了全角冒号“：”，请改为半角冒号“:”"
+    assert err.value.fix == "写成 title: 值"
+
+
+def test_a_full_width_colon_inside_a_value_is_fine() -> None:
+    d = frontmatter.parse("---\nkind: news\ntitle: 通知：关于放假\nsummary: |\n  一、目标：公开\n---\n")
+    assert d.title == "通知：关于放假" and d.summary == "一、目标：公开"
+
+
+@pytest.mark.parametrize("yaml_text, message", [
+    ("kind: news\n\ttitle: 标题\n", "第 3 行：用了制表符（Tab）缩进"),
+    ("kind: news\ntitle: 标题: 副标题\n", "第 3 行：冒号位置不对"),
+    ("kind: news\ntitle: \"标题\n", "引号或括号没有闭合"),
+    ("kind: news\ntitle: 标题\n  department: 办公室\n", "第 4 行：冒号位置不对"),
+    ("kind: news\ntitle: \"a\\q\"\n", "第 3 行：双引号里有无效的转义符"),
+])
+def test_yaml_errors_are_one_chinese_line_with_the_line_number(yaml_text: str, message: str) -> None:
+    with pytest.raises(InputError) as err:
+        frontmatter.parse(f"---\n{yaml_text}---\n正文\n")
+    rendered = str(err.value)
+    assert message in rendered and "\n" not in rendered
+    assert not any(english in rendered for english in ("mapping", "expected", "found", "scanning"))
+
+
+def test_cli_options_take_chinese_kind_names(tmp_path: Path, sqlite_url: str) -> None:
+    from tests.botproc import bot_env, cli_json, invoke
+
+    env = bot_env(tmp_path, sqlite_url)
+    (tmp_path / "n.md").write_text("---\nkind: 工作动态\ntitle: 动态\ndepartment: 办公室\n---\n正文\n",
+                                   encoding="utf-8")
+    added = cli_json(env, "post", "add", str(tmp_path / "n.md"))
+    assert added["kind"] == "news"
+    assert [i["id"] for i in cli_json(env, "post", "list", "--kind", "工作动态")["items"]] == [added["id"]]
+    assert cli_json(env, "post", "list", "--kind", "政策文件")["items"] == []
+    result = invoke(env, "post", "list", "--kind", "动态", code=2)
+    assert result.output.startswith("错误：--kind: 未知稿件类型“动态”，是不是要写 工作动态？")

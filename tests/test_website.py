@@ -230,7 +230,7 @@ async def test_every_page_is_accessible_chinese_html(desk, builder, site_dir, tm
 async def test_retracted_item_becomes_a_notice_and_leaves_lists_and_feeds(desk, builder, site_dir,
                                                                          tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "名单.xlsx").write_bytes(b"PK-secret-list")
+    (tmp_path / "名单.xlsx").write_bytes(b"PK\x03\x04-secret-list")
     keep = await desk.approved("news", "保留的工作动态")
     await desk.publish([keep])
     bad = await desk.approved("news", "含有个人信息的公示", body="这段原文不应再出现。",

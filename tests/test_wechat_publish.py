@@ -35,7 +35,7 @@ async def _publishes_an_article(world: World, tmp_path) -> None:  # noqa: ANN001
         "policy", LONG_TITLE, summary="推行线上办理，压缩办理时限。",
         body=f"## 一、目标\n\n到年底实现线上办理。\n\n![办理流程]({chart})\n\n"
              "参见[外部网站](http://example.com/x)。\n\n<script>alert(1)</script>",
-        cover=str(cover), images=[{"path": str(chart), "alt": "办理流程"}])
+        cover=cover.name, images=[{"path": chart.name, "alt": "办理流程"}], folder=tmp_path)
     release = await world.release([item])
     await world.run()
     d = await world.delivery()
@@ -127,7 +127,7 @@ async def test_a_failure_event_fails_the_delivery_with_the_reason(world: World) 
 async def test_token_expiry_in_the_middle_of_a_run_costs_one_refresh(world: World, tmp_path) -> None:  # noqa: ANN001
     pictures = [image_file(tmp_path / f"p{n}.png", (400, 300), (n * 40, 90, 160)) for n in range(3)]
     item = await world.desk.approved("news", "有三张图的动态", body="".join(f"![图]({p})\n\n" for p in pictures),
-                                     images=[{"path": str(p)} for p in pictures])
+                                     images=[{"path": p.name} for p in pictures], folder=tmp_path)
     world.emulator.faults.expire_tokens(after_calls=2)  # after the second call, the token expires
     await world.release([item])
     d = await world.until_settled()

@@ -67,7 +67,7 @@ class Rig:
             self.desk.clock.set(d.next_attempt_at)
 
     async def bundle(self, *, cover: Path | None = None, summary: str = "明确政务公开的六项要求。") -> tuple[int, int]:
-        extra = {"cover": str(cover)} if cover else {}
+        extra = {"cover": cover.name, "folder": cover.parent} if cover else {}
         policy = await self.desk.approved("policy", title="示例市关于进一步做好政务公开工作的通知",
                                           summary=summary, **extra)
         interp = await self.desk.approved("interpretation", title="《关于进一步做好政务公开工作的通知》解读",
@@ -143,14 +143,14 @@ async def test_the_sandbox_token_is_obtained_without_secrets_and_kept_in_the_sto
 
 async def test_webp_covers_are_converted_and_broken_covers_are_left_out(rig: Rig) -> None:
     webp = png(rig.tmp, "cover.webp", fmt="WEBP")
-    item = await rig.desk.approved("news", title="公园开放时间调整", cover=str(webp))
+    item = await rig.desk.approved("news", title="公园开放时间调整", cover=webp.name, folder=rig.tmp)
     await rig.desk.publish([item], channels=("weibo",))
     await rig.run()
     assert (await rig.delivery()).state == "sent"
     assert rig.sandbox.timeline()[0].pic.endswith(".jpg")
-    broken = rig.tmp / "broken.png"
-    broken.write_bytes(b"not an image at all")
-    item = await rig.desk.approved("news", title="图书馆开放时间调整", cover=str(broken))
+    broken = rig.tmp / "broken.webp"
+    broken.write_bytes(b"RIFF" + b"not an image at all")  # a WebP only by its signature
+    item = await rig.desk.approved("news", title="图书馆开放时间调整", cover=broken.name, folder=rig.tmp)
     await rig.desk.publish([item], channels=("weibo",))
     await rig.run()
     assert (await rig.delivery()).state == "sent"

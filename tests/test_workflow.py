@@ -24,7 +24,7 @@ def test_id_card_checksum() -> None:
 
 async def _submit(desk, item_id: int, rules: CheckRules | None = None, actor: str = "alice"):  # noqa: ANN001, ANN202
     return await desk.store.transaction(lambda s: workflow.submit(
-        s, item_id, actor=actor, now=desk.clock.now(), rules=rules or desk.rules))
+        s, item_id, actor=actor, now=desk.clock.now(), rules=rules or desk.rules, files=desk.files))
 
 
 async def _approve(desk, item_id: int, actor: str = "bob", override: str | None = None):  # noqa: ANN001, ANN202
@@ -76,8 +76,45 @@ async def test_a_clean_item_passes_every_check(desk) -> None:  # noqa: ANN001
 async def test_service_guides_need_the_c4_fields(desk) -> None:  # noqa: ANN001
     item = await desk.add("service_guide", "居住证办理指南", matter="居住证签注", office="区政务服务中心")
     findings = await _submit(desk, item)
-    missing = {f.excerpt for f in findings if f.check == "metadata"}
+    missing = {f.excerpt for f in findings if f.check == "c4_required"}
     assert missing == {"basis", "process", "materials", "fees", "time_limit", "phone"}
+
+
+GUIDE = {"matter": "居住证签注", "basis": "《居住证暂行条例》", "office": "区政务服务中心",
+         "process": "申请、受理、发证", "materials": "身份证", "fees": "不收费", "time_limit": "当场办结",
+         "phone": "010-12345678"}
+
+
+async def test_an_override_cannot_clear_a_missing_c4_field(desk) -> None:  # noqa: ANN001
+    """Rule C4: a service guide names all eight items. A reviewer's --override clears other
+    findings, never a missing required field."""
+    rules = CheckRules(sensitive_words=("待补充",))
+    item = await desk.add("service_guide", "居住证办理指南", body="材料待补充。",
+                          **{k: v for k, v in GUIDE.items() if k not in ("fees", "phone")})
+    await _submit(desk, item, rules)
+    with pytest.raises(WorkflowError) as err:
+        await _approve(desk, item, override="领导同意先发")
+    assert "缺少规则 C4 规定的必填项“收费标准”“咨询电话”" in err.value.message
+    assert "不能用 --override 放行" in err.value.message
+    assert "post edit" in err.value.fix
+    assert await _state(desk, item) == "submitted"
+    async with desk.store.sessions() as s:
+        assert not [f for f in await workflow.open_findings(s, item, 1) if f.overridden_by]
+    # completed, the other finding stays overridable
+    draft = build({"kind": "service_guide", "title": "居住证办理指南", "department": "区政务服务局",
+                   **GUIDE}, "材料待补充。")
+    await desk.store.transaction(lambda s: workflow.edit_item(
+        s, item, draft, actor="alice", now=desk.clock.now(), files=desk.files))
+    assert [f.check for f in await _submit(desk, item, rules)] == ["sensitive_word"]
+    result = await _approve(desk, item, override="“待补充”为办事指南的固定用语")
+    assert result.overridden == 1 and await _state(desk, item) == "approved"
+
+
+async def test_a_blank_c4_field_counts_as_missing(desk) -> None:  # noqa: ANN001
+    item = await desk.add("service_guide", "指南", **{**GUIDE, "fees": "   "})
+    assert [f.excerpt for f in await _submit(desk, item)] == ["fees"]
+    with pytest.raises(WorkflowError, match="收费标准"):
+        await _approve(desk, item, override="先发")
 
 
 async def test_return_needs_a_comment_and_goes_back_to_the_author(desk) -> None:  # noqa: ANN001
