@@ -45,7 +45,7 @@ def _when(cli: Cli, svc: Service, at: str | None, now_flag: bool) -> tuple[datet
 @click.option("--now", "now_flag", is_flag=True, help="立即发布；与 --at 同用时允许过去的时刻")
 @click.option("--channels", default="", help="渠道，逗号分隔；默认全部已启用渠道")
 @click.option("--allow-pending", is_flag=True, help="组合中允许尚未审核的稿件；到时未审核则暂停整组")
-@click.option("--push", default=None, help="微信群发：none、all 或 tag:标签名")
+@click.option("--push", default=None, help="微信群发：none、all、tag:标签名 或 list:名单名")
 @click.option("--option", "extra", multiple=True, help="渠道选项 KEY=VALUE，可重复")
 @click.option("--yes", is_flag=True, help=YES_HELP)
 def create(cli: Cli, item_ids: tuple[int, ...], at: str | None, now_flag: bool, channels: str,
@@ -86,8 +86,9 @@ def _options(extra: tuple[str, ...], push: str | None) -> dict[str, str]:
             raise InputError(f"渠道选项“{pair}”格式不对", field="--option", fix="写成 KEY=VALUE")
         options[key.strip()] = value.strip()
     if push is not None:
-        if push not in ("none", "all") and not (push.startswith("tag:") and len(push) > 4):
-            raise InputError(f"无效的值“{push}”", field="--push", fix="写 none、all 或 tag:标签名")
+        if push not in ("none", "all") and not (push.startswith(("tag:", "list:")) and len(push.split(":", 1)[1]) > 0):
+            raise InputError(f"无效的值“{push}”", field="--push",
+                             fix="写 none、all、tag:标签名，或 list:名单名（[channels.wechat] push_lists 中的名单）")
         options["push"] = push
     return options
 
@@ -192,9 +193,10 @@ def show(cli: Cli, release_id: int) -> None:
                 Delivery.release_id == release_id).order_by(Delivery.id)))
             attempts = list(await s.scalars(select(DeliveryAttempt).where(
                 DeliveryAttempt.delivery_id.in_([d.id for d in deliveries])).order_by(DeliveryAttempt.id)))
-            return rel, items, deliveries, attempts, svc.renderer
+            draining = await outbox.drain_estimates(s, svc.clock.now(), release_id=release_id)
+            return rel, items, deliveries, attempts, svc.renderer, draining
 
-    rel, items, deliveries, attempts, r = cli.run(work)
+    rel, items, deliveries, attempts, r, draining = cli.run(work)
     data = {"id": rel.id, "purpose": rel.purpose, "state": rel.state, "due_at": rel.due_at,
             "fired_at": rel.fired_at, "late_ms": rel.late_ms, "hold_reason": rel.hold_reason,
             "channels": rel.channels,
@@ -205,8 +207,10 @@ def show(cli: Cli, release_id: int) -> None:
                             "attempt_log": [{"number": a.number, "worker": a.worker,
                                              "started_at": a.started_at, "outcome": a.outcome,
                                              "detail": a.detail} for a in attempts
-                                            if a.delivery_id == d.id]} for d in deliveries]}
-    emit(cli.as_json, data, _show_lines(rel, items, deliveries, attempts, r, cli.settings.bot.timezone))
+                                            if a.delivery_id == d.id]} for d in deliveries],
+            "draining": [e.to_json() for e in draining]}
+    emit(cli.as_json, data, _show_lines(rel, items, deliveries, attempts, r, cli.settings.bot.timezone)
+         + [e.line(lambda t: r.local(t, "%Y-%m-%d %H:%M")) for e in draining])
 
 
 def _show_lines(rel: Release, items: list, deliveries: list[Delivery], attempts: list[DeliveryAttempt],
@@ -223,7 +227,7 @@ def _show_lines(rel: Release, items: list, deliveries: list[Delivery], attempts:
     for d in deliveries:
         lines.append(f"投递 {d.id} → {labels.channel(d.channel)}：{labels.delivery_state(d.state)}，"
                      f"尝试 {d.attempts} 次" + (f"；{d.last_error}" if d.last_error else ""))
-        if d.next_attempt_at and d.state in ("retry", "paused", "unknown", "submitted"):
+        if d.next_attempt_at and d.state in ("retry", "paused", "unknown", "submitted", "throttled"):
             lines.append(f"    下次尝试：{r.local(d.next_attempt_at, full)}")
         summary = (d.progress or {}).get("summary")
         if isinstance(summary, str) and summary:

@@ -8,6 +8,7 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels, outbox
 from bot.clikit import Cli, command
 from bot.output import emit
 from bot.service import Service
@@ -52,9 +53,10 @@ def status(cli: Cli) -> None:
                     warnings.append({"release": rel.id, "due_at": rel.due_at,
                                      "items": [{"id": i, "state": st} for i, st in not_ready]})
             troubled = list(await s.scalars(select(Delivery).where(
-                Delivery.state.in_(["failed", "unknown", "paused", "retry"])).order_by(Delivery.id.desc()).limit(50)))
+                Delivery.state.in_(outbox.ATTENTION)).order_by(Delivery.id.desc()).limit(50)))
             pending_deliveries = await s.scalar(select(func.count(Delivery.id)).where(
-                Delivery.state.in_(["pending", "in_progress", "submitted"])))
+                Delivery.state.in_(outbox.IN_FLIGHT)))
+            draining = await outbox.drain_estimates(s, now)
             awaiting_review = list(await s.execute(
                 select(Item.id, Revision.title).join(Revision, (Revision.item_id == Item.id)
                                                      & (Revision.number == Item.current_revision))
@@ -71,10 +73,10 @@ def status(cli: Cli) -> None:
         finally:
             await svc.close_channels()
         return (now, beat, upcoming, held, warnings, troubled, pending_deliveries, awaiting_review,
-                deadlines, cal_warn + channel_alerts, svc.renderer, returned, retractions)
+                deadlines, cal_warn + channel_alerts, svc.renderer, returned, retractions, draining)
 
     (now, beat, upcoming, held, warnings, troubled, pending_deliveries, awaiting_review, deadlines,
-     cal_warn, r, returned, retractions) = cli.run(work)
+     cal_warn, r, returned, retractions, draining) = cli.run(work)
     # a release a minute or more past its instant and still pending was not sent: flag it
     late = {x.id: int((now - x.due_at).total_seconds() // 60) for x in upcoming
             if now - x.due_at >= timedelta(minutes=1)}
@@ -88,7 +90,8 @@ def status(cli: Cli) -> None:
         "held": [{"id": x.id, "due_at": x.due_at, "reason": x.hold_reason} for x in held],
         "deliveries": {"in_flight": pending_deliveries, "attention": [
             {"id": d.id, "release": d.release_id, "channel": d.channel, "state": d.state,
-             "attempts": d.attempts, "error": d.last_error} for d in troubled]},
+             "attempts": d.attempts, "error": d.last_error} for d in troubled],
+            "draining": [e.to_json() for e in draining]},
         "awaiting_review": [{"id": i, "title": t} for i, t in awaiting_review],
         "interpretation_deadlines": [
             {"policy": d.policy_id, "title": d.title, "published_at": d.published_at, "due": d.due,
@@ -105,7 +108,8 @@ def status(cli: Cli) -> None:
     lines = [f"现在：{r.local(now, '%Y-%m-%d %H:%M:%S')}（{cli.settings.bot.timezone}）"]
     lines.append("调度器：" + ticker_line(beat, r))
     lines.append(f"即将发布（{len(upcoming)}）：")
-    lines += [f"  计划 {x.id}  {r.local(x.due_at, '%Y-%m-%d %H:%M:%S')}  {x.purpose}  {','.join(x.channels)}"
+    lines += [f"  计划 {x.id}  {r.local(x.due_at, '%Y-%m-%d %H:%M:%S')}  {labels.purpose(x.purpose)}  "
+              f"{labels.channels(list(x.channels))}"
               + (f"  ⚠ 已过期 {late[x.id]} 分钟未发出！调度器未运行？" if x.id in late else "")
               for x in upcoming] or ["  无"]
     for w in warnings:
@@ -116,8 +120,9 @@ def status(cli: Cli) -> None:
         lines += [f"  计划 {x.id}（原定 {r.local(x.due_at)}）：{x.hold_reason}；审核后 gongkai release reschedule {x.id} --now，"
                   f"或 gongkai release split {x.id} 先发政策文件" for x in held]
     lines.append(f"投递：进行中 {pending_deliveries}，需要关注 {len(troubled)}")
-    lines += [f"  投递 {d.id}（计划 {d.release_id} → {d.channel}）{d.state}，已试 {d.attempts} 次：{d.last_error or ''}"
-              for d in troubled]
+    lines += [f"  投递 {d.id}（计划 {d.release_id} → {labels.channel(d.channel)}）{labels.delivery_state(d.state)}，"
+              f"已试 {d.attempts} 次：{d.last_error or ''}" for d in troubled]
+    lines += [f"  {e.line(lambda t: r.local(t, '%Y-%m-%d %H:%M'))}" for e in draining]
     if deadlines:
         lines.append("政策解读时限（规则 R1）：")
         for d in deadlines:

@@ -12,8 +12,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from content.models import Setting
-from schedules.ticker import HEARTBEAT_KEY
 
 SERVICE_KEY = web.AppKey("service", object)
 CONTENT_TYPES = {
@@ -89,14 +87,13 @@ def _not_modified(request: web.Request, etag: str, modified: datetime) -> bool:
 
 
 async def health(request: web.Request) -> web.Response:
+    """200 while this deployment's scheduler is alive, 503 once it stopped or went quiet (the
+    same judgement as ``gongkai status``)."""
     service = request.app[SERVICE_KEY]
-    async with service.store.sessions() as session:
-        beat = await session.get(Setting, HEARTBEAT_KEY)
-    now = service.clock.now()
-    age = (now - beat.updated_at).total_seconds() if beat else None
-    stale = age is None or age > 3 * service.settings.schedule.sweep_seconds
-    return web.json_response({"status": "stale" if stale else "ok", "ticker_heartbeat_age": age},
-                             status=503 if stale else 200)
+    beat = await service.ticker_health()
+    return web.json_response({"status": "ok" if beat.running else beat.state.value,
+                              "ticker_heartbeat_age": beat.age_seconds, "node": beat.node},
+                             status=200 if beat.running else 503)
 
 
 def extensions() -> list:

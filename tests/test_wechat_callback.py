@@ -16,7 +16,7 @@ from channels.sandbox.wechat.crypto import MessageCrypt, sha1_signature
 from channels.sandbox.wechat.events import follow_event, message
 from channels.wechat.models import WechatNonce
 from content.models import AuditEvent, Subscriber
-from tests.wechat_support import World
+from tests.wechat_support import NOTIFYING, World
 
 VECTOR_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 VECTOR_ENCRYPT = (
@@ -171,7 +171,15 @@ async def test_a_replayed_request_is_refused_and_recorded_once(world: World) -> 
     assert (subs, nonces, events) == (1, 1, 1)
 
 
-async def test_keyword_replies(world: World) -> None:
+async def test_keyword_replies(database_url, tmp_path, clock) -> None:  # noqa: ANN001
+    world = await World.start(database_url, tmp_path, clock, wechat=NOTIFYING)  # a 服务号 with reminders
+    try:
+        await _keyword_replies(world)
+    finally:
+        await world.stop()
+
+
+async def _keyword_replies(world: World) -> None:
     policy = await world.desk.approved("policy", "关于戊的通知", column="政策文件")
     interp = await world.desk.approved("interpretation", "戊的政策解读", interprets=policy, summary="三问三答")
     await world.release([policy, interp])  # published at once; WeChat delivery not needed here
@@ -241,5 +249,25 @@ async def test_the_publish_event_variants_settle_the_publication(database_url, t
         assert posted.status == 200
         d = await world.delivery()
         assert d.state == "sent" and d.receipt["article_id"] == pub.article_id
+    finally:
+        await world.stop()
+
+
+async def test_without_reminders_the_account_does_not_offer_them(database_url, tmp_path, clock) -> None:  # noqa: ANN001
+    """A 订阅号 cannot send template reminders (notify = "off" by default): replies must not
+    promise subscriptions that would never notify anyone."""
+    world = await World.start(database_url, tmp_path, clock, wechat={"notify": "off"})
+    try:
+        openid, followed = await world.emulator.follow()
+        assert "订阅" not in followed.reply["Content"] and "解读" in followed.reply["Content"]
+        posted = await world.emulator.say(openid, "订阅 全部")
+        assert "暂未开通栏目更新提醒" in posted.reply["Content"]
+        from content import subscribers
+
+        async with world.service.store.sessions() as s:
+            sub = await subscribers.get(s, "wechat", openid)
+            assert await subscribers.topics_of(s, sub.id) == []  # nothing recorded
+        posted = await world.emulator.say(openid, "你好")
+        assert "订阅" not in posted.reply["Content"]
     finally:
         await world.stop()

@@ -17,6 +17,10 @@ OPENID = re.compile(r"[A-Za-z0-9_-]{28}")
 #: Values a notification field can show (``notify_fields``).
 NOTIFY_VALUES = ("title", "summary", "department", "column", "kind", "doc_no", "published_at",
                  "site")
+#: The replies when the account sends no topic reminders (``notify = "off"``).
+WELCOME_WITHOUT_REMINDERS = "感谢关注！回复“解读”查看最新政策解读；新发布的政策文件和解读会在本公众号推送。"
+DEFAULT_WITHOUT_REMINDERS = "您好，留言已收到。回复“解读”查看最新政策解读。"
+NO_REMINDERS = "本公众号暂未开通栏目更新提醒，新内容会直接在公众号发布。回复“解读”查看最新政策解读。"
 
 
 class WechatSettings(ChannelSettings):
@@ -87,6 +91,11 @@ class WechatSettings(ChannelSettings):
 
     @model_validator(mode="after")
     def _check(self):  # noqa: ANN202
+        if self.notify == "off":  # nothing to subscribe to: the default replies do not offer it
+            if "welcome_reply" not in self.model_fields_set:
+                self.welcome_reply = WELCOME_WITHOUT_REMINDERS
+            if "default_reply" not in self.model_fields_set:
+                self.default_reply = DEFAULT_WITHOUT_REMINDERS
         for name, value in self.notify_fields.items():
             if value not in NOTIFY_VALUES:
                 raise ValueError(f"notify_fields.{name} 的取值 {value!r} 无效，可用：{'、'.join(NOTIFY_VALUES)}")

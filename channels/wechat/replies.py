@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from wechatpy.replies import ArticlesReply, TextReply
 
+from channels.wechat.config import NO_REMINDERS
 from content import audit, subscribers
 from content.kinds import ItemState, Kind
 from content.models import Item
@@ -31,6 +32,8 @@ class Replies:
         s = self.settings
         if text == s.interpretations_keyword:
             return await self._interpretations(session, message)
+        if s.notify == "off" and text.startswith((s.subscribe_keyword, s.unsubscribe_keyword)):
+            return TextReply(message=message, content=NO_REMINDERS)
         if text.startswith(s.unsubscribe_keyword):
             return await self._unsubscribe(session, message, text[len(s.unsubscribe_keyword):].strip(), now)
         if text.startswith(s.subscribe_keyword):
