@@ -21,12 +21,12 @@ from schedules import releases
 
 @click.group("post", cls=LazyGroup)
 def post() -> None:
-    """稿件：新建、修改、提交、审核、预览、更正、撤回。"
+    """稿件：新建、修改、提交、审核、预览、更正、撤回。"""
 
 
 # Retraction decisions live in their own module; shown here, imported when used.
 post.add_lazy("approve-retract", "bot.cli_retract:approve_retract", "同意撤回申请（须由申请人以外的同事）。")
-post.add_lazy("reject-retract", "bot.cli_retract:reject_retract", "驳回撤回申请（须写明意见）。")""
+post.add_lazy("reject-retract", "bot.cli_retract:reject_retract", "驳回撤回申请（须写明意见）。")
 
 
 @command(post, "add")
