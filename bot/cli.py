@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import click

@@ -13,7 +13,7 @@ from bot.service import Service
 from bot.climount import LazyGroup
 from content import frontmatter, workflow
 from content.errors import GongkaiError, InputError
-from content.kinds import STATE_LABELS, ItemState, kind_label, parse_kind
+from content.kinds import STATE_LABELS, ItemState, Kind, kind_label, parse_kind
 from content.models import AuditEvent, Item, Link, Release, ReleaseItem, Revision
 from content.views import load_views
 from schedules import releases

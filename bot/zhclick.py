@@ -201,7 +201,7 @@ class ZhGroup(_Chinese, click.Group):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("options_metavar", OPTIONS_METAVAR)
         if kwargs.get("subcommand_metavar") is None and not kwargs.get("chain"):
-            kwargs["subcommand_metavar"] = (f"[命令] [参数]..." if kwargs.get("invoke_without_command")
+            kwargs["subcommand_metavar"] = ("[命令] [参数]..." if kwargs.get("invoke_without_command")
                                             else SUBCOMMAND_METAVAR)
         super().__init__(*args, **kwargs)
         _localise_params(self)

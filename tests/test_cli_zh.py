@@ -86,7 +86,7 @@ def test_bad_input_never_prints_a_traceback(env: dict) -> None:
         (["post", "retract", str(draft), "--reason", ""], ""),
         (["post", "preview", str(draft), "--channel", "fax"], "fax"),
         (["post", "preview", str(draft)], "缺少选项 --channel"),
-        (["post", "list", "--kind", "memo"], "不是可选的值"),
+        (["post", "list", "--kind", "memo"], "未知稿件类型"),
         (["post", "list", "--frob"], "没有选项 --frob"),
         (["post", "frobnicate"], "没有命令 frobnicate"),
         (["frobnicate"], "没有命令 frobnicate"),

@@ -41,7 +41,7 @@ def test_the_author_alone_cannot_retract(env: dict) -> None:
     assert cli_json(env, "post", "show", item)["state"] == "published"
     assert cli_json(env, "release", "list")["releases"][0]["purpose"] == "publish"
     board = invoke(env, "status").output
-    assert f"待批准的撤回（1）" in board and "信息有误" in board
+    assert "待批准的撤回（1）" in board and "信息有误" in board
 
     done = cli_json(env, "post", "approve-retract", item, user="bob")
     assert (done["state"], done["requested_by"], done["approved_by"]) == ("retracted", "alice", "bob")

@@ -86,7 +86,7 @@ def test_a_returned_item_is_shown_to_its_author_with_the_comment(env: dict) -> N
     invoke(env, "post", "submit", item)
     invoke(env, "post", "return", item, "--comment", "请补充新址的开放时间", user="bob")
     board = invoke(env, "status", user="alice").output
-    assert f"退回给我（1）" in board
+    assert "退回给我（1）" in board
     assert f"稿件 {item}" in board and "bob" in board and "请补充新址的开放时间" in board
     data = cli_json(env, "status", user="alice")
     assert data["returned_to_me"] == [{"id": int(item), "title": "社区服务中心搬迁", "by": "bob",
