@@ -14,6 +14,7 @@ import asyncio
 import math
 import os
 from collections import defaultdict
+from datetime import timedelta
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,13 +25,15 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.website.config import WebsiteSettings
-from channels.website import feeds, scopes
-from channels.website.pages import Pages, Related, SiteInfo, scope_title
+from channels.website import disclosure, feeds, scopes
+from channels.website.pages import Facets, Pages, Related, SiteInfo, scope_title
 from channels.website.scopes import LIVE, PUBLIC, Ref, Scope, ScopeKind
 from channels.website.writer import Batch, SiteWriter
+from content.clock import Clock, SystemClock
 from content.db import Store
 from content.files import FileStore
 from content.kinds import ItemState
+from content.kinds import Kind
 from content.models import Attachment, Item
 from content.render import Renderer
 from content.views import ItemView, load_views
@@ -57,14 +60,19 @@ class Move(StrEnum):
 
 class SiteBuilder:
     def __init__(self, store: Store, renderer: Renderer, site_dir: Path, files: FileStore,
-                 base_url: str, settings: WebsiteSettings, *, fsync: bool = True) -> None:
+                 base_url: str, settings: WebsiteSettings, *, fsync: bool = True,
+                 clock: Clock | None = None) -> None:
         self.store = store
         self.site_dir = Path(site_dir)
         self.files = files
         self.base_url = base_url.rstrip("/")
         self.settings = settings
         self.fsync = fsync
-        self.pages = Pages(renderer, SiteInfo(settings.site_title, settings.site_owner, self.base_url))
+        self.pages = Pages(renderer, SiteInfo(settings.site_title, settings.site_owner, self.base_url),
+                           settings)
+        self.clock = clock or SystemClock()
+        self.tz = renderer.tz
+        self._disclosure: list[disclosure.Page] | None = None
         self.known: dict[int, Ref] = {}  # titles of items seen, for previews
         self._lock = asyncio.Lock()
 
@@ -90,7 +98,6 @@ class SiteBuilder:
                     batch.flush(writer)
                 await self._write_scope(session, batch, Scope.gazette(), everything=True)
                 await self._write_site(session, batch)
-            batch.write("style.css", self.pages.stylesheet())
             batch.flush(writer)
         return self._stats(writer, started)
 
@@ -115,7 +122,6 @@ class SiteBuilder:
                 for scope, moved in moves.items():
                     await self._write_scope(session, batch, scope, moved=moved)
                 await self._write_site(session, batch)
-                batch.write("style.css", self.pages.stylesheet())
                 unused = await self._retracted_files(session, changed)
             batch.flush(writer)
             removed = self._remove(unused)
@@ -237,16 +243,39 @@ class SiteBuilder:
             await asyncio.sleep(0)
         newest = await load_views(session, await scopes.newest_live(
             session, scope, max(size, self.settings.feed_size)))
-        batch.write(scope.index, self.pages.listing(scope, newest[:size], page=None, pages=last))
+        facets = Facets()
+        if scope.kind is ScopeKind.COLUMN:
+            facets = Facets(*map(tuple, await scopes.facets(session, scope, self.tz)))
+            batch.write(f"columns/{scopes.legacy_slug(scope.column)}/index.html",
+                        self.pages.legacy_redirect(scope.column))
+        batch.write(scope.index, self.pages.listing(scope, newest[:size], page=None, pages=last,
+                                                    facets=facets))
         await self._write_feeds(session, batch, scope, newest[:self.settings.feed_size])
 
     async def _write_site(self, session: AsyncSession, batch: Batch) -> None:
         site = Scope.site()
         newest = await load_views(session, await scopes.newest_live(
             session, site, max(self.settings.home_size, self.settings.feed_size)))
-        batch.write("index.html", self.pages.home(newest[:self.settings.home_size],
-                                                   await scopes.columns(session)))
+        columns = await scopes.columns(session)
+        since = self.clock.now() - timedelta(hours=self.settings.emergency_pin_hours)
+        pinned = await load_views(session, await scopes.pinned(
+            session, Kind.EMERGENCY.value, since, self.settings.home_size))
+        batch.write("index.html", self.pages.home(newest[:self.settings.home_size], columns,
+                                                   pinned))
         await self._write_feeds(session, batch, site, newest[:self.settings.feed_size])
+        self._write_fixed(batch, columns)
+
+    def _write_fixed(self, batch: Batch, columns: Sequence[str]) -> None:
+        """Pages that do not list items: the 政府信息公开 entries, 404, search, assets."""
+        if self._disclosure is None:
+            self._disclosure = disclosure.load(self.settings.disclosure, self.settings.site_owner)
+        batch.write(disclosure.INDEX, self.pages.disclosure_index(columns))
+        for entry in self._disclosure:
+            batch.write(entry.entry.path, self.pages.disclosure_page(entry, columns))
+        batch.write("404.html", self.pages.not_found())
+        batch.write("search/index.html", self.pages.search_page())
+        batch.write("search.js", self.pages.asset("search.js"))
+        batch.write("style.css", self.pages.asset("style.css"))
 
     async def _write_feeds(self, session: AsyncSession, batch: Batch, scope: Scope,
                            views: Sequence[ItemView]) -> None:

@@ -35,7 +35,7 @@ class WebsiteChannel:
         self.files_dir = data_dir / "files"
         # Building the builder does no I/O, so previews (render) work before open().
         self.builder = SiteBuilder(ctx.store, ctx.renderer, self.site_dir, FileStore(self.files_dir),
-                                   ctx.site_url, settings)
+                                   ctx.site_url, settings, clock=ctx.clock)
         self._pending: set[int] = set()
         self._waiters: list[asyncio.Future[BuildStats]] = []
         self._drainer: asyncio.Task | None = None
