@@ -408,3 +408,68 @@ async def test_retracting_a_policy_updates_its_interpretation_page(desk, builder
     assert f"items/{reading}.html" in stats.paths
     assert "关于试行弹性工作时间的通知</a>（已撤回）" in page(site_dir, f"items/{reading}.html")
     assert "政策暂缓实施" in page(site_dir, f"items/{policy}.html")
+
+
+async def test_disclosure_office_pages_footer_and_column_table(desk, site_dir, tmp_path):
+    guide = tmp_path / "guide.md"
+    guide.write_text("# 本机关的指南\n\n申请请寄送{{owner}}。", encoding="utf-8")
+    builder = SiteBuilder(desk.store, Renderer(TZ), site_dir, desk.files, BASE, settings(
+        site_code="1100000001", icp_record="京ICP备00000000号", disclosure={
+            "guide": str(guide), "annual_report": "## 2025 年度报告\n\n见附件。"}))
+    policy = await desk.approved("policy", "关于推进政务公开标准化的通知")
+    await desk.publish([policy])
+    await builder.rebuild_all()
+
+    entries = page(site_dir, "xxgk/index.html")
+    for title in ("政府信息公开指南", "政府信息公开制度", "法定主动公开内容", "政府信息公开年报", "依申请公开"):
+        assert f">{title}</a>" in entries
+    assert "申请请寄送示例市人民政府办公厅" in page(site_dir, "xxgk/zhinan.html")
+    assert "2025 年度报告" in page(site_dir, "xxgk/nianbao.html")
+    assert "依申请" in page(site_dir, "xxgk/ysqgk.html")  # the shipped default text
+    home = page(site_dir, "index.html")
+    assert "网站标识码：1100000001" in home and "京ICP备00000000号" in home
+    assert "公安" not in home and "党政机关" not in home  # not configured: not shown
+    assert 'href="xxgk/index.html"' in home
+
+    column = page(site_dir, Scope.of_column("政策文件").index)
+    header = re.search(r"<thead>(.*?)</thead>", column, re.S).group(1)
+    assert re.findall(r"<th scope=\"col\">(.*?)</th>", header) == ["标题", "索引号", "文号", "成文日期", "发布日期"]
+    row = re.search(r"<tbody>(.*?)</tbody>", column, re.S).group(1)
+    assert "11000000/2026-00123" in row and "京政服发〔2026〕12号" in row and "2026-11-18" in row
+    # filters without JavaScript: a form to the search fallback with the column's values
+    form = re.search(r'<form class="filters" action="../../search/".*?</form>', column, re.S).group(0)
+    assert 'name="column" value="政策文件"' in form
+    assert "<option>政务公开</option>" in form and "<option>示例市政务服务局</option>" in form
+    assert '<option value="2026">2026 年</option>' in form
+    # one page of items: no lone link to 往期信息 第 1 页
+    assert "往期信息" not in column
+
+
+async def test_a_missing_page_gets_the_site_404(desk, builder, site_dir):
+    item = await desk.approved("news", "一条动态")
+    await desk.publish([item])
+    await builder.rebuild_for([item])
+    html = page(site_dir, "404.html")
+    assert "页面不存在" in html and 'href="/index.html"' in html and 'class="site-header"' in html
+    assert 'action="/search/"' in html
+
+
+async def test_emergency_briefs_are_pinned_on_the_home_page_for_a_while(desk, clock, site_dir):
+    builder = SiteBuilder(desk.store, Renderer(TZ), site_dir, desk.files, BASE,
+                          settings(emergency_pin_hours=24), clock=clock)
+    brief = await desk.approved("emergency", "关于暴雨红色预警的紧急通知")
+    await desk.publish([brief])
+    news = [await desk.approved("news", f"工作动态{n}") for n in range(4)]
+    await desk.publish(news)
+    await builder.rebuild_for(news)
+
+    home = page(site_dir, "index.html")
+    pinned = re.search(r'<section class="pinned".*?</section>', home, re.S).group(0)
+    assert "关于暴雨红色预警的紧急通知" in pinned and "紧急" in pinned
+    assert home.index("关于暴雨红色预警") < home.index("工作动态3")
+
+    clock.advance(hours=25)
+    later = await desk.approved("news", "第二天的动态")
+    await desk.publish([later])
+    await builder.rebuild_for([later])
+    assert 'class="pinned"' not in page(site_dir, "index.html")

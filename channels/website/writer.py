@@ -3,9 +3,14 @@
 A file is replaced only when its bytes differ, so its mtime (and any ETag derived from it) stays
 stable across rebuilds. Every write goes to a temporary file in the target's own directory and is
 moved into place with ``os.replace``: a reader sees the old file or the new one, never a part.
+
+Text files (pages, feeds, styles, scripts) also get a gzip copy next to them (``page.html.gz``),
+byte-stable (no timestamp inside), written the same way, so the bot and nginx (``gzip_static``)
+send compressed bytes without compressing on every request.
 """
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import tempfile
@@ -13,6 +18,12 @@ from pathlib import Path
 
 FILE_MODE = 0o644  # readable by a web server running as another user
 TEMP_PREFIX = ".tmp-"
+COMPRESSED = frozenset({".html", ".xml", ".css", ".js", ".json", ".txt", ".svg"})
+GZIP_SUFFIX = ".gz"
+
+
+def compressible(rel: str) -> bool:
+    return os.path.splitext(rel)[1] in COMPRESSED
 
 
 class SiteWriter:
@@ -27,12 +38,21 @@ class SiteWriter:
         if isinstance(data, str):
             data = data.encode("utf-8")
         target = self.root / rel
+        packed = compressible(rel)
         if _same_bytes(target, data):
+            if packed and not target.with_name(target.name + GZIP_SUFFIX).exists():
+                self._write_gzip(target, data)  # a site built before copies were made
             self.unchanged += 1
             return False
+        if packed:
+            self._write_gzip(target, data)
         self._replace(target, lambda handle: handle.write(data))
         self.written.append(rel)
         return True
+
+    def _write_gzip(self, target: Path, data: bytes) -> None:
+        packed = gzip.compress(data, compresslevel=6, mtime=0)
+        self._replace(target.with_name(target.name + GZIP_SUFFIX), lambda h: h.write(packed))
 
     def copy(self, source: Path, rel: str) -> bool:
         """Copy a content-addressed file (its name is its hash): an existing target of the same
