@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bot import site_search
 from channels.website.writer import GZIP_SUFFIX, compressible
 from content.models import Setting
 from schedules.ticker import HEARTBEAT_KEY
@@ -148,5 +149,6 @@ def make_app(service) -> web.Application:  # noqa: ANN001
     app.router.add_get("/healthz", health)
     for install in extensions():
         install(app, service)
+    site_search.install(app, service)  # /search/: the no-JavaScript search fallback
     app.router.add_get("/{tail:.*}", site.handle)  # last: the site catches everything else
     return app

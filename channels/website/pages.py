@@ -186,7 +186,8 @@ class Pages:
 
     def search_results(self, rel: str, *, query: str, filters: dict[str, str],
                        entries: Sequence[ItemView], total: int, page: int,
-                       pages: int, facets: Facets, columns: Sequence[str]) -> str:
+                       pages: int, facets: Facets, columns: Sequence[str],
+                       notice: str = "") -> str:
         """The server-rendered results (no JavaScript needed) when the bot serves the site."""
         def page_query(number: int) -> str:
             return urlencode({"q": query, **filters, "page": number})
@@ -194,7 +195,7 @@ class Pages:
         return self.renderer.page("website/search_results.html", **self._context(
             rel, robots="noindex", query=query, filters=filters, entries=list(entries),
             total=total, page=page, pages=pages, facets=facets, columns=list(columns),
-            page_query=page_query))
+            page_query=page_query, notice=notice))
 
     def disclosure_index(self, columns: Sequence[str]) -> str:
         return self.renderer.page("website/disclosure_index.html", **self._context(
