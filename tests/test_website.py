@@ -473,3 +473,37 @@ async def test_emergency_briefs_are_pinned_on_the_home_page_for_a_while(desk, cl
     await desk.publish([later])
     await builder.rebuild_for([later])
     assert 'class="pinned"' not in page(site_dir, "index.html")
+
+
+async def test_a_corrected_page_links_its_earlier_version_which_stays_available(desk, builder, site_dir):
+    item = await desk.approved("policy", "关于调整办事时间的通知", body="办理时间为周一至周五。")
+    await desk.publish([item])
+    await builder.rebuild_all()
+    await correct(desk, item, title="关于调整办事时间的通知", body="办理时间为周一至周六。",
+                  note="更正办理时间")
+    stats = await builder.rebuild_for([item])
+
+    html = page(site_dir, f"items/{item}.html")
+    assert f'href="../items/{item}-v1.html"' in html and "更正前的版本" in html
+    assert f"items/{item}-v1.html" in stats.paths
+    older = page(site_dir, f"items/{item}-v1.html")
+    assert "周一至周五" in older and "周一至周六" not in older
+    assert "此页为更正前的版本" in older and f'href="../items/{item}.html"' in older
+    assert 'name="robots" content="noindex"' in older and "data-pagefind-body" not in older
+    assert outline(older).headings.count(1) == 1
+    await builder.rebuild_all()  # a full build keeps it
+    assert "周一至周五" in page(site_dir, f"items/{item}-v1.html")
+
+    await retract(desk, item, "政策废止")
+    await builder.rebuild_for([item])
+    older = page(site_dir, f"items/{item}-v1.html")
+    assert "周一至周五" not in older and "政策废止" in older  # retracting takes it down too
+
+
+def test_a_missing_disclosure_file_is_named_in_one_config_error(tmp_path):
+    from bot.settings import ConfigError, load
+
+    with pytest.raises(ConfigError) as err:
+        load(None, environ={"GONGKAI_CHANNELS__WEBSITE__DISCLOSURE__GUIDE": str(tmp_path / "无.md")})
+    assert "channels.website.disclosure.guide" in str(err.value)
+    assert "找不到 Markdown 文件" in str(err.value) and "留空则使用默认文本" in str(err.value)

@@ -25,7 +25,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.website.config import WebsiteSettings
-from channels.website import disclosure, feeds, scopes
+from channels.website import disclosure, feeds, scopes, versions
 from channels.website.pages import Facets, Pages, Related, SiteInfo, scope_title
 from channels.website.scopes import LIVE, PUBLIC, Ref, Scope, ScopeKind
 from channels.website.writer import Batch, SiteWriter
@@ -92,7 +92,8 @@ class SiteBuilder:
                 for start in range(0, len(ids), ITEM_BATCH):
                     views = await load_views(session, ids[start:start + ITEM_BATCH])
                     related = await self._related(session, views)
-                    await asyncio.to_thread(self._flush_items, batch, writer, views, related)
+                    earlier = await versions.earlier(session, views)
+                    await asyncio.to_thread(self._flush_items, batch, writer, views, related, earlier)
                 for column in await scopes.columns(session, PUBLIC):
                     await self._write_scope(session, batch, Scope.of_column(column), everything=True)
                     batch.flush(writer)
@@ -115,7 +116,8 @@ class SiteBuilder:
                     linked.update(v.interprets, v.interpretations, v.follows, followers.get(v.id, ()))
                 others = [v for v in await load_views(session, sorted(linked - ids)) if v.state in PUBLIC]
                 views = changed + others
-                self._write_items(batch, views, await self._related(session, views))
+                self._write_items(batch, views, await self._related(session, views),
+                                  await versions.earlier(session, views))
                 moves = await self._moves(session, changed)
                 if not (self.site_dir / Scope.gazette().index).exists():
                     moves.setdefault(Scope.gazette(), [])
@@ -162,18 +164,25 @@ class SiteBuilder:
                               follows=pick(v.follows), followers=pick(followers.get(v.id, ())))
                 for v in views}
 
-    def _write_items(self, batch: Batch, views: Sequence[ItemView],
-                     related: dict[int, Related]) -> None:
+    def _write_items(self, batch: Batch, views: Sequence[ItemView], related: dict[int, Related],
+                     earlier: dict[int, tuple[versions.Version, ...]]) -> None:
         for view in views:
             self.known[view.id] = _ref(view)
+            older = earlier.get(view.id, ())
+            for version in older:
+                if view.state in LIVE:
+                    for f in (*version.view.images, *version.view.attachments):
+                        batch.copy(self.files.path(f.name), f"files/{f.name}")
+                batch.write(version.path, self.pages.earlier_version(version, view))
             if view.state in LIVE:
                 for f in (*view.images, *view.attachments):
                     batch.copy(self.files.path(f.name), f"files/{f.name}")
-            batch.write(view.path, self.pages.item(view, related.get(view.id, Related())))
+            batch.write(view.path, self.pages.item(view, related.get(view.id, Related()), older))
 
     def _flush_items(self, batch: Batch, writer: SiteWriter, views: Sequence[ItemView],
-                     related: dict[int, Related]) -> None:
-        self._write_items(batch, views, related)
+                     related: dict[int, Related],
+                     earlier: dict[int, tuple[versions.Version, ...]]) -> None:
+        self._write_items(batch, views, related, earlier)
         batch.flush(writer)
 
     async def _retracted_files(self, session: AsyncSession, views: Sequence[ItemView]) -> list[str]:

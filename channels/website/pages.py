@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from channels.website import disclosure
 from channels.website.config import WebsiteSettings
 from channels.website.scopes import GAZETTE_TITLE, Ref, Scope, ScopeKind, legacy_slug
+from channels.website.versions import Version
 from content.kinds import ItemState
 from content.render import Renderer
 from content.views import FileView, ItemView
@@ -124,22 +125,34 @@ class Pages:
         return root + Scope.of_column(column).index
 
     # -- pages ----------------------------------------------------------------------------
-    def item(self, view: ItemView, related: Related) -> str:
+    def item(self, view: ItemView, related: Related, versions: Sequence[Version] = ()) -> str:
+        """An item's page; ``versions`` are its earlier (corrected) versions to link to."""
         if view.state == ItemState.RETRACTED:
             return self.retracted(view)
-        rel = view.path
+        return self._item_page(view.path, view, related, versions=versions, current=None)
+
+    def earlier_version(self, version: Version, current: ItemView) -> str:
+        """The page of an earlier version, pointing to the current one."""
+        if current.state == ItemState.RETRACTED:
+            return self.retracted(current, version.path)
+        return self._item_page(version.path, version.view, Related(), versions=(),
+                               current=current, robots="noindex", version=version)
+
+    def _item_page(self, rel: str, view: ItemView, related: Related, *,
+                   versions: Sequence[Version], current: ItemView | None, **extra: Any) -> str:
         root = root_for(rel)
         scopes = [Scope.of_column(view.column)] if view.column else []
         return self.renderer.item(
             "website", view.kind, "html",
             **self._context(rel, scopes, item=view, related=related,
-                            corrected=view.state == ItemState.CORRECTED,
+                            corrected=current is None and view.state == ItemState.CORRECTED,
                             body=with_alt(rebase(view.body_html, root)),
-                            images=extra_images(view)))
+                            images=extra_images(view), versions=list(versions),
+                            current=current, **extra))
 
-    def retracted(self, view: ItemView) -> str:
+    def retracted(self, view: ItemView, rel: str = "") -> str:
         return self.renderer.page("website/retracted.html", **self._context(
-            view.path, item=view, robots="noindex"))
+            rel or view.path, item=view, robots="noindex"))
 
     def listing(self, scope: Scope, entries: Sequence[ItemView], *, page: int | None,
                 pages: int, facets: Facets = Facets()) -> str:
