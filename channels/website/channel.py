@@ -67,7 +67,8 @@ class WebsiteChannel:
                  stats.written, stats.unchanged, stats.seconds)
         if self.indexer is not None:
             result = await self.indexer.index()
-            log.info("站内搜索索引：%s %s", result.outcome.value, result.detail)
+            log.info("站内搜索索引%s%s", result.outcome.label,
+                     f"：{result.detail}" if result.detail else "")
         return stats
 
     def render(self, items: tuple[ItemView, ...], options: Mapping[str, Any]) -> list[Rendition]:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from enum import StrEnum
+from functools import lru_cache
 
 from sqlalchemy import and_, func, or_, select
 from pypinyin import lazy_pinyin
@@ -38,6 +39,7 @@ def legacy_slug(name: str) -> str:
     return hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
 
 
+@lru_cache(maxsize=4096)
 def column_slug(name: str) -> str:
     """A stable, readable ASCII directory name for a (usually Chinese) column name: its pinyin
     (政策文件 → zheng-ce-wen-jian); the hashed name when nothing readable is left."""

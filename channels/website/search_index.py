@@ -31,6 +31,10 @@ class IndexOutcome(StrEnum):
     FAILED = "failed"
     UNAVAILABLE = "unavailable"  # Pagefind is not installed
 
+    @property
+    def label(self) -> str:
+        return {"built": "已生成", "failed": "生成失败", "unavailable": "未生成"}[self.value]
+
 
 @dataclass(frozen=True)
 class IndexResult:
