@@ -2,11 +2,11 @@
 // query and filters of the address (?q=…&column=…&topic=…&issuer=…&year=…).
 (function () {
   "use strict";
-  var box = document.getElementById("search");
-  if (!box || typeof PagefindUI === "undefined") {
+  var area = document.getElementById("search");
+  if (!area || typeof PagefindUI === "undefined") {
     return;
   }
-  var ui = new PagefindUI({ element: "#search", bundlePath: box.dataset.bundle,
+  var ui = new PagefindUI({ element: "#search", bundlePath: area.dataset.bundle,
                             showSubResults: false, showImages: false, resetStyles: false });
   var params = new URLSearchParams(window.location.search);
   var names = { column: "栏目", topic: "主题分类", issuer: "发文机关", year: "年份" };
@@ -22,6 +22,10 @@
   }
   var query = params.get("q");
   if (query) {
+    var box = document.getElementById("site-search-q");
+    if (box) {
+      box.value = query;
+    }
     ui.triggerSearch(query);
   }
 })();
