@@ -73,6 +73,7 @@ class SiteBuilder:
         self.clock = clock or SystemClock()
         self.tz = renderer.tz
         self._disclosure: list[disclosure.Page] | None = None
+        self._fixed_for: tuple[str, ...] | None = None  # the columns the fixed pages list
         self.known: dict[int, Ref] = {}  # titles of items seen, for previews
         self._lock = asyncio.Lock()
 
@@ -86,6 +87,7 @@ class SiteBuilder:
     async def rebuild_all(self) -> BuildStats:
         started = perf_counter()
         async with self._lock:
+            self._fixed_for = None
             writer, batch = self._writer(), Batch()
             async with self.store.sessions() as session:
                 ids = await scopes.public_ids(session)
@@ -275,7 +277,11 @@ class SiteBuilder:
         self._write_fixed(batch, columns)
 
     def _write_fixed(self, batch: Batch, columns: Sequence[str]) -> None:
-        """Pages that do not list items: the 政府信息公开 entries, 404, search, assets."""
+        """Pages that do not list items: the 政府信息公开 entries, 404, search, assets. They
+        change only with the set of columns (or the settings and templates, read at start)."""
+        if self._fixed_for == tuple(columns):
+            return
+        self._fixed_for = tuple(columns)
         if self._disclosure is None:
             self._disclosure = disclosure.load(self.settings.disclosure, self.settings.site_owner)
         batch.write(disclosure.INDEX, self.pages.disclosure_index(columns))
