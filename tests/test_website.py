@@ -158,6 +158,7 @@ async def test_bundle_goes_out_in_one_rebuild_and_links_both_ways(desk, clock, s
     again = await channel.reconcile(job)
     assert again.outcome is Outcome.SENT
     assert (await channel.builder.rebuild_for([policy, reading])).written == 0
+    await channel.close()
 
 
 async def test_item_page_shows_disclosure_metadata_files_and_service_fields(desk, builder, site_dir,
@@ -507,3 +508,23 @@ def test_a_missing_disclosure_file_is_named_in_one_config_error(tmp_path):
         load(None, environ={"GONGKAI_CHANNELS__WEBSITE__DISCLOSURE__GUIDE": str(tmp_path / "无.md")})
     assert "channels.website.disclosure.guide" in str(err.value)
     assert "找不到 Markdown 文件" in str(err.value) and "留空则使用默认文本" in str(err.value)
+
+
+async def test_column_filters_follow_new_and_corrected_items(desk, builder, site_dir):
+    first = await desk.approved("policy", "关于加强安全生产的通知", topic="安全生产")
+    await desk.publish([first])
+    await builder.rebuild_all()
+    column = Scope.of_column("政策文件")
+    added = await desk.approved("policy", "关于做好防汛工作的通知", topic="应急管理",
+                                issuer="示例市应急管理局")
+    await desk.publish([added])
+    await builder.rebuild_for([added])
+    form = re.search(r'<form class="filters".*?</form>', page(site_dir, column.index), re.S).group(0)
+    assert "<option>安全生产</option>" in form and "<option>应急管理</option>" in form
+    assert "<option>示例市应急管理局</option>" in form
+
+    await correct(desk, added, title="关于做好防汛工作的通知", body="正文。", note="更正分类",
+                  topic="城乡建设", issuer="示例市应急管理局", department="市政务服务局")
+    await builder.rebuild_for([added])
+    form = re.search(r'<form class="filters".*?</form>', page(site_dir, column.index), re.S).group(0)
+    assert "<option>应急管理</option>" not in form and "<option>城乡建设</option>" in form

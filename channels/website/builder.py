@@ -32,8 +32,7 @@ from channels.website.writer import Batch, SiteWriter
 from content.clock import Clock, SystemClock
 from content.db import Store
 from content.files import FileStore
-from content.kinds import ItemState
-from content.kinds import Kind
+from content.kinds import ItemState, Kind
 from content.models import Attachment, Item
 from content.render import Renderer
 from content.views import ItemView, load_views
@@ -74,6 +73,7 @@ class SiteBuilder:
         self.tz = renderer.tz
         self._disclosure: list[disclosure.Page] | None = None
         self._fixed_for: tuple[str, ...] | None = None  # the columns the fixed pages list
+        self._facets: dict[str, tuple[int, Facets]] = {}  # column: (count, values), _facets_of
         self.known: dict[int, Ref] = {}  # titles of items seen, for previews
         self._lock = asyncio.Lock()
 
@@ -87,7 +87,7 @@ class SiteBuilder:
     async def rebuild_all(self) -> BuildStats:
         started = perf_counter()
         async with self._lock:
-            self._fixed_for = None
+            self._fixed_for, self._facets = None, {}
             writer, batch = self._writer(), Batch()
             async with self.store.sessions() as session:
                 ids = await scopes.public_ids(session)
@@ -256,12 +256,31 @@ class SiteBuilder:
             session, scope, max(size, self.settings.feed_size)))
         facets = Facets()
         if scope.kind is ScopeKind.COLUMN:
-            facets = Facets(*map(tuple, await scopes.facets(session, scope, self.tz)))
+            facets = await self._facets_of(session, scope, moved, total)
             batch.write(f"columns/{scopes.legacy_slug(scope.column)}/index.html",
                         self.pages.legacy_redirect(scope.column))
         batch.write(scope.index, self.pages.listing(scope, newest[:size], page=None, pages=last,
                                                     facets=facets))
         await self._write_feeds(session, batch, scope, newest[:self.settings.feed_size])
+
+    async def _facets_of(self, session: AsyncSession, scope: Scope,
+                         moved: Sequence[tuple[ItemView, Move]], total: int) -> Facets:
+        """A column's filter values. Kept between rebuilds: items newly published here only add
+        their values; anything else (a correction, a retraction, a move, or items another node
+        published: the column's count tells) asks the store again."""
+        known = self._facets.get(scope.column)
+        entered = [v for v, move in moved if move is Move.ENTER and v.state == ItemState.PUBLISHED]
+        if known is None or len(entered) != len(moved) or known[0] + len(entered) != total:
+            facets = Facets(*map(tuple, await scopes.facets(session, scope, self.tz)))
+        else:
+            facets, years = known[1], {int(self.pages.renderer.local(v.first_published_at, "%Y"))
+                                       for v in entered if v.first_published_at}
+            facets = Facets(
+                tuple(sorted({*facets.topics, *(v.topic for v in entered if v.topic)})),
+                tuple(sorted({*facets.issuers, *(v.issuer for v in entered if v.issuer)})),
+                tuple(sorted({*facets.years, *years}, reverse=True)))
+        self._facets[scope.column] = (total, facets)
+        return facets
 
     async def _write_site(self, session: AsyncSession, batch: Batch) -> None:
         site = Scope.site()
