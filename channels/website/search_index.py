@@ -4,7 +4,8 @@ serves the directory alone.
 
 Pagefind reads every page and rewrites the whole index, which takes seconds on a large site, so
 it never runs inside a release's rebuild: :meth:`PagefindIndexer.request` starts it in the
-background after a quiet period, and requests that arrive meanwhile share the next run. The new
+background ``delay`` seconds later, and requests that arrive meanwhile share that run (or the
+next one, if they arrive while it runs). The new
 index is written beside the old one and swapped in by renaming, so a reader sees one or the
 other (Pagefind's own files are content-hashed and its entry file names them).
 """
@@ -82,7 +83,7 @@ class PagefindIndexer:
     async def _debounced(self) -> IndexResult:
         while True:
             self._again = False
-            await asyncio.sleep(self.delay)  # a quiet period: a burst of releases, one run
+            await asyncio.sleep(self.delay)  # a burst of releases, one run
             result = await self.index()
             if not self._again:
                 return result
