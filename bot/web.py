@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from channels.website.writer import GZIP_SUFFIX, compressible
 
 SERVICE_KEY = web.AppKey("service", object)
 CONTENT_TYPES = {
@@ -50,14 +51,26 @@ class StaticSite:
         self._etags[path] = (stat.st_mtime_ns, stat.st_size, tag)
         return tag
 
+    def _variant(self, request: web.Request, path: Path) -> tuple[Path, dict[str, str]]:
+        """The file to send and its extra headers: the gzip copy the builder wrote next to a
+        text file, when the client accepts gzip."""
+        if not compressible(path.name):
+            return path, {}
+        extra = {"Vary": "Accept-Encoding"}
+        packed = path.with_name(path.name + GZIP_SUFFIX)
+        if accepts_gzip(request.headers.get("Accept-Encoding", "")) and packed.is_file():
+            return packed, {**extra, "Content-Encoding": "gzip"}
+        return path, extra
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = self._resolve(request.match_info.get("tail", ""))
         if path is None:
             not_found = self.root / "404.html"
             body = not_found.read_bytes() if not_found.is_file() else "页面不存在".encode()
             return web.Response(status=404, body=body, content_type="text/html", charset="utf-8")
-        stat = path.stat()
-        etag = self._etag(path, stat)
+        sent, extra = self._variant(request, path)
+        stat = sent.stat()
+        etag = self._etag(sent, stat)
         modified = datetime.fromtimestamp(int(stat.st_mtime), tz=timezone.utc)
         headers = {
             "ETag": etag,
@@ -65,6 +78,7 @@ class StaticSite:
             "Cache-Control": "no-cache",
             "Content-Type": FEED_TYPES.get(path.name) or CONTENT_TYPES.get(path.suffix)
             or mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+            **extra,
         }
         if path.name in FEED_TYPES and self.hub:
             self_url = self.base_url + "/" + path.relative_to(self.root).as_posix()
@@ -74,7 +88,24 @@ class StaticSite:
                                                      if k != "Content-Type"})
         if request.method == "HEAD":
             return web.Response(headers={**headers, "Content-Length": str(stat.st_size)})
-        return web.Response(body=path.read_bytes(), headers=headers)
+        return web.Response(body=sent.read_bytes(), headers=headers)
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header allows gzip: named, or through ``*``, with q > 0."""
+    weights: dict[str, float] = {}
+    for part in accept_encoding.lower().split(","):
+        name, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        if name:
+            weights[name] = q
+    return weights.get("gzip", weights.get("*", 0.0)) > 0
 
 
 def _not_modified(request: web.Request, etag: str, modified: datetime) -> bool:

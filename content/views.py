@@ -95,6 +95,11 @@ class ItemView:
         return covers[0] if covers else None
 
 
+def file_view(a: Attachment) -> FileView:
+    ext = a.filename[a.filename.rfind("."):].lower() if "." in a.filename else ""
+    return FileView(a.role, f"{a.sha256}{ext}", a.filename, a.mime, a.size, a.alt)
+
+
 async def load_views(session: AsyncSession, item_ids: list[int], *,
                      revision: str = "published") -> list[ItemView]:
     """Snapshots of ``item_ids`` in that order. ``revision`` is ``published`` (what the public
@@ -117,9 +122,7 @@ async def load_views(session: AsyncSession, item_ids: list[int], *,
     for a in await session.scalars(select(Attachment).where(Attachment.item_id.in_(item_ids))
                                    .order_by(Attachment.id)):
         if wanted.get(a.item_id) == a.revision:
-            ext = a.filename[a.filename.rfind("."):].lower() if "." in a.filename else ""
-            files.setdefault(a.item_id, []).append(
-                FileView(a.role, f"{a.sha256}{ext}", a.filename, a.mime, a.size, a.alt))
+            files.setdefault(a.item_id, []).append(file_view(a))
     views = []
     for item_id in item_ids:
         item, rev = items.get(item_id), revs.get(item_id)

@@ -102,3 +102,29 @@ async def test_correction_updates_entry_and_retraction_removes_it(desk, builder,
     retracted_at = datetime(2026, 11, 20, 3, 10, tzinfo=timezone.utc)
     assert parse(site_dir, "atom.xml").feed.updated == retracted_at.isoformat()
     assert "发布渠道有误" in page(site_dir, f"items/{news}.html")
+
+
+def decoded(xml: bytes, path: str) -> list[str]:
+    """The text of every element at ``path``, as a feed reader gets it after XML decoding."""
+    import xml.etree.ElementTree as ET
+
+    return [e.text or "" for e in ET.fromstring(xml).iter(path)]
+
+
+async def test_markup_in_a_summary_reaches_no_feed_reader_as_markup(desk, builder, site_dir):  # noqa: F811
+    hostile = '摘要<script>alert("x")</script><img src=x onerror=alert(1)>结束'
+    item = await desk.approved("news", "摘要含有标记的动态", summary=hostile)
+    await desk.publish([item])
+    await builder.rebuild_for([item])
+
+    for rel in ("rss.xml", Scope.of_column("工作动态").rss):
+        # RSS <description> is HTML to readers: the markup must arrive as text, not as tags
+        (description,) = decoded((site_dir / rel).read_bytes(), "description")[1:]
+        assert "<script" not in description and "<img" not in description, rel
+        assert "&lt;script&gt;" in description and description.startswith("摘要"), rel
+        entry = parse(site_dir, rel).entries[0]
+        assert "&lt;script&gt;" in entry.summary, rel  # shown as text by an HTML-aware reader
+    atom = parse(site_dir, "atom.xml").entries[0]
+    assert "<script" not in atom.summary and "&lt;script&gt;" in atom.summary
+    for rel in ("index.html", f"items/{item}.html"):
+        assert "<script>alert" not in page(site_dir, rel), rel

@@ -74,3 +74,47 @@ async def test_head_and_missing_and_traversal(client: TestClient) -> None:
     assert (await client.get("/items/404.html")).status == 404
     assert (await client.get("/../secret.txt")).status == 404
     assert (await client.get("/%2e%2e/secret.txt")).status == 404
+
+
+async def test_precompressed_files_are_served_to_clients_that_accept_gzip(tmp_path: Path) -> None:
+    import gzip
+
+    from channels.website.writer import SiteWriter
+
+    site = tmp_path / "site"
+    writer = SiteWriter(site, fsync=False)
+    page = "<!DOCTYPE html><p>" + "政务公开" * 500 + "</p>"
+    writer.write("items/1.html", page)
+    writer.write("rss.xml", "<rss version=\"2.0\">" + "<item/>" * 200 + "</rss>")
+    writer.write("files/a.png", b"\x89PNG-not-compressed")
+    writer.finish()
+    assert gzip.decompress((site / "items/1.html.gz").read_bytes()) == page.encode()
+    assert (site / "rss.xml.gz").is_file() and not (site / "files/a.png.gz").exists()
+    before = (site / "items/1.html.gz").stat().st_mtime_ns
+    assert not writer.write("items/1.html", page)  # unchanged: neither file is touched
+    writer.finish()
+    assert (site / "items/1.html.gz").stat().st_mtime_ns == before
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", StaticSite(site).handle)
+    async with TestClient(TestServer(app)) as client:
+        plain = await client.get("/items/1.html", headers={"Accept-Encoding": "identity"})
+        assert "Content-Encoding" not in plain.headers and await plain.text() == page
+        assert plain.headers["Vary"] == "Accept-Encoding"
+        zipped = await client.get("/items/1.html", headers={"Accept-Encoding": "gzip, deflate"},
+                                  auto_decompress=False)
+        assert zipped.headers["Content-Encoding"] == "gzip"
+        assert zipped.headers["Vary"] == "Accept-Encoding"
+        assert zipped.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert gzip.decompress(await zipped.read()) == page.encode()
+        assert zipped.headers["ETag"] != plain.headers["ETag"]  # two representations
+        again = await client.get("/items/1.html", headers={
+            "Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]})
+        assert again.status == 304 and again.headers["Vary"] == "Accept-Encoding"
+        refused = await client.get("/items/1.html", headers={"Accept-Encoding": "gzip;q=0"})
+        assert "Content-Encoding" not in refused.headers
+        feed = await client.get("/rss.xml", headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
+        assert feed.headers["Content-Encoding"] == "gzip"
+        assert feed.headers["Content-Type"].startswith("application/rss+xml")
+        image = await client.get("/files/a.png", headers={"Accept-Encoding": "gzip"})
+        assert "Content-Encoding" not in image.headers

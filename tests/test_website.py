@@ -158,6 +158,7 @@ async def test_bundle_goes_out_in_one_rebuild_and_links_both_ways(desk, clock, s
     again = await channel.reconcile(job)
     assert again.outcome is Outcome.SENT
     assert (await channel.builder.rebuild_for([policy, reading])).written == 0
+    await channel.close()
 
 
 async def test_item_page_shows_disclosure_metadata_files_and_service_fields(desk, builder, site_dir,
@@ -181,7 +182,7 @@ async def test_item_page_shows_disclosure_metadata_files_and_service_fields(desk
                          ("发文机关", "示例市政务服务局"), ("主题分类", "政务公开"),
                          ("成文日期", "2026年11月18日"), ("有效性", "有效"),
                          ("发布部门", "市政务服务局")]:
-        assert f"<dt>{label}</dt><dd>{value}</dd>" in html
+        assert re.search(f"<dt>{label}</dt><dd[^>]*>{value}</dd>", html), label
     assert "<dt>发布时间</dt>" in html
     names = {f.filename: f.name for f in (await _views(desk, [policy]))[0].files}
     assert f'<img alt="办理流程示意" src="../files/{names["chart.png"]}">' in html
@@ -195,8 +196,11 @@ async def test_item_page_shows_disclosure_metadata_files_and_service_fields(desk
                          ("办理时限", "3个工作日"), ("咨询电话", "010-12345678")]:
         assert f"<dt>{label}</dt><dd>{value}</dd>" in guide_html
     column = Scope.of_column("办事指南")
-    assert column.dir == f"columns/{hashlib.sha1('办事指南'.encode()).hexdigest()[:8]}/"
+    assert column.dir == "columns/ban-shi-zhi-nan/"
     assert "营业执照办理指南" in page(site_dir, column.index)
+    # the column's old hashed address still leads to it
+    old = f"columns/{hashlib.sha1('办事指南'.encode()).hexdigest()[:8]}/index.html"
+    assert 'url=../../columns/ban-shi-zhi-nan/index.html"' in page(site_dir, old)
 
 
 async def test_every_page_is_accessible_chinese_html(desk, builder, site_dir, tmp_path, monkeypatch):
@@ -210,7 +214,9 @@ async def test_every_page_is_accessible_chinese_html(desk, builder, site_dir, tm
     await builder.rebuild_all()
 
     pages = sorted(site_dir.rglob("*.html"))
-    assert len(pages) == 6  # home, gazette, column index + page 1, two items
+    # home, gazette, column index + page 1 (+ its old address), two items, 404, search, and the
+    # 政府信息公开 index with its five entries
+    assert len(pages) == 15
     for path in pages:
         html = path.read_text(encoding="utf-8")
         o = outline(html)
@@ -403,3 +409,122 @@ async def test_retracting_a_policy_updates_its_interpretation_page(desk, builder
     assert f"items/{reading}.html" in stats.paths
     assert "关于试行弹性工作时间的通知</a>（已撤回）" in page(site_dir, f"items/{reading}.html")
     assert "政策暂缓实施" in page(site_dir, f"items/{policy}.html")
+
+
+async def test_disclosure_office_pages_footer_and_column_table(desk, site_dir, tmp_path):
+    guide = tmp_path / "guide.md"
+    guide.write_text("# 本机关的指南\n\n申请请寄送{{owner}}。", encoding="utf-8")
+    builder = SiteBuilder(desk.store, Renderer(TZ), site_dir, desk.files, BASE, settings(
+        site_code="1100000001", icp_record="京ICP备00000000号", disclosure={
+            "guide": str(guide), "annual_report": "## 2025 年度报告\n\n见附件。"}))
+    policy = await desk.approved("policy", "关于推进政务公开标准化的通知")
+    await desk.publish([policy])
+    await builder.rebuild_all()
+
+    entries = page(site_dir, "xxgk/index.html")
+    for title in ("政府信息公开指南", "政府信息公开制度", "法定主动公开内容", "政府信息公开年报", "依申请公开"):
+        assert f">{title}</a>" in entries
+    assert "申请请寄送示例市人民政府办公厅" in page(site_dir, "xxgk/zhinan.html")
+    assert "2025 年度报告" in page(site_dir, "xxgk/nianbao.html")
+    assert "依申请" in page(site_dir, "xxgk/ysqgk.html")  # the shipped default text
+    home = page(site_dir, "index.html")
+    assert "网站标识码：1100000001" in home and "京ICP备00000000号" in home
+    assert "公安" not in home and "党政机关" not in home  # not configured: not shown
+    assert 'href="xxgk/index.html"' in home
+
+    column = page(site_dir, Scope.of_column("政策文件").index)
+    header = re.search(r"<thead>(.*?)</thead>", column, re.S).group(1)
+    assert re.findall(r"<th scope=\"col\">(.*?)</th>", header) == ["标题", "索引号", "文号", "成文日期", "发布日期"]
+    row = re.search(r"<tbody>(.*?)</tbody>", column, re.S).group(1)
+    assert "11000000/2026-00123" in row and "京政服发〔2026〕12号" in row and "2026-11-18" in row
+    # filters without JavaScript: a form to the search fallback with the column's values
+    form = re.search(r'<form class="filters" action="../../search/".*?</form>', column, re.S).group(0)
+    assert 'name="column" value="政策文件"' in form
+    assert "<option>政务公开</option>" in form and "<option>示例市政务服务局</option>" in form
+    assert '<option value="2026">2026 年</option>' in form
+    # one page of items: no lone link to 往期信息 第 1 页
+    assert "往期信息" not in column
+
+
+async def test_a_missing_page_gets_the_site_404(desk, builder, site_dir):
+    item = await desk.approved("news", "一条动态")
+    await desk.publish([item])
+    await builder.rebuild_for([item])
+    html = page(site_dir, "404.html")
+    assert "页面不存在" in html and 'href="/index.html"' in html and 'class="site-header"' in html
+    assert 'action="/search/"' in html
+
+
+async def test_emergency_briefs_are_pinned_on_the_home_page_for_a_while(desk, clock, site_dir):
+    builder = SiteBuilder(desk.store, Renderer(TZ), site_dir, desk.files, BASE,
+                          settings(emergency_pin_hours=24), clock=clock)
+    brief = await desk.approved("emergency", "关于暴雨红色预警的紧急通知")
+    await desk.publish([brief])
+    news = [await desk.approved("news", f"工作动态{n}") for n in range(4)]
+    await desk.publish(news)
+    await builder.rebuild_for(news)
+
+    home = page(site_dir, "index.html")
+    pinned = re.search(r'<section class="pinned".*?</section>', home, re.S).group(0)
+    assert "关于暴雨红色预警的紧急通知" in pinned and "紧急" in pinned
+    assert home.index("关于暴雨红色预警") < home.index("工作动态3")
+
+    clock.advance(hours=25)
+    later = await desk.approved("news", "第二天的动态")
+    await desk.publish([later])
+    await builder.rebuild_for([later])
+    assert 'class="pinned"' not in page(site_dir, "index.html")
+
+
+async def test_a_corrected_page_links_its_earlier_version_which_stays_available(desk, builder, site_dir):
+    item = await desk.approved("policy", "关于调整办事时间的通知", body="办理时间为周一至周五。")
+    await desk.publish([item])
+    await builder.rebuild_all()
+    await correct(desk, item, title="关于调整办事时间的通知", body="办理时间为周一至周六。",
+                  note="更正办理时间")
+    stats = await builder.rebuild_for([item])
+
+    html = page(site_dir, f"items/{item}.html")
+    assert f'href="../items/{item}-v1.html"' in html and "更正前的版本" in html
+    assert f"items/{item}-v1.html" in stats.paths
+    older = page(site_dir, f"items/{item}-v1.html")
+    assert "周一至周五" in older and "周一至周六" not in older
+    assert "此页为更正前的版本" in older and f'href="../items/{item}.html"' in older
+    assert 'name="robots" content="noindex"' in older and "data-pagefind-body" not in older
+    assert outline(older).headings.count(1) == 1
+    await builder.rebuild_all()  # a full build keeps it
+    assert "周一至周五" in page(site_dir, f"items/{item}-v1.html")
+
+    await retract(desk, item, "政策废止")
+    await builder.rebuild_for([item])
+    older = page(site_dir, f"items/{item}-v1.html")
+    assert "周一至周五" not in older and "政策废止" in older  # retracting takes it down too
+
+
+def test_a_missing_disclosure_file_is_named_in_one_config_error(tmp_path):
+    from bot.settings import ConfigError, load
+
+    with pytest.raises(ConfigError) as err:
+        load(None, environ={"GONGKAI_CHANNELS__WEBSITE__DISCLOSURE__GUIDE": str(tmp_path / "无.md")})
+    assert "channels.website.disclosure.guide" in str(err.value)
+    assert "找不到 Markdown 文件" in str(err.value) and "留空则使用默认文本" in str(err.value)
+
+
+async def test_column_filters_follow_new_and_corrected_items(desk, builder, site_dir):
+    first = await desk.approved("policy", "关于加强安全生产的通知", topic="安全生产")
+    await desk.publish([first])
+    await builder.rebuild_all()
+    column = Scope.of_column("政策文件")
+    added = await desk.approved("policy", "关于做好防汛工作的通知", topic="应急管理",
+                                issuer="示例市应急管理局")
+    await desk.publish([added])
+    await builder.rebuild_for([added])
+    form = re.search(r'<form class="filters".*?</form>', page(site_dir, column.index), re.S).group(0)
+    assert "<option>安全生产</option>" in form and "<option>应急管理</option>" in form
+    assert "<option>示例市应急管理局</option>" in form
+
+    await correct(desk, added, title="关于做好防汛工作的通知", body="正文。", note="更正分类",
+                  topic="城乡建设", issuer="示例市应急管理局", department="市政务服务局")
+    await builder.rebuild_for([added])
+    form = re.search(r'<form class="filters".*?</form>', page(site_dir, column.index), re.S).group(0)
+    assert "<option>应急管理</option>" not in form and "<option>城乡建设</option>" in form

@@ -9,4 +9,5 @@ from channels.extension import Extension
 EXTENSION = Extension(
     name="website", label="网站", adapter="channels.website.channel",
     settings="channels.website.config:WebsiteSettings",
+    web=("channels.website.search_web:install",),  # /search/: the no-JavaScript search fallback
 )

@@ -14,6 +14,7 @@ import asyncio
 import math
 import os
 from collections import defaultdict
+from datetime import timedelta
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -24,13 +25,14 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.website.config import WebsiteSettings
-from channels.website import feeds, scopes
-from channels.website.pages import Pages, Related, SiteInfo, scope_title
+from channels.website import disclosure, feeds, scopes, versions
+from channels.website.pages import Facets, Pages, Related, SiteInfo, scope_title
 from channels.website.scopes import LIVE, PUBLIC, Ref, Scope, ScopeKind
 from channels.website.writer import Batch, SiteWriter
+from content.clock import Clock, SystemClock
 from content.db import Store
 from content.files import FileStore
-from content.kinds import ItemState
+from content.kinds import ItemState, Kind
 from content.models import Attachment, Item
 from content.render import Renderer
 from content.views import ItemView, load_views
@@ -57,14 +59,21 @@ class Move(StrEnum):
 
 class SiteBuilder:
     def __init__(self, store: Store, renderer: Renderer, site_dir: Path, files: FileStore,
-                 base_url: str, settings: WebsiteSettings, *, fsync: bool = True) -> None:
+                 base_url: str, settings: WebsiteSettings, *, fsync: bool = True,
+                 clock: Clock | None = None) -> None:
         self.store = store
         self.site_dir = Path(site_dir)
         self.files = files
         self.base_url = base_url.rstrip("/")
         self.settings = settings
         self.fsync = fsync
-        self.pages = Pages(renderer, SiteInfo(settings.site_title, settings.site_owner, self.base_url))
+        self.pages = Pages(renderer, SiteInfo(settings.site_title, settings.site_owner, self.base_url),
+                           settings)
+        self.clock = clock or SystemClock()
+        self.tz = renderer.tz
+        self._disclosure: list[disclosure.Page] | None = None
+        self._fixed_for: tuple[str, ...] | None = None  # the columns the fixed pages list
+        self._facets: dict[str, tuple[int, Facets]] = {}  # column: (count, values), _facets_of
         self.known: dict[int, Ref] = {}  # titles of items seen, for previews
         self._lock = asyncio.Lock()
 
@@ -78,19 +87,20 @@ class SiteBuilder:
     async def rebuild_all(self) -> BuildStats:
         started = perf_counter()
         async with self._lock:
+            self._fixed_for, self._facets = None, {}
             writer, batch = self._writer(), Batch()
             async with self.store.sessions() as session:
                 ids = await scopes.public_ids(session)
                 for start in range(0, len(ids), ITEM_BATCH):
                     views = await load_views(session, ids[start:start + ITEM_BATCH])
                     related = await self._related(session, views)
-                    await asyncio.to_thread(self._flush_items, batch, writer, views, related)
+                    earlier = await versions.earlier(session, views)
+                    await asyncio.to_thread(self._flush_items, batch, writer, views, related, earlier)
                 for column in await scopes.columns(session, PUBLIC):
                     await self._write_scope(session, batch, Scope.of_column(column), everything=True)
                     batch.flush(writer)
                 await self._write_scope(session, batch, Scope.gazette(), everything=True)
                 await self._write_site(session, batch)
-            batch.write("style.css", self.pages.stylesheet())
             batch.flush(writer)
         return self._stats(writer, started)
 
@@ -108,14 +118,14 @@ class SiteBuilder:
                     linked.update(v.interprets, v.interpretations, v.follows, followers.get(v.id, ()))
                 others = [v for v in await load_views(session, sorted(linked - ids)) if v.state in PUBLIC]
                 views = changed + others
-                self._write_items(batch, views, await self._related(session, views))
+                self._write_items(batch, views, await self._related(session, views),
+                                  await versions.earlier(session, views))
                 moves = await self._moves(session, changed)
                 if not (self.site_dir / Scope.gazette().index).exists():
                     moves.setdefault(Scope.gazette(), [])
                 for scope, moved in moves.items():
                     await self._write_scope(session, batch, scope, moved=moved)
                 await self._write_site(session, batch)
-                batch.write("style.css", self.pages.stylesheet())
                 unused = await self._retracted_files(session, changed)
             batch.flush(writer)
             removed = self._remove(unused)
@@ -156,18 +166,25 @@ class SiteBuilder:
                               follows=pick(v.follows), followers=pick(followers.get(v.id, ())))
                 for v in views}
 
-    def _write_items(self, batch: Batch, views: Sequence[ItemView],
-                     related: dict[int, Related]) -> None:
+    def _write_items(self, batch: Batch, views: Sequence[ItemView], related: dict[int, Related],
+                     earlier: dict[int, tuple[versions.Version, ...]]) -> None:
         for view in views:
             self.known[view.id] = _ref(view)
+            older = earlier.get(view.id, ())
+            for version in older:
+                if view.state in LIVE:
+                    for f in (*version.view.images, *version.view.attachments):
+                        batch.copy(self.files.path(f.name), f"files/{f.name}")
+                batch.write(version.path, self.pages.earlier_version(version, view))
             if view.state in LIVE:
                 for f in (*view.images, *view.attachments):
                     batch.copy(self.files.path(f.name), f"files/{f.name}")
-            batch.write(view.path, self.pages.item(view, related.get(view.id, Related())))
+            batch.write(view.path, self.pages.item(view, related.get(view.id, Related()), older))
 
     def _flush_items(self, batch: Batch, writer: SiteWriter, views: Sequence[ItemView],
-                     related: dict[int, Related]) -> None:
-        self._write_items(batch, views, related)
+                     related: dict[int, Related],
+                     earlier: dict[int, tuple[versions.Version, ...]]) -> None:
+        self._write_items(batch, views, related, earlier)
         batch.flush(writer)
 
     async def _retracted_files(self, session: AsyncSession, views: Sequence[ItemView]) -> list[str]:
@@ -237,16 +254,62 @@ class SiteBuilder:
             await asyncio.sleep(0)
         newest = await load_views(session, await scopes.newest_live(
             session, scope, max(size, self.settings.feed_size)))
-        batch.write(scope.index, self.pages.listing(scope, newest[:size], page=None, pages=last))
+        facets = Facets()
+        if scope.kind is ScopeKind.COLUMN:
+            facets = await self._facets_of(session, scope, moved, total)
+            batch.write(f"columns/{scopes.legacy_slug(scope.column)}/index.html",
+                        self.pages.legacy_redirect(scope.column))
+        batch.write(scope.index, self.pages.listing(scope, newest[:size], page=None, pages=last,
+                                                    facets=facets))
         await self._write_feeds(session, batch, scope, newest[:self.settings.feed_size])
+
+    async def _facets_of(self, session: AsyncSession, scope: Scope,
+                         moved: Sequence[tuple[ItemView, Move]], total: int) -> Facets:
+        """A column's filter values. Kept between rebuilds: items newly published here only add
+        their values; anything else (a correction, a retraction, a move, or items another node
+        published: the column's count tells) asks the store again."""
+        known = self._facets.get(scope.column)
+        entered = [v for v, move in moved if move is Move.ENTER and v.state == ItemState.PUBLISHED]
+        if known is None or len(entered) != len(moved) or known[0] + len(entered) != total:
+            facets = Facets(*map(tuple, await scopes.facets(session, scope, self.tz)))
+        else:
+            facets, years = known[1], {int(self.pages.renderer.local(v.first_published_at, "%Y"))
+                                       for v in entered if v.first_published_at}
+            facets = Facets(
+                tuple(sorted({*facets.topics, *(v.topic for v in entered if v.topic)})),
+                tuple(sorted({*facets.issuers, *(v.issuer for v in entered if v.issuer)})),
+                tuple(sorted({*facets.years, *years}, reverse=True)))
+        self._facets[scope.column] = (total, facets)
+        return facets
 
     async def _write_site(self, session: AsyncSession, batch: Batch) -> None:
         site = Scope.site()
         newest = await load_views(session, await scopes.newest_live(
             session, site, max(self.settings.home_size, self.settings.feed_size)))
-        batch.write("index.html", self.pages.home(newest[:self.settings.home_size],
-                                                   await scopes.columns(session)))
+        columns = await scopes.columns(session)
+        since = self.clock.now() - timedelta(hours=self.settings.emergency_pin_hours)
+        pinned = await load_views(session, await scopes.pinned(
+            session, Kind.EMERGENCY.value, since, self.settings.home_size))
+        batch.write("index.html", self.pages.home(newest[:self.settings.home_size], columns,
+                                                   pinned))
         await self._write_feeds(session, batch, site, newest[:self.settings.feed_size])
+        self._write_fixed(batch, columns)
+
+    def _write_fixed(self, batch: Batch, columns: Sequence[str]) -> None:
+        """Pages that do not list items: the 政府信息公开 entries, 404, search, assets. They
+        change only with the set of columns (or the settings and templates, read at start)."""
+        if self._fixed_for == tuple(columns):
+            return
+        self._fixed_for = tuple(columns)
+        if self._disclosure is None:
+            self._disclosure = disclosure.load(self.settings.disclosure, self.settings.site_owner)
+        batch.write(disclosure.INDEX, self.pages.disclosure_index(columns))
+        for entry in self._disclosure:
+            batch.write(entry.entry.path, self.pages.disclosure_page(entry, columns))
+        batch.write("404.html", self.pages.not_found())
+        batch.write("search/index.html", self.pages.search_page())
+        batch.write("search.js", self.pages.asset("search.js"))
+        batch.write("style.css", self.pages.asset("style.css"))
 
     async def _write_feeds(self, session: AsyncSession, batch: Batch, scope: Scope,
                            views: Sequence[ItemView]) -> None:

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from channels.base import Capabilities, ChannelContext, Job, Outcome, Purpose, Rendition, Result
 from channels.registry import register
 from channels.website.builder import BuildStats, SiteBuilder
+from channels.website.search_index import PagefindIndexer
 from content.files import FileStore
 from content.views import ItemView
 
@@ -35,7 +36,9 @@ class WebsiteChannel:
         self.files_dir = data_dir / "files"
         # Building the builder does no I/O, so previews (render) work before open().
         self.builder = SiteBuilder(ctx.store, ctx.renderer, self.site_dir, FileStore(self.files_dir),
-                                   ctx.site_url, settings)
+                                   ctx.site_url, settings, clock=ctx.clock)
+        self.indexer = PagefindIndexer(self.site_dir, settings.search_index_delay) \
+            if settings.search_index else None
         self._pending: set[int] = set()
         self._waiters: list[asyncio.Future[BuildStats]] = []
         self._drainer: asyncio.Task | None = None
@@ -44,9 +47,15 @@ class WebsiteChannel:
         """Make sure the site directory exists. The whole site is not built here: the bot calls
         :meth:`rebuild_all` at start when :meth:`needs_full_build` says so."""
         self.site_dir.mkdir(parents=True, exist_ok=True)
+        if self.indexer is not None and not self.builder.is_empty() \
+                and not (self.site_dir / "pagefind").exists():
+            self.indexer.request()  # a site built before the search index existed
 
     async def close(self) -> None:
-        """Nothing to release: every rebuild opens and closes its own session and files."""
+        """Drop a pending search-index run; every rebuild opens and closes its own session and
+        files."""
+        if self.indexer is not None:
+            await self.indexer.close()
 
     def needs_full_build(self) -> bool:
         """True when the site directory has no home page yet (first start, or wiped)."""
@@ -56,6 +65,10 @@ class WebsiteChannel:
         stats = await self.builder.rebuild_all()
         log.info("网站全量生成：写入 %d 个文件，%d 个未变，用时 %.1f 秒",
                  stats.written, stats.unchanged, stats.seconds)
+        if self.indexer is not None:
+            result = await self.indexer.index()
+            log.info("站内搜索索引%s%s", result.outcome.label,
+                     f"：{result.detail}" if result.detail else "")
         return stats
 
     def render(self, items: tuple[ItemView, ...], options: Mapping[str, Any]) -> list[Rendition]:
@@ -100,6 +113,8 @@ class WebsiteChannel:
                     if not w.done():
                         w.set_exception(exc)
             else:
+                if self.indexer is not None and stats.written:
+                    self.indexer.request()  # in the background, after a quiet period
                 for w in waiters:
                     if not w.done():
                         w.set_result(stats)

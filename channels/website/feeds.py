@@ -8,6 +8,7 @@ it through a small extension; every datetime is timezone-aware.
 """
 from __future__ import annotations
 
+from html import escape
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -114,7 +115,9 @@ def _entry(fg: FeedGenerator, view: ItemView, url: str, html: str) -> None:
     for term in dict.fromkeys(t for t in (view.column, view.kind_label) if t):
         fe.category(term=term, label=term)
     fe.content(sanitise(html), type="html")
-    fe.summary(view.excerpt or view.title)  # also the RSS <description>
+    text = view.excerpt or view.title
+    # also the RSS <description>, which readers take as HTML: the plain text goes in escaped
+    fe.summary(escape(text, quote=False), type="html")
 
 
 class _NoEntryExtension(BaseEntryExtension):

@@ -8,12 +8,15 @@ rewrites only the page that held the item and an addition only the last page.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
+from functools import lru_cache
 
 from sqlalchemy import and_, func, or_, select
+from pypinyin import lazy_pinyin
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.kinds import PUBLIC_STATES, ItemState, RevisionStatus
@@ -22,6 +25,7 @@ from content.models import Item, Link, Revision
 LIVE = (ItemState.PUBLISHED.value, ItemState.CORRECTED.value)
 PUBLIC = tuple(s.value for s in PUBLIC_STATES)
 GAZETTE_TITLE = "政府公报"
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 class ScopeKind(StrEnum):
@@ -30,9 +34,18 @@ class ScopeKind(StrEnum):
     GAZETTE = "gazette"
 
 
-def column_slug(name: str) -> str:
-    """A stable ASCII directory name for a (usually Chinese) column name."""
+def legacy_slug(name: str) -> str:
+    """The hashed directory name columns had before readable slugs (kept as redirects)."""
     return hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
+
+
+@lru_cache(maxsize=4096)
+def column_slug(name: str) -> str:
+    """A stable, readable ASCII directory name for a (usually Chinese) column name: its pinyin
+    (政策文件 → zheng-ce-wen-jian); the hashed name when nothing readable is left."""
+    words = lazy_pinyin(name)  # characters without pinyin stay as they are
+    slug = _NOT_SLUG.sub("-", "-".join(words).lower()).strip("-")
+    return slug[:60].strip("-") or legacy_slug(name)
 
 
 @dataclass(frozen=True)
@@ -195,3 +208,32 @@ async def former_scopes(session: AsyncSession, ids: set[int]) -> dict[int, set[S
         if normative:
             found[item_id].add(Scope.gazette())
     return dict(found)
+
+
+def _published_revision():  # noqa: ANN202 - a join condition
+    return and_(Revision.item_id == Item.id, Revision.number == Item.published_revision)
+
+
+async def facets(session: AsyncSession, scope: Scope,
+                 tz: tzinfo) -> tuple[list[str], list[str], list[int]]:
+    """The 主题分类, 发文机关 and years (of first publication, in ``tz``) of a scope's live items."""
+    base = select(Revision.topic, Revision.issuer).select_from(Item)
+    if scope.kind is not ScopeKind.GAZETTE:  # the gazette's scoping joins the revision itself
+        base = base.join(Revision, _published_revision())
+    base = _scoped(base.where(Item.state.in_(LIVE)), scope)
+    rows = list(await session.execute(base.distinct()))
+    span = _scoped(select(func.min(Item.first_published_at), func.max(Item.first_published_at))
+                   .where(Item.state.in_(LIVE)), scope)
+    first, last = (await session.execute(span)).one()
+    years = list(range(last.astimezone(tz).year, first.astimezone(tz).year - 1, -1)) \
+        if first and last else []
+    return (sorted({t for t, _ in rows if t}), sorted({i for _, i in rows if i}), years)
+
+
+async def pinned(session: AsyncSession, kind: str, since: datetime, n: int) -> list[int]:
+    """Live items of ``kind`` first published at or after ``since``, newest first."""
+    rows = await session.scalars(
+        select(Item.id).where(Item.state.in_(LIVE), Item.kind == kind,
+                              Item.first_published_at >= since)
+        .order_by(Item.first_published_at.desc(), Item.id.desc()).limit(n))
+    return list(rows)

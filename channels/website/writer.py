@@ -3,16 +3,33 @@
 A file is replaced only when its bytes differ, so its mtime (and any ETag derived from it) stays
 stable across rebuilds. Every write goes to a temporary file in the target's own directory and is
 moved into place with ``os.replace``: a reader sees the old file or the new one, never a part.
+
+Text files (pages, feeds, styles, scripts) also get a gzip copy next to them (``page.html.gz``),
+byte-stable (no timestamp inside), written the same way, so the bot and nginx (``gzip_static``)
+send compressed bytes without compressing on every request. Copies are compressed and synced in
+worker threads while the pages are written, so they add little to a rebuild's latency;
+:meth:`SiteWriter.finish` waits for them.
 """
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 FILE_MODE = 0o644  # readable by a web server running as another user
 TEMP_PREFIX = ".tmp-"
+COMPRESSED = frozenset({".html", ".xml", ".css", ".js", ".json", ".txt", ".svg"})
+GZIP_SUFFIX = ".gz"
+
+
+_COMPRESSORS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gongkai-gzip")
+
+
+def compressible(rel: str) -> bool:
+    return os.path.splitext(rel)[1] in COMPRESSED
 
 
 class SiteWriter:
@@ -21,18 +38,37 @@ class SiteWriter:
         self.fsync = fsync
         self.written: list[str] = []
         self.unchanged = 0
+        self._copies: list[Future[None]] = []
 
     def write(self, rel: str, data: bytes | str) -> bool:
         """Write ``data`` to ``root/rel`` unless it already holds exactly these bytes."""
         if isinstance(data, str):
             data = data.encode("utf-8")
         target = self.root / rel
+        packed = compressible(rel)
         if _same_bytes(target, data):
+            if packed and not target.with_name(target.name + GZIP_SUFFIX).exists():
+                self._write_gzip(target, data)  # a site built before copies were made
             self.unchanged += 1
             return False
         self._replace(target, lambda handle: handle.write(data))
+        if packed:
+            self._write_gzip(target, data)
         self.written.append(rel)
         return True
+
+    def _write_gzip(self, target: Path, data: bytes) -> None:
+        self._copies.append(_COMPRESSORS.submit(self._gzip_now, target, data))
+
+    def _gzip_now(self, target: Path, data: bytes) -> None:
+        packed = gzip.compress(data, compresslevel=6, mtime=0)
+        self._replace(target.with_name(target.name + GZIP_SUFFIX), lambda h: h.write(packed))
+
+    def finish(self) -> None:
+        """Wait for the gzip copies under way; the first failure is raised."""
+        copies, self._copies = self._copies, []
+        for copy in copies:
+            copy.result()
 
     def copy(self, source: Path, rel: str) -> bool:
         """Copy a content-addressed file (its name is its hash): an existing target of the same
@@ -95,8 +131,11 @@ class Batch:
 
     def flush(self, writer: SiteWriter) -> None:
         outputs, self.outputs = self.outputs, []
-        for rel, data in outputs:
-            if isinstance(data, Path):
-                writer.copy(data, rel)
-            else:
-                writer.write(rel, data)
+        try:
+            for rel, data in outputs:
+                if isinstance(data, Path):
+                    writer.copy(data, rel)
+                else:
+                    writer.write(rel, data)
+        finally:
+            writer.finish()
