@@ -11,13 +11,16 @@ from pathlib import Path
 import click
 from sqlalchemy import delete, func, select
 
+from bot import outbox
 from bot.clikit import Cli, command
 from bot.confirm import YES_HELP, confirm
 from bot.output import emit, table
 from bot.progress import ProgressLine
 from bot.service import Service
 from channels.sms import phone as phones_
+from channels.base import Outcome
 from channels.sms import subscriber_csv
+from channels.sms.fanout import failed_batches_text
 from content import audit, subscribers
 from content import subscribers_bulk as bulk
 from content import topics as topics_
@@ -309,36 +312,46 @@ def report(cli: Cli, release_id: int, status: str | None, limit: int) -> None:
 # ----------------------------------------------------------------------------------------- push
 @command(subscribers_group, "push")
 @click.argument("release_id", type=int)
-def push(cli: Cli, release_id: int) -> None:
-    """立即在前台推送某次发布的短信（显示进度条）；中断后再次运行会从上次的进度继续。"""
+@click.option("--yes", is_flag=True, help=YES_HELP)
+def push(cli: Cli, release_id: int, yes: bool) -> None:
+    """立即在前台推送某次发布的短信（显示进度）；中断后再次运行会从上次的进度继续。
+
+    先说明将发给多少个号码、共多少条计费短信并询问（加 --yes 不询问）。进度只计服务商已接受的号码，
+    同时显示失败的号码；有批次失败时以非零状态退出，并列出失败的批次和错误。"""
     from bot.sms_push import push as run_push
+    from bot.sms_push import reach
 
     async def work(svc: Service):  # noqa: ANN202
         _sms_enabled(svc)
-        bar = None
-        shown = 0
+        planned = await reach(svc, release_id)
+        confirm(planned.sentence(), yes=yes)
+        bar = ProgressLine("发送短信", planned.numbers + planned.done, enabled=not cli.as_json)
 
         def on_progress(progress) -> None:  # noqa: ANN001
-            nonlocal bar, shown
-            if cli.as_json:
-                return
-            total = progress.get("total")
-            if bar is None and total:
-                bar = click.progressbar(length=total, label="发送短信", show_pos=True, file=sys.stderr)
-                bar.__enter__()
-            done = int(progress.get("numbers_done") or 0)
-            if bar is not None and done > shown:
-                bar.update(done - shown)
-                shown = done
+            failed = int(progress.get("refused") or 0) + int(progress.get("failed_numbers") or 0)
+            bar.update(int(progress.get("accepted") or 0), f"失败 {failed}" if failed else "",
+                       total=progress.get("total"))
 
         try:
             return await run_push(svc, release_id, f"cli-{svc.settings.node}", on_progress)
         finally:
-            if bar is not None:
-                bar.__exit__(None, None, None)
+            bar.close()
             await svc.channels["sms"].close()
 
     state, result = cli.run(work)
-    emit(cli.as_json, {"release": release_id, "state": state, "outcome": result.outcome.value,
-                       "detail": result.detail, "progress": dict(result.progress or {})},
-         f"短信投递：{state}。{result.detail}")
+    progress = dict(result.progress or {})
+    failed = result.outcome not in (Outcome.SENT, Outcome.PAUSED) or bool(progress.get("failed_batches")) or (
+        result.outcome is Outcome.PAUSED and progress.get("stopped") != "quiet")
+    emit(cli.as_json, {"release": release_id, "state": state, "outcome": result.outcome.value, "ok": not failed,
+                       "detail": result.detail, "progress": progress},
+         f"短信投递：{outbox.DELIVERY_LABELS.get(state, state)}。{result.detail}")
+    if failed:
+        if not cli.as_json:
+            batches = failed_batches_text(progress) or result.detail
+            accepted = int(progress.get("accepted") or 0)
+            click.echo(f"短信推送失败：已提交 {accepted} 个号码；{batches}", err=True)
+            if progress.get("total"):
+                rest = int(progress["total"]) - accepted - int(progress.get("refused") or 0)
+                click.echo(f"尚有 {rest} 个号码未发送；修正后再次运行 gongkai subscribers push {release_id} "
+                           "继续（已提交的号码不会重发）", err=True)
+        sys.exit(1)

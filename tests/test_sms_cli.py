@@ -110,7 +110,7 @@ def test_push_from_the_command_line_and_the_per_number_report(gk, tmp_path: Path
         gk("subscribers", "import", str(tmp_path / "s.csv"), "--consent", "线下登记表", extra_env=env)
         release = asyncio.run(_published_release(gk.database_url, tmp_path))
         text = gk("subscribers", "push", str(release), "--yes", extra_env=env, raw=True)
-        assert "短信投递：sent" in text and "已提交 10 个号码" in text
+        assert "短信投递：已送达" in text and "已提交 10 个号码" in text
         assert emu.center.counts() == {f"1380000{n:04d}": 1 for n in range(10)}
         shown = gk("release", "show", str(release), extra_env=env)
         sms = next(d for d in shown["deliveries"] if d["channel"] == "sms")

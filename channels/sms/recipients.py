@@ -13,12 +13,16 @@ from typing import NamedTuple
 
 from sqlalchemy import and_, delete, func, literal, select, text, update
 
+from channels.sms.message import Message
 from channels.sms.models import SmsBatch
 from channels.sms.providers.base import NumberResult
 from content.db import Store
 from content.models import DeliveryRecipient, Subscriber
 from content.sqlin import among, connection_transaction, insert_for, is_postgresql
+from content import subscribers
 from content.subscribers import Recipient
+from content.topics import release_topics
+from content.views import ItemView
 
 CHUNK = 900  # numbers per IN (...) list, below every backend's parameter limit
 
@@ -205,3 +209,34 @@ async def numbers_with(store: Store, delivery_id: int, status: str, limit: int =
         return list(await s.scalars(select(DeliveryRecipient.address).where(and_(
             DeliveryRecipient.delivery_id == delivery_id, DeliveryRecipient.status == status))
             .order_by(DeliveryRecipient.id).limit(limit)))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whom a release's SMS reaches and what it costs: ``numbers`` still to send (active
+    subscribers of its topics, less those with a result already), ``parts`` billed messages each."""
+
+    numbers: int
+    parts: int
+    characters: int
+    done: int = 0  # numbers that already have a result (a resumed push does not send to them again)
+
+    @property
+    def total_parts(self) -> int:
+        return self.numbers * self.parts
+
+    def sentence(self) -> str:
+        """"将向 N 个号码发送短信，每个号码 P 条计费短信，共 T 条" (Chinese, for a confirmation)."""
+        text = f"将向 {self.numbers} 个号码发送短信，每个号码 {self.parts} 条计费短信，共 {self.total_parts} 条"
+        if self.done:
+            text += f"（已有结果的 {self.done} 个号码不会重发）"
+        return text
+
+
+async def count_for_items(store: Store, items: Sequence[ItemView], message: Message,
+                          delivery_id: int | None = None) -> Reach:
+    """The reach of ``items`` sent as ``message`` (``SmsChannel.message(items)``); with
+    ``delivery_id``, less the numbers that delivery already has a result for."""
+    numbers = await subscribers.count(store, "sms", release_topics(items))
+    done = sum((await tally(store, delivery_id)).values()) if delivery_id is not None else 0
+    return Reach(max(numbers - done, 0), message.segments, len(message.full), done)
