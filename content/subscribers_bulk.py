@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from content.db import Store
 from content.models import Subscriber, SubscriberTopic
-from content.sqlin import among, connection_transaction, insert_for
+from content.sqlin import among, connection_transaction, insert_many
 
 OPTED_OUT = ("unsubscribed", "blocked")
 
@@ -97,17 +97,19 @@ async def _apply(conn: AsyncConnection, channel: str, rows: Sequence[Incoming], 
             retopic.append(sid)
     if write:
         table = Subscriber.__table__
-        stmt = insert_for(conn)(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["channel", "address"],
-            set_={"status": "active", "source": stmt.excluded.source, "consent_at": stmt.excluded.consent_at,
-                  "consent_method": stmt.excluded.consent_method, "consent_from": stmt.excluded.consent_from,
-                  "consent_detail": stmt.excluded.consent_detail, "updated_at": stmt.excluded.updated_at},
-            where=and_(*(table.c.status != status for status in OPTED_OUT)))  # no IN list: executemany
-        await conn.execute(stmt, [
-            {"channel": channel, "address": r.address, "status": "active", "source": r.source, "consent_at": now,
-             "consent_method": consent_method, "consent_from": consent_from, "consent_detail": r.consent_detail,
-             "created_at": now, "updated_at": now, "meta": {}} for r in write])
+
+        def upsert(stmt):  # noqa: ANN001, ANN202
+            return stmt.on_conflict_do_update(
+                index_elements=["channel", "address"],
+                set_={"status": "active", "source": stmt.excluded.source, "consent_at": stmt.excluded.consent_at,
+                      "consent_method": stmt.excluded.consent_method, "consent_from": stmt.excluded.consent_from,
+                      "consent_detail": stmt.excluded.consent_detail, "updated_at": stmt.excluded.updated_at},
+                where=and_(*(table.c.status != status for status in OPTED_OUT)))  # no IN list: executemany
+
+        await insert_many(conn, table, [{"address": r.address, "source": r.source, "consent_detail": r.consent_detail}
+                                        for r in write],
+                          {"channel": channel, "status": "active", "consent_at": now, "consent_method": consent_method,
+                           "consent_from": consent_from, "created_at": now, "updated_at": now, "meta": {}}, upsert)
         if retopic:
             await conn.execute(delete(SubscriberTopic).where(among(conn, SubscriberTopic.subscriber_id, retopic)))
         ids = {a: v[0] for a, v in found.items()}
@@ -119,5 +121,5 @@ async def _apply(conn: AsyncConnection, channel: str, rows: Sequence[Incoming], 
         topics = [{"subscriber_id": ids[r.address], "topic": t} for r in write
                   if r.address not in found or ids[r.address] in changed for t in r.topics]
         if topics:
-            await conn.execute(insert_for(conn)(SubscriberTopic.__table__).on_conflict_do_nothing(), topics)
+            await insert_many(conn, SubscriberTopic.__table__, topics, {}, lambda stmt: stmt.on_conflict_do_nothing())
     return Applied(counts, tuple(refused))

@@ -89,6 +89,7 @@ class SubscriberCsv:
             raise InputError("没有记录如何取得本人同意，未导入任何号码", fix=CONSENT_FIX)
         if len(self.consent) > CONSENT_MAX:
             raise InputError(f"--consent 超过 {CONSENT_MAX} 字", fix="简要写明如何取得本人同意")
+        self.width = max(self.columns.values()) + 1
         lines = sum(1 for line in text.splitlines() if line.strip())
         self.total = max(lines - (1 if self.has_header else 0), 0)
 
@@ -96,48 +97,54 @@ class SubscriberCsv:
         known = set(known_topics)
         seen: dict[str, int] = {}
         reader = csv.reader(io.StringIO(self.text))
-        for number, cells in enumerate(reader, start=1):
-            if number == 1 and self.has_header:
-                continue
-            cells = [restore(c.strip()) for c in cells]
+        if self.has_header:
+            next(reader, None)
+        for number, cells in enumerate(reader, start=2 if self.has_header else 1):
+            cells = [restore(c.strip()) if c[:1] == "'" else c.strip() for c in cells]
             if not any(cells):
                 continue
-            row = self._row(number, cells, known, seen)
+            row = self._row(number, cells + [""] * (self.width - len(cells)), known, seen)
             if isinstance(row, Row):
                 seen[row.phone] = number
             yield row
 
     def _row(self, number: int, cells: Sequence[str], known: set[str], seen: dict[str, int]) -> Row | BadRow:
-        shown = ",".join(cells)
-
-        def cell(key: str) -> str:
-            index = self.columns.get(key)
-            return cells[index] if index is not None and index < len(cells) else ""
-
+        at = self.columns
         try:
-            phone = phones_.normalise(cell("phone"))
+            phone = phones_.normalise(cells[at["phone"]])
         except InputError as exc:
-            return BadRow(number, shown, f"{exc.message}（修正：{exc.fix}）")
-        topics = tuple(dict.fromkeys(t.strip() for t in cell("topics").replace("；", ";").split(";") if t.strip()))
+            return BadRow(number, ",".join(cells).rstrip(","), f"{exc.message}（修正：{exc.fix}）")
+        raw = cells[at["topics"]]
+        if ";" in raw or "；" in raw:
+            topics = tuple(dict.fromkeys(t.strip() for t in raw.replace("；", ";").split(";") if t.strip()))
+        else:
+            topics = (raw,) if raw else ()
+        problem = ""
+        unknown: tuple[str, ...] = ()
         if not topics:
-            return BadRow(number, shown, "没有订阅主题（修正：第二列写主题，多个主题用 ; 分隔，如 all;突发事件）")
-        too_long = [t for t in topics if len(t) > TOPIC_MAX]
-        if too_long:
-            return BadRow(number, shown, f"主题过长：{too_long[0][:20]}…（修正：主题不超过 {TOPIC_MAX} 字）")
-        unknown = tuple(t for t in topics if t not in known)
-        if unknown:
-            listed = sorted(known)
-            offer = "、".join(listed[:TOPICS_SHOWN]) + ("等" if len(listed) > TOPICS_SHOWN else "")
-            return BadRow(number, shown, f"没有这个主题：{'、'.join(unknown)}；整行未导入（修正：改为已有的主题，如 {offer}；"
-                                         "新栏目或部门须先有稿件）", unknown)
-        if phone in seen:
-            return BadRow(number, shown, f"号码与第 {seen[phone]} 行重复，已按第 {seen[phone]} 行导入")
-        source = cell("source")
-        if len(source) > SOURCE_MAX:
-            return BadRow(number, shown, f"来源过长（修正：不超过 {SOURCE_MAX} 字）")
-        consent = cell("consent") or self.consent
-        if not consent:
-            return BadRow(number, shown, f"没有同意说明（修正：{CONSENT_FIX}）")
-        if len(consent) > CONSENT_MAX:
-            return BadRow(number, shown, f"同意说明过长（修正：不超过 {CONSENT_MAX} 字）")
+            problem = "没有订阅主题（修正：第二列写主题，多个主题用 ; 分隔，如 all;突发事件）"
+        elif not known.issuperset(topics):
+            too_long = [t for t in topics if len(t) > TOPIC_MAX]
+            unknown = tuple(t for t in topics if t not in known)
+            if too_long:
+                problem, unknown = f"主题过长：{too_long[0][:20]}…（修正：主题不超过 {TOPIC_MAX} 字）", ()
+            else:
+                listed = sorted(known)
+                offer = "、".join(listed[:TOPICS_SHOWN]) + ("等" if len(listed) > TOPICS_SHOWN else "")
+                problem = (f"没有这个主题：{'、'.join(unknown)}；整行未导入（修正：改为已有的主题，如 {offer}；"
+                           "新栏目或部门须先有稿件）")
+        elif phone in seen:
+            problem = f"号码与第 {seen[phone]} 行重复，已按第 {seen[phone]} 行导入"
+        source = cells[at["source"]] if "source" in at else ""
+        consent = (cells[at["consent"]] if "consent" in at else "") or self.consent
+        if problem:
+            pass
+        elif len(source) > SOURCE_MAX:
+            problem = f"来源过长（修正：不超过 {SOURCE_MAX} 字）"
+        elif not consent:
+            problem = f"没有同意说明（修正：{CONSENT_FIX}）"
+        elif len(consent) > CONSENT_MAX:
+            problem = f"同意说明过长（修正：不超过 {CONSENT_MAX} 字）"
+        if problem:
+            return BadRow(number, ",".join(cells).rstrip(","), problem, unknown)
         return Row(number, phone, topics, source, consent)
