@@ -2,8 +2,10 @@
 a release, and a release's SMS fan-out driven from the command line with a progress bar."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import itertools
 import sys
 from collections import Counter
 from pathlib import Path
@@ -119,30 +121,40 @@ def import_(cli: Cli, file: Path, default_source: str, consent: str) -> None:
         bar = ProgressLine("导入订阅者", table_.total, enabled=not cli.as_json)
         counts = dict.fromkeys(bulk.Change, 0)
         bad: list[subscriber_csv.BadRow] = []
-        pending: list[bulk.Incoming] = []
         read = 0
 
-        async def flush() -> None:
-            applied = await bulk.upsert_chunk(svc.store, "sms", pending, now=now, consent_method="staff-import",
+        async def write(chunk: list[bulk.Incoming], read_so_far: int) -> None:
+            applied = await bulk.upsert_chunk(svc.store, "sms", chunk, now=now, consent_method="staff-import",
                                               consent_from=source_name)
             for change, n in applied.counts.items():
                 counts[change] += n
             bad.extend(subscriber_csv.BadRow(r.row.line, phones_.national(r.row.address),
                                              f"该号码{STATUS_LABELS[r.status]}，导入不会重新订阅（须本人通过订阅页面重新订阅）")
                        for r in applied.refused)
-            pending.clear()
-            bar.update(read, f"新增 {counts[bulk.Change.ADDED]}，更新 {counts[bulk.Change.UPDATED]}，"
-                             f"未变 {counts[bulk.Change.UNCHANGED]}，有问题 {len(bad)} 行")
+            bar.update(read_so_far, f"新增 {counts[bulk.Change.ADDED]}，更新 {counts[bulk.Change.UPDATED]}，"
+                                    f"未变 {counts[bulk.Change.UNCHANGED]}，有问题 {len(bad)} 行")
 
-        for row in table_.rows(known):
-            read += 1
-            if isinstance(row, subscriber_csv.BadRow):
-                bad.append(row)
-                continue
-            pending.append(bulk.Incoming(row.line, row.phone, row.topics, row.source or source_name, row.consent))
-            if len(pending) >= IMPORT_CHUNK:
-                await flush()
-        await flush()
+        rows = table_.rows(known)
+
+        def next_chunk() -> list[subscriber_csv.Row | subscriber_csv.BadRow]:
+            return list(itertools.islice(rows, IMPORT_CHUNK))
+
+        # The next chunk is read and checked (in a thread) while the previous one is written.
+        writing: asyncio.Task | None = None
+        try:
+            while chunk := await asyncio.to_thread(next_chunk):
+                read += len(chunk)
+                bad.extend(r for r in chunk if isinstance(r, subscriber_csv.BadRow))
+                good = [bulk.Incoming(r.line, r.phone, r.topics, r.source or source_name, r.consent)
+                        for r in chunk if isinstance(r, subscriber_csv.Row)]
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(write(good, read))
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
         bar.close()
         summary = {change.value: n for change, n in counts.items()}
         await _audit(svc, actor=actor, action="sms_subscribers_imported", reason=file.name, **summary,

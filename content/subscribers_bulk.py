@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from content.db import Store
 from content.models import Subscriber, SubscriberTopic
-from content.sqlin import among, connection_transaction, insert_many
+from content.sqlin import among, connection_transaction, insert_many, is_postgresql
 
 OPTED_OUT = ("unsubscribed", "blocked")
+SEPARATOR = "\x1f"  # joins a subscriber's topics in one column (a control character no topic has)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ async def upsert_chunk(store: Store, channel: str, rows: Sequence[Incoming], *, 
                        consent_method: str, consent_from: str) -> Applied:
     """Add or update ``rows`` (distinct addresses) as active subscribers in one transaction.
     Topics given replace the subscriber's topics."""
+    if not rows:
+        return Applied(dict.fromkeys(Change, 0), ())
     return await connection_transaction(store, lambda conn: _apply(
         conn, channel, rows, now=now, consent_method=consent_method, consent_from=consent_from), "import subscribers")
 
@@ -63,15 +66,15 @@ async def upsert_chunk(store: Store, channel: str, rows: Sequence[Incoming], *, 
 async def _apply(conn: AsyncConnection, channel: str, rows: Sequence[Incoming], *, now: datetime,
                  consent_method: str, consent_from: str) -> Applied:
     addresses = [r.address for r in rows]
-    found = {a: (i, status, source, detail) for i, a, status, source, detail in await conn.execute(
-        select(Subscriber.id, Subscriber.address, Subscriber.status, Subscriber.source, Subscriber.consent_detail)
-        .where(Subscriber.channel == channel, among(conn, Subscriber.address, addresses)))}
+    joined = (func.string_agg if is_postgresql(conn) else func.group_concat)(SubscriberTopic.topic, SEPARATOR)
+    topics = select(joined).where(SubscriberTopic.subscriber_id == Subscriber.id).scalar_subquery()
+    found: dict[str, tuple[int, str, str, str]] = {}
     followed: dict[int, set[str]] = {}
-    if found:
-        ids = [v[0] for v in found.values()]
-        for sid, topic in await conn.execute(select(SubscriberTopic.subscriber_id, SubscriberTopic.topic).where(
-                among(conn, SubscriberTopic.subscriber_id, ids))):
-            followed.setdefault(sid, set()).add(topic)
+    for i, a, status, source, detail, listed in await conn.execute(
+            select(Subscriber.id, Subscriber.address, Subscriber.status, Subscriber.source, Subscriber.consent_detail,
+                   topics).where(Subscriber.channel == channel, among(conn, Subscriber.address, addresses))):
+        found[a] = (i, status, source, detail)
+        followed[i] = set(listed.split(SEPARATOR)) if listed else set()
     counts = dict.fromkeys(Change, 0)
     refused: list[Refusal] = []
     write: list[Incoming] = []
