@@ -110,8 +110,8 @@ def import_(cli: Cli, file: Path, default_source: str, consent: str) -> None:
     actor = cli.actor
     if not file.is_file():
         raise InputError(f"找不到文件 {file}", fix="检查路径")
-    table_ = subscriber_csv.SubscriberCsv(subscriber_csv.decode(file), consent=consent)
     source_name = default_source or f"导入:{file.name}"[:100]
+    table_ = subscriber_csv.SubscriberCsv(subscriber_csv.decode(file), consent=consent, source=source_name)
 
     async def work(svc: Service):  # noqa: ANN202
         _sms_enabled(svc)
@@ -136,7 +136,7 @@ def import_(cli: Cli, file: Path, default_source: str, consent: str) -> None:
 
         rows = table_.rows(known)
 
-        def next_chunk() -> list[subscriber_csv.Row | subscriber_csv.BadRow]:
+        def next_chunk() -> list[bulk.Incoming | subscriber_csv.BadRow]:
             return list(itertools.islice(rows, IMPORT_CHUNK))
 
         # The next chunk is read and checked (in a thread) while the previous one is written.
@@ -145,8 +145,7 @@ def import_(cli: Cli, file: Path, default_source: str, consent: str) -> None:
             while chunk := await asyncio.to_thread(next_chunk):
                 read += len(chunk)
                 bad.extend(r for r in chunk if isinstance(r, subscriber_csv.BadRow))
-                good = [bulk.Incoming(r.line, r.phone, r.topics, r.source or source_name, r.consent)
-                        for r in chunk if isinstance(r, subscriber_csv.Row)]
+                good = [r for r in chunk if isinstance(r, bulk.Incoming)]
                 if writing is not None:
                     await writing
                 writing = asyncio.create_task(write(good, read))

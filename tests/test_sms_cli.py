@@ -275,12 +275,18 @@ def _sms_env(emu) -> dict:  # noqa: ANN001
             "GONGKAI_CHANNELS__SMS__BATCH_SIZE": "3", "GONGKAI_CHANNELS__SMS__CONCURRENCY": "1"}
 
 
+def _subscribers_and_a_release(gk, emu, tmp_path: Path, count: int) -> tuple[dict, int]:  # noqa: ANN001
+    """``count`` subscribers of ``all`` and a published release to them; the environment that
+    points the SMS channel at the emulators."""
+    env = _sms_env(emu)
+    (tmp_path / "s.csv").write_text("".join(f"1380000{n:04d},all\n" for n in range(count)), encoding="utf-8")
+    gk("subscribers", "import", str(tmp_path / "s.csv"), "--consent", "登记表", extra_env=env)
+    return env, asyncio.run(_published_release(gk.database_url, tmp_path))
+
+
 def test_push_that_the_provider_refuses_fails_and_names_the_batches(gk, tmp_path: Path) -> None:  # noqa: ANN001
     with EmulatorThread() as emu:
-        env = _sms_env(emu)
-        (tmp_path / "s.csv").write_text("".join(f"1380000{n:04d},all\n" for n in range(10)), encoding="utf-8")
-        gk("subscribers", "import", str(tmp_path / "s.csv"), "--consent", "登记表", extra_env=env)
-        release = asyncio.run(_published_release(gk.database_url, tmp_path))
+        env, release = _subscribers_and_a_release(gk, emu, tmp_path, 10)
         gateway(emu).fail_with(405, "405: Method Not Allowed")  # every call, like a misrouted gateway
         result = CliRunner(env={**gk.env, **env}).invoke(main, ["subscribers", "push", str(release), "--yes"])
         assert result.exit_code == 1, result.output
@@ -298,10 +304,7 @@ def test_push_that_the_provider_refuses_fails_and_names_the_batches(gk, tmp_path
 
 def test_push_says_how_many_numbers_and_parts_and_asks(gk, tmp_path: Path) -> None:  # noqa: ANN001
     with EmulatorThread() as emu:
-        env = _sms_env(emu)
-        (tmp_path / "s.csv").write_text("".join(f"1380000{n:04d},all\n" for n in range(7)), encoding="utf-8")
-        gk("subscribers", "import", str(tmp_path / "s.csv"), "--consent", "登记表", extra_env=env)
-        release = asyncio.run(_published_release(gk.database_url, tmp_path))
+        env, release = _subscribers_and_a_release(gk, emu, tmp_path, 7)
         refused = CliRunner(env={**gk.env, **env}).invoke(main, ["subscribers", "push", str(release)])
         assert refused.exit_code == 2 and "--yes" in refused.stderr
         assert "7 个号码" in refused.stderr and "计费短信" in refused.stderr

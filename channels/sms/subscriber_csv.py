@@ -18,6 +18,7 @@ from pathlib import Path
 
 from channels.sms import phone as phones_
 from content.errors import InputError
+from content.subscribers_bulk import Incoming
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TOPICS_SHOWN = 12
@@ -52,15 +53,6 @@ def decode(path: Path) -> str:
 
 
 @dataclass(frozen=True)
-class Row:
-    line: int
-    phone: str
-    topics: tuple[str, ...]
-    source: str
-    consent: str
-
-
-@dataclass(frozen=True)
 class BadRow:
     line: int
     text: str
@@ -71,9 +63,10 @@ class BadRow:
 class SubscriberCsv:
     """One import file: its columns (from the header, if any) and its rows, checked."""
 
-    def __init__(self, text: str, *, consent: str = "") -> None:
+    def __init__(self, text: str, *, consent: str = "", source: str = "") -> None:
         self.text = text
         self.consent = consent.strip()
+        self.source = source  # when the row has none
         first = next(csv.reader(io.StringIO(text)), [])
         first = [c.strip().lower() for c in first]
         self.has_header = bool(first) and first[0] in HEADERS["phone"]
@@ -93,7 +86,7 @@ class SubscriberCsv:
         lines = sum(1 for line in text.splitlines() if line.strip())
         self.total = max(lines - (1 if self.has_header else 0), 0)
 
-    def rows(self, known_topics: Iterable[str]) -> Iterator[Row | BadRow]:
+    def rows(self, known_topics: Iterable[str]) -> Iterator[Incoming | BadRow]:
         known = set(known_topics)
         seen: dict[str, int] = {}
         reader = csv.reader(io.StringIO(self.text))
@@ -104,11 +97,11 @@ class SubscriberCsv:
             if not any(cells):
                 continue
             row = self._row(number, cells + [""] * (self.width - len(cells)), known, seen)
-            if isinstance(row, Row):
-                seen[row.phone] = number
+            if isinstance(row, Incoming):
+                seen[row.address] = number
             yield row
 
-    def _row(self, number: int, cells: Sequence[str], known: set[str], seen: dict[str, int]) -> Row | BadRow:
+    def _row(self, number: int, cells: Sequence[str], known: set[str], seen: dict[str, int]) -> Incoming | BadRow:
         at = self.columns
         try:
             phone = phones_.normalise(cells[at["phone"]])
@@ -147,4 +140,4 @@ class SubscriberCsv:
             problem = f"同意说明过长（修正：不超过 {CONSENT_MAX} 字）"
         if problem:
             return BadRow(number, ",".join(cells).rstrip(","), problem, unknown)
-        return Row(number, phone, topics, source, consent)
+        return Incoming(number, phone, topics, source or self.source, consent)
