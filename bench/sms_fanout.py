@@ -38,9 +38,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from scratch import scratch_database  # noqa: E402
 
 KEY_ID, SECRET = "LTAIbench", "bench-secret"
 TEMPLATE = "SMS_900000001=notice:${department}发布了《${title}》，详见政务公开网站。"
@@ -188,25 +190,13 @@ def main() -> None:
     if args.child:
         print(json.dumps(asyncio.run(fan_out(json.loads(args.child)))))
         return
-
-    from content.db import Store, upgrade
-
     data = Path(tempfile.mkdtemp(prefix="gk-sms-bench-"))
-    scratch = ""
-    if args.pg:
-        import asyncpg
+    with scratch_database(args.pg, data) as database_url:
+        run(args, data, database_url)
 
-        scratch = f"gongkai_bench_{uuid.uuid4().hex[:8]}"
 
-        async def create() -> None:
-            conn = await asyncpg.connect(args.pg)
-            await conn.execute(f'CREATE DATABASE "{scratch}"')
-            await conn.close()
-
-        asyncio.run(create())
-        database_url = args.pg.rsplit("/", 1)[0] + "/" + scratch
-    else:
-        database_url = f"sqlite:///{data / 'gongkai.db'}"
+def run(args: argparse.Namespace, data: Path, database_url: str) -> None:
+    from content.db import Store, upgrade
 
     async def migrate() -> None:
         store = Store.open(database_url)
@@ -246,13 +236,6 @@ def main() -> None:
         if emulator is not None:
             emulator.terminate()
             emulator.wait(10)
-        if scratch:
-            async def drop() -> None:
-                conn = await asyncpg.connect(args.pg)
-                await conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
-                await conn.close()
-
-            asyncio.run(drop())
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import click
 
 from bot.climount import LazyGroup
 from bot.clikit import Cli, command, fail_lines, setup_logging
+from bot.confirm import confirm
 from bot.output import emit, table
 from bot.timeparse import parse_date
 from channels import catalogue
@@ -18,8 +19,23 @@ from content.errors import GongkaiError
 if TYPE_CHECKING:
     from bot.service import Service
 
+
+
+def _progress_line(label: str, total: int | None, *, enabled: bool = True):  # noqa: ANN202
+    from bot.progress import ProgressLine
+
+    return ProgressLine(label, total, enabled=enabled)
+
+
+def _delivery_label(state: str) -> str:
+    from bot.labels import delivery_state
+
+    return delivery_state(state)
+
+
 # Channel commands are written against channels.extension's kit; this binds it to ours.
-bind_kit(command=command, emit=emit, table=table)
+bind_kit(command=command, emit=emit, table=table, confirm=confirm, progress_line=_progress_line,
+         delivery_label=_delivery_label)
 
 
 @click.group("gongkai", cls=LazyGroup)

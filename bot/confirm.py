@@ -1,15 +1,34 @@
-"""Mass actions ask first: a release that messages or pushes to people says to how many (and
-the billed SMS parts) and goes ahead only on a yes at the terminal, or with ``--yes``."""
+"""Asking before a mass action (a release that messages or pushes to people, a push to every
+subscriber, removing many numbers).
+
+The command says what it will do; on a terminal it asks; anywhere else (a script, cron, a pipe)
+it refuses unless ``--yes`` was given, so nothing is ever done on an unanswered question."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from channels.base import Reach
+from channels.extension import YES_HELP
 from content.errors import InputError
 
-YES_HELP = "不再询问，直接确认群发（脚本中使用）"
+if TYPE_CHECKING:
+    from channels.base import Reach
+
+__all__ = ["YES_HELP", "as_json", "confirm", "confirm_reach", "describe"]
+
+
+def confirm(what: str, *, yes: bool, prompt: str = "确定继续吗？") -> None:
+    """Go on if ``yes`` or if the person at the terminal agrees; otherwise raise (nothing done)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise InputError(f"{what}，需要确认；没有终端可以询问，未做任何操作", field="--yes",
+                         fix="确认无误后加 --yes 再运行（非交互运行时必须加 --yes）")
+    click.echo(what + "。", err=True)
+    if not click.confirm(prompt, default=False, err=True):
+        raise InputError("已取消，未做任何操作", fix="需要时重新执行该命令")
 
 
 def describe(reach: Reach) -> str:
@@ -29,12 +48,5 @@ def confirm_reach(reach: list[Reach], *, yes: bool, what: str) -> list[str]:
     if not reach:
         return []
     lines = [f"{what}将发送给 " + "；".join(describe(r) for r in reach)]
-    if yes:
-        return lines
-    if not sys.stdin.isatty():
-        raise InputError(lines[0] + "，需要确认；没有终端可以询问", field="--yes",
-                         fix="确认无误后加 --yes 重新执行")
-    click.echo(lines[0], err=True)
-    if not click.confirm("确认发出？", default=False, err=True):
-        raise InputError(f"已取消：{what}未执行，没有任何改动", fix="需要时重新执行该命令")
+    confirm(lines[0], yes=yes, prompt="确认发出？")
     return lines

@@ -258,6 +258,13 @@ class Service:
         if self.runner is not None:
             self.runner.wake()
 
+    async def reach_now(self, release_id: int, channel: str):  # noqa: ANN201
+        from bot import sms_push
+
+        if channel != "sms":
+            raise InputError(f"渠道 {channel} 不能在前台投递", fix="只有短信渠道支持 gongkai subscribers push")
+        return await sms_push.reach(self, release_id)
+
     async def deliver_now(self, release_id: int, channel: str, on_progress):  # noqa: ANN001, ANN201
         from bot import sms_push
 

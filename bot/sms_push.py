@@ -4,17 +4,54 @@ work on it at the same time), every attempt is recorded, and progress is reporte
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import outbox
 from bot.service import Service
 from channels.base import Job, Outcome, Purpose, Result
+from channels.sms import recipients
 from content.errors import NotFound, WorkflowError
 from content.models import Delivery, DeliveryAttempt, Release, ReleaseItem
 from content.views import load_views
+
+
+async def pushable(s: AsyncSession, release_id: int, now: datetime, *, lock: bool = False) -> Delivery:
+    """The release's SMS delivery, if it can be pushed now; otherwise a message saying why not."""
+    release = await s.get(Release, release_id)
+    if release is None:
+        raise NotFound(f"发布计划 {release_id} 不存在", fix="用 gongkai release list 查看编号")
+    query = select(Delivery).where(Delivery.release_id == release_id, Delivery.channel == "sms")
+    if lock and s.bind.dialect.name == "postgresql":
+        query = query.with_for_update()
+    d = await s.scalar(query)
+    if d is None:
+        if "sms" not in (release.channels or []):
+            raise WorkflowError(f"发布计划 {release_id} 不发短信", fix="创建发布计划时在 --channels 中包含 sms")
+        raise WorkflowError(f"发布计划 {release_id} 尚未发布，还没有短信投递",
+                            fix="到发布时刻由 gongkai run 发出，或用 gongkai release reschedule --now 立即发布")
+    if d.state in outbox.SETTLED:
+        raise WorkflowError(f"发布计划 {release_id} 的短信投递已结束（{outbox.DELIVERY_LABELS[d.state]}）",
+                            fix=f"用 gongkai subscribers report {release_id} 查看每个号码的结果")
+    if d.state == "in_progress" and d.lease_until and d.lease_until >= now:
+        raise WorkflowError(f"短信投递 {d.id} 正由 {d.lease_owner} 处理中",
+                            fix=f"稍后用 gongkai release show {release_id} 查看进度")
+    return d
+
+
+async def reach(service: Service, release_id: int) -> recipients.Reach:
+    """How many numbers a push of the release would still send to, and the billed parts."""
+    async with service.store.sessions() as s:
+        d = await pushable(s, release_id, service.clock.now())
+        release = await s.get(Release, release_id)
+        ids = list(await s.scalars(select(ReleaseItem.item_id).where(
+            ReleaseItem.release_id == release_id).order_by(ReleaseItem.position)))
+        items = tuple(await load_views(s, ids))
+    message = service.channels["sms"].message(items, Purpose(release.purpose))
+    return await recipients.count_for_items(service.store, items, message, d.id)
 
 
 async def claim(service: Service, release_id: int, node: str) -> outbox.Claim:
@@ -22,25 +59,8 @@ async def claim(service: Service, release_id: int, node: str) -> outbox.Claim:
     lease = service.settings.delivery.lease_seconds
 
     async def work(s):  # noqa: ANN001, ANN202
-        release = await s.get(Release, release_id)
-        if release is None:
-            raise NotFound(f"发布计划 {release_id} 不存在", fix="用 gongkai release list 查看编号")
-        query = select(Delivery).where(Delivery.release_id == release_id, Delivery.channel == "sms")
-        if s.bind.dialect.name == "postgresql":
-            query = query.with_for_update()
-        d = await s.scalar(query)
-        if d is None:
-            if "sms" not in (release.channels or []):
-                raise WorkflowError(f"发布计划 {release_id} 不发短信", fix="创建发布计划时在 --channels 中包含 sms")
-            raise WorkflowError(f"发布计划 {release_id} 尚未发布，还没有短信投递",
-                                fix="到发布时刻由 gongkai run 发出，或用 gongkai release reschedule --now 立即发布")
-        if d.state in outbox.SETTLED:
-            raise WorkflowError(f"发布计划 {release_id} 的短信投递已结束（{outbox.DELIVERY_LABELS[d.state]}）",
-                                fix=f"用 gongkai subscribers report {release_id} 查看每个号码的结果")
+        d = await pushable(s, release_id, now, lock=True)
         crashed = d.state == "in_progress"
-        if crashed and d.lease_until and d.lease_until >= now:
-            raise WorkflowError(f"短信投递 {d.id} 正由 {d.lease_owner} 处理中",
-                                fix=f"稍后用 gongkai release show {release_id} 查看进度")
         if crashed:
             from sqlalchemy import update
 

@@ -93,6 +93,11 @@ class Host(Protocol):
         """Tell the delivery runner (if this process runs one) that work is waiting."""
         ...
 
+    async def reach_now(self, release_id: int, channel: str) -> Any:
+        """Whom :meth:`deliver_now` would still send to (numbers and billed parts for SMS);
+        raises a user error when the delivery cannot be run now."""
+        ...
+
     async def deliver_now(self, release_id: int, channel: str,
                           on_progress: Callable[[Mapping[str, Any]], None]) -> tuple[str, Result]:
         """Run one release's delivery to ``channel`` in the foreground (claimed with a lease as
@@ -117,20 +122,29 @@ class CliContext(Protocol):
 
 
 # --------------------------------------------------------------------------- the output kit
+#: Help text of the ``--yes`` option of commands that ask before a mass action.
+YES_HELP = "不再询问，直接执行（脚本中使用）"
+
+
 @dataclass
 class _Kit:
     command: Callable[..., Any] | None = None
     emit: Callable[..., None] | None = None
     table: Callable[..., str] | None = None
+    confirm: Callable[..., None] | None = None
+    progress_line: Callable[..., Any] | None = None
+    delivery_label: Callable[[str], str] | None = None
 
 
 _KIT = _Kit()
 
 
-def bind_kit(*, command: Callable[..., Any], emit: Callable[..., None],
-             table: Callable[..., str]) -> None:
+def bind_kit(*, command: Callable[..., Any], emit: Callable[..., None], table: Callable[..., str],
+             confirm: Callable[..., None], progress_line: Callable[..., Any],
+             delivery_label: Callable[[str], str]) -> None:
     """Called by the bot before it imports any channel command module."""
     _KIT.command, _KIT.emit, _KIT.table = command, emit, table
+    _KIT.confirm, _KIT.progress_line, _KIT.delivery_label = confirm, progress_line, delivery_label
 
 
 def _bound(name: str) -> Callable[..., Any]:
@@ -154,3 +168,19 @@ def emit(as_json: bool, data: dict[str, Any], lines: list[str] | str) -> None:
 def table(rows: list[list[str]], headers: list[str]) -> str:
     """A plain text table that lines up Chinese characters."""
     return _bound("table")(rows, headers)
+
+
+def confirm(what: str, *, yes: bool) -> None:
+    """Before a mass action: go on if ``yes`` or the person at the terminal agrees; otherwise
+    raise a user error (nothing is done). Without a terminal, ``--yes`` is required."""
+    _bound("confirm")(what, yes=yes)
+
+
+def progress_line(label: str, total: int | None, *, enabled: bool = True) -> Any:
+    """A progress line on standard error (``update(done, extra, total=)``, ``close()``)."""
+    return _bound("progress_line")(label, total, enabled=enabled)
+
+
+def delivery_label(state: str) -> str:
+    """A delivery state's Chinese name."""
+    return _bound("delivery_label")(state)

@@ -289,6 +289,8 @@ class Subscriber(Base):
     consent_at: Mapped[datetime | None] = mapped_column(nullable=True)
     consent_method: Mapped[str] = mapped_column(String(50), default="")
     consent_from: Mapped[str] = mapped_column(String(100), default="")  # client address
+    #: how consent was obtained, as staff described it (an import's --consent or consent column)
+    consent_detail: Mapped[str] = mapped_column(String(500), default="", server_default="")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     unsubscribed_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from content.kinds import Kind
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from content.kinds import KINDS, PUBLIC_STATES, Kind
+from content.models import Item
 from content.views import ItemView
 
 ALL = "all"
@@ -19,3 +24,31 @@ def release_topics(items: Iterable[ItemView]) -> set[str]:
         if item.kind == Kind.EMERGENCY:
             topics.add(EMERGENCY)
     return topics
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The topics one can subscribe to: ``all``, ``emergency``, the columns (every kind's default
+    column and every column an item was filed under) and the departments items came from."""
+
+    columns: tuple[str, ...]
+    departments: tuple[str, ...]
+
+    @property
+    def known(self) -> frozenset[str]:
+        return frozenset({ALL, EMERGENCY, *self.columns, *self.departments})
+
+    def unknown(self, topics: Iterable[str]) -> list[str]:
+        known = self.known
+        return [t for t in topics if t not in known]
+
+
+async def catalogue(session: AsyncSession, *, public_only: bool = False) -> Catalogue:
+    """The topics of the store; ``public_only`` counts only items visible on the public site
+    (what a public subscription page offers)."""
+    query = select(Item.column_name, Item.department).distinct()
+    if public_only:
+        query = query.where(Item.state.in_([state.value for state in PUBLIC_STATES]))
+    rows = list(await session.execute(query))
+    columns = dict.fromkeys([k.default_column for k in KINDS.values()] + sorted(c for c, _ in rows if c))
+    return Catalogue(tuple(columns), tuple(sorted({d for _, d in rows if d})))

@@ -2,29 +2,35 @@
 a release, and a release's SMS fan-out driven from the command line with a progress bar."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import itertools
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import Counter
 from pathlib import Path
 
 import click
 from sqlalchemy import delete, func, select
 
+from channels.extension import YES_HELP, command, confirm, delivery_label, emit, progress_line, table
 from channels.extension import CliContext as Cli
-from channels.extension import command
-from channels.extension import emit, table
 from channels.extension import Host as Service
 from channels.sms import phone as phones_
+from channels.base import Outcome
+from channels.sms import subscriber_csv
+from channels.sms.fanout import failed_batches_text
 from content import audit, subscribers
+from content import subscribers_bulk as bulk
+from content import topics as topics_
 from content.errors import GongkaiError, InputError, NotFound
 from content.models import Delivery, DeliveryRecipient, Subscriber, SubscriberTopic
 
 STATUS_LABELS = {"pending": "待确认", "active": "订阅中", "unsubscribed": "已退订", "blocked": "已屏蔽",
                  "inactive": "停用"}
 RESULT_LABELS = {"sent": "已提交", "delivered": "已送达", "failed": "失败", "skipped": "已跳过", "unknown": "结果未知"}
-IMPORT_CHUNK = 500
+IMPORT_CHUNK = 5000  # rows per transaction (one batched upsert)
+MASS_REMOVAL = 10  # removing more numbers than this at once asks first
 
 
 @click.group("subscribers")
@@ -35,6 +41,13 @@ def subscribers_group() -> None:
 def _sms_enabled(svc: Service) -> None:
     if "sms" not in svc.channels:
         raise GongkaiError("短信渠道未启用", fix="在配置中设 [channels.sms] enabled = true")
+
+
+async def _audit(svc: Service, *, actor: str, action: str, reason: str = "", **detail: object) -> None:
+    async def work(s):  # noqa: ANN001, ANN202
+        audit.record(s, at=svc.clock.now(), actor=actor, action=action, reason=reason, **detail)
+
+    await svc.store.transaction(work, what=action)
 
 
 # ----------------------------------------------------------------------------------------- list
@@ -54,9 +67,9 @@ def list_(cli: Cli, status: str | None, topic: str | None, search: str | None, l
             if topic:
                 has = Subscriber.id.in_(select(SubscriberTopic.subscriber_id).where(SubscriberTopic.topic == topic))
                 q, count_q = q.where(has), count_q.where(has)
-            if search:
-                q, count_q = (q.where(Subscriber.address.contains(search.strip())),
-                              count_q.where(Subscriber.address.contains(search.strip())))
+            if search:  # % and _ are the digits typed, not wildcards
+                has = Subscriber.address.contains(search.strip(), autoescape=True)
+                q, count_q = q.where(has), count_q.where(has)
             total = await s.scalar(count_q)
             subs = list(await s.scalars(q.order_by(Subscriber.id.desc()).limit(limit)))
             topics = {}
@@ -68,155 +81,90 @@ def list_(cli: Cli, status: str | None, topic: str | None, search: str | None, l
     data = {"total": total, "subscribers": [
         {"phone": x.address, "status": x.status, "topics": topics[x.id], "source": x.source,
          "consent_at": x.consent_at, "consent_method": x.consent_method, "consent_from": x.consent_from,
-         "created_at": x.created_at, "unsubscribed_at": x.unsubscribed_at} for x in subs]}
+         "consent_detail": x.consent_detail, "created_at": x.created_at, "unsubscribed_at": x.unsubscribed_at} for x in subs]}
     if not subs:
         emit(cli.as_json, data, "没有符合条件的订阅者。")
         return
     rows = [[phones_.national(x.address), STATUS_LABELS.get(x.status, x.status), "、".join(topics[x.id]),
              x.source or "", r.local(x.consent_at, "%Y-%m-%d %H:%M") if x.consent_at else "",
-             x.consent_method] for x in subs]
-    emit(cli.as_json, data, [table(rows, ["号码", "状态", "主题", "来源", "同意时间", "同意方式"]),
+             x.consent_method, x.consent_detail] for x in subs]
+    emit(cli.as_json, data, [table(rows, ["号码", "状态", "主题", "来源", "同意时间", "同意方式", "同意说明"]),
                              f"共 {total} 个，显示 {len(subs)} 个。"])
 
 
 # --------------------------------------------------------------------------------------- import
-@dataclass(frozen=True)
-class Row:
-    line: int
-    phone: str
-    topics: tuple[str, ...]
-    source: str
-
-
-@dataclass(frozen=True)
-class BadRow:
-    line: int
-    text: str
-    problem: str
-
-
-def read_rows(path: Path) -> Iterator[Row | BadRow]:
-    """Rows of ``phone,topics[,source]`` (a header row naming the columns is optional; topics
-    are separated by ";"). Each row is checked on its own; a bad row does not stop the rest."""
-    raw = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte sequence
-        raise InputError(f"{path} 的编码无法识别", fix="请存为 UTF-8 编码的 CSV")
-    reader = csv.reader(io.StringIO(text))
-    columns = {"phone": 0, "topics": 1, "source": 2}
-    seen: dict[str, int] = {}
-    for number, cells in enumerate(reader, start=1):
-        cells = [c.strip() for c in cells]
-        if not any(cells):
-            continue
-        if number == 1 and cells[0].lower() in ("phone", "手机号", "手机号码", "号码", "mobile"):
-            names = {"phone": ("phone", "手机号", "手机号码", "号码", "mobile"),
-                     "topics": ("topics", "主题", "订阅主题"), "source": ("source", "来源")}
-            found = {key: next((i for i, c in enumerate(cells) if c.lower() in aliases), None)
-                     for key, aliases in names.items()}
-            if found["topics"] is None:
-                yield BadRow(number, ",".join(cells), "表头缺少 topics 列（修正：表头写成 phone,topics,source）")
-                return
-            columns = {k: v for k, v in found.items() if v is not None}
-            continue
-        shown = ",".join(cells)
-
-        def cell(key: str) -> str:
-            index = columns.get(key)
-            return cells[index] if index is not None and index < len(cells) else ""
-
-        try:
-            phone = phones_.normalise(cell("phone"))
-        except InputError as exc:
-            yield BadRow(number, shown, f"{exc.message}（修正：{exc.fix}）")
-            continue
-        topics = tuple(dict.fromkeys(t.strip() for t in cell("topics").replace("；", ";").split(";") if t.strip()))
-        if not topics:
-            yield BadRow(number, shown, "没有订阅主题（修正：第二列写主题，多个主题用 ; 分隔，如 all;突发事件）")
-            continue
-        too_long = [t for t in topics if len(t) > 200]
-        if too_long:
-            yield BadRow(number, shown, f"主题过长：{too_long[0][:20]}…（修正：主题不超过 200 字）")
-            continue
-        if phone in seen:
-            yield BadRow(number, shown, f"号码与第 {seen[phone]} 行重复，已按第 {seen[phone]} 行导入")
-            continue
-        seen[phone] = number
-        source = cell("source")
-        if len(source) > 100:
-            yield BadRow(number, shown, "来源过长（修正：不超过 100 字）")
-            continue
-        yield Row(number, phone, topics, source)
-
-
 @command(subscribers_group, "import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--source", "default_source", default="", help="没有 source 列时记录的来源，如“线下登记表”")
-def import_(cli: Cli, file: Path, default_source: str) -> None:
+@click.option("--consent", default="",
+              help="如何取得本人同意（CSV 没有 consent 列时必填），如“2026 年社区登记表，本人签字同意”")
+def import_(cli: Cli, file: Path, default_source: str, consent: str) -> None:
     """从 CSV 导入已在别处同意接收短信的号码（立即生效）。
 
-    列：phone,topics[,source]；多个主题用 ; 分隔。每行单独检查：有问题的行列出原因并跳过，其余照常导入。
+    列：phone,topics[,source][,consent]；多个主题用 ; 分隔，主题须是已有的栏目、部门或 all、emergency。
+    每行单独检查：有问题的行列出原因并跳过，其余照常导入；重复导入同一文件不会改变任何内容。
     已退订或已屏蔽的号码不会被导入重新订阅（须本人重新订阅）。"""
     actor = cli.actor
     if not file.is_file():
         raise InputError(f"找不到文件 {file}", fix="检查路径")
-    source_name = default_source or f"导入:{file.name}"
+    source_name = default_source or f"导入:{file.name}"[:100]
+    table_ = subscriber_csv.SubscriberCsv(subscriber_csv.decode(file), consent=consent, source=source_name)
 
     async def work(svc: Service):  # noqa: ANN202
         _sms_enabled(svc)
-        bad: list[BadRow] = []
-        counts = {"added": 0, "updated": 0}
-        pending: list[Row] = []
+        async with svc.store.sessions() as s:
+            known = (await topics_.catalogue(s)).known
+        now = svc.clock.now()
+        bar = progress_line("导入订阅者", table_.total, enabled=not cli.as_json)
+        counts = dict.fromkeys(bulk.Change, 0)
+        bad: list[subscriber_csv.BadRow] = []
+        read = 0
 
-        async def flush(rows: list[Row]) -> None:
-            now = svc.clock.now()
+        async def write(chunk: list[bulk.Incoming], read_so_far: int) -> None:
+            applied = await bulk.upsert_chunk(svc.store, "sms", chunk, now=now, consent_method="staff-import",
+                                              consent_from=source_name)
+            for change, n in applied.counts.items():
+                counts[change] += n
+            bad.extend(subscriber_csv.BadRow(r.row.line, phones_.national(r.row.address),
+                                             f"该号码{STATUS_LABELS[r.status]}，导入不会重新订阅（须本人通过订阅页面重新订阅）")
+                       for r in applied.refused)
+            bar.update(read_so_far, f"新增 {counts[bulk.Change.ADDED]}，更新 {counts[bulk.Change.UPDATED]}，"
+                                    f"未变 {counts[bulk.Change.UNCHANGED]}，有问题 {len(bad)} 行")
 
-            async def txn(s):  # noqa: ANN001, ANN202
-                added = updated = 0
-                refused = []
-                for row in rows:
-                    existing = await subscribers.get(s, "sms", row.phone)
-                    if existing is not None and existing.status in ("unsubscribed", "blocked"):
-                        refused.append(BadRow(row.line, phones_.national(row.phone),
-                                              f"该号码{STATUS_LABELS[existing.status]}，导入不会重新订阅（须本人通过订阅页面重新订阅）"))
-                        continue
-                    await subscribers.upsert(s, "sms", row.phone, now=now, status="active", topics=row.topics,
-                                             source=row.source or source_name, consent_method="staff-import",
-                                             consent_from=row.source or source_name)
-                    if existing is None:
-                        added += 1
-                    else:
-                        updated += 1
-                audit.record(s, at=now, actor=actor, action="sms_subscribers_imported", reason=str(file.name),
-                             added=added, updated=updated)
-                return added, updated, refused
+        rows = table_.rows(known)
 
-            added, updated, refused = await svc.store.transaction(txn, what="import subscribers")
-            counts["added"] += added
-            counts["updated"] += updated
-            bad.extend(refused)
+        def next_chunk() -> list[bulk.Incoming | subscriber_csv.BadRow]:
+            return list(itertools.islice(rows, IMPORT_CHUNK))
 
-        for row in read_rows(file):
-            if isinstance(row, BadRow):
-                bad.append(row)
-                continue
-            pending.append(row)
-            if len(pending) >= IMPORT_CHUNK:
-                await flush(pending)
-                pending = []
-        if pending:
-            await flush(pending)
+        # The next chunk is read and checked (in a thread) while the previous one is written.
+        writing: asyncio.Task | None = None
+        try:
+            while chunk := await asyncio.to_thread(next_chunk):
+                read += len(chunk)
+                bad.extend(r for r in chunk if isinstance(r, subscriber_csv.BadRow))
+                good = [r for r in chunk if isinstance(r, bulk.Incoming)]
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(write(good, read))
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+        bar.close()
+        summary = {change.value: n for change, n in counts.items()}
+        await _audit(svc, actor=actor, action="sms_subscribers_imported", reason=file.name, **summary,
+                     bad_rows=len(bad), consent=consent)
         return counts, sorted(bad, key=lambda b: b.line)
 
     counts, bad = cli.run(work)
-    data = {"added": counts["added"], "updated": counts["updated"],
+    unknown = Counter(t for b in bad for t in b.unknown_topics)
+    data = {"added": counts[bulk.Change.ADDED], "updated": counts[bulk.Change.UPDATED],
+            "unchanged": counts[bulk.Change.UNCHANGED], "unknown_topics": dict(sorted(unknown.items())),
             "bad_rows": [{"line": b.line, "row": b.text, "problem": b.problem} for b in bad]}
-    lines = [f"已导入：新增 {counts['added']} 个，更新 {counts['updated']} 个（立即生效）。"]
+    lines = [f"已导入：新增 {data['added']} 个，更新 {data['updated']} 个，未变 {data['unchanged']} 个（立即生效）。"]
+    if unknown:
+        lines.append("不存在的主题（这些行未导入）：" + "，".join(f"{t}（{n} 行）" for t, n in sorted(unknown.items())))
     if bad:
         lines.append(f"有 {len(bad)} 行未导入：")
         lines += [f"  第 {b.line} 行 {b.text}：{b.problem}" for b in bad]
@@ -226,18 +174,25 @@ def import_(cli: Cli, file: Path, default_source: str) -> None:
 
 
 # --------------------------------------------------------------------------------------- export
+EXPORT_COLUMNS = ["phone", "topics", "status", "source", "consent_at", "consent_method", "consent_from",
+                  "consent_detail"]
+
+
 @command(subscribers_group, "export")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="写入文件（默认输出到屏幕）")
 @click.option("--status", type=click.Choice(list(STATUS_LABELS)), default=None, help="只导出某种状态")
 def export(cli: Cli, output: Path | None, status: str | None) -> None:
-    """导出短信订阅者为 CSV。
+    """导出短信订阅者为 CSV（记入审计：谁、何时、多少个、什么条件）。
 
-    列：phone,topics,status,source,consent_at,consent_method,consent_from（可再次导入）。"""
+    列：phone,topics,status,source,consent_at,consent_method,consent_from,consent_detail（可再次导入）。
+    以 = + - @ 开头的内容前加 '，电子表格不会把它当作公式执行。"""
+    actor = cli.actor
+
     async def work(svc: Service) -> tuple[int, str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["phone", "topics", "status", "source", "consent_at", "consent_method", "consent_from"])
+        writer.writerow(EXPORT_COLUMNS)
         count = 0
         last = 0
         while True:
@@ -254,15 +209,21 @@ def export(cli: Cli, output: Path | None, status: str | None) -> None:
             for sid, topic in rows:
                 topics.setdefault(sid, []).append(topic)
             for x in page:
-                writer.writerow([phones_.national(x.address), ";".join(topics.get(x.id, [])), x.status, x.source,
-                                 x.consent_at.isoformat() if x.consent_at else "", x.consent_method, x.consent_from])
+                cells = [phones_.national(x.address), ";".join(topics.get(x.id, [])), x.status, x.source,
+                         svc.renderer.local(x.consent_at, "%Y-%m-%dT%H:%M:%S%z"), x.consent_method, x.consent_from,
+                         x.consent_detail]
+                writer.writerow([subscriber_csv.neutralise(c) for c in cells])
                 count += 1
             last = page[-1].id
-        return count, buffer.getvalue()
+        text = buffer.getvalue()
+        if output is not None:
+            output.write_text(text, encoding="utf-8-sig")  # with a BOM, so spreadsheet programs read Chinese
+        await _audit(svc, actor=actor, action="sms_subscribers_exported", count=count, status=status,
+                     file=str(output) if output is not None else "-")
+        return count, text
 
     count, text = cli.run(work)
     if output is not None:
-        output.write_text(text, encoding="utf-8-sig")  # with a BOM, so spreadsheet programs read Chinese
         emit(cli.as_json, {"count": count, "file": str(output)}, f"已导出 {count} 个订阅者到 {output}。")
     elif cli.as_json:
         emit(True, {"count": count, "csv": text}, "")
@@ -275,10 +236,15 @@ def export(cli: Cli, output: Path | None, status: str | None) -> None:
 @click.argument("phones", nargs=-1, required=True)
 @click.option("--purge", is_flag=True, help="同时删除号码记录（默认只标记为已退订并保留同意记录）")
 @click.option("--reason", default="", help="原因（写入审计记录）")
-def remove(cli: Cli, phones: tuple[str, ...], purge: bool, reason: str) -> None:
-    """停止向号码发送短信（标记为已退订）；加 --purge 删除记录。"""
+@click.option("--yes", is_flag=True, help=YES_HELP)
+def remove(cli: Cli, phones: tuple[str, ...], purge: bool, reason: str, yes: bool) -> None:
+    """停止向号码发送短信（标记为已退订）；加 --purge 删除记录。一次超过 10 个号码时先确认（或加 --yes）。"""
     actor = cli.actor
-    normalised = [phones_.normalise(p, field="PHONE") for p in phones]
+    normalised = list(dict.fromkeys(phones_.normalise(p, field="PHONE") for p in phones))
+    if len(normalised) > MASS_REMOVAL:
+        verb = "删除" if purge else "停止向"
+        confirm(f"将{verb} {len(normalised)} 个号码" + ("的订阅记录（含同意记录，无法恢复）" if purge else "发送短信（标记为已退订）"),
+                yes=yes)
 
     async def work(svc: Service):  # noqa: ANN202
         now = svc.clock.now()
@@ -354,34 +320,43 @@ def report(cli: Cli, release_id: int, status: str | None, limit: int) -> None:
 # ----------------------------------------------------------------------------------------- push
 @command(subscribers_group, "push")
 @click.argument("release_id", type=int)
-def push(cli: Cli, release_id: int) -> None:
-    """立即在前台推送某次发布的短信（显示进度条）；中断后再次运行会从上次的进度继续。"""
+@click.option("--yes", is_flag=True, help=YES_HELP)
+def push(cli: Cli, release_id: int, yes: bool) -> None:
+    """立即在前台推送某次发布的短信（显示进度）；中断后再次运行会从上次的进度继续。
+
+    先说明将发给多少个号码、共多少条计费短信并询问（加 --yes 不询问）。进度只计服务商已接受的号码，
+    同时显示失败的号码；有批次失败时以非零状态退出，并列出失败的批次和错误。"""
     async def work(svc: Service):  # noqa: ANN202
         _sms_enabled(svc)
-        bar = None
-        shown = 0
+        planned = await svc.reach_now(release_id, "sms")
+        confirm(planned.sentence(), yes=yes)
+        bar = progress_line("发送短信", planned.numbers + planned.done, enabled=not cli.as_json)
 
         def on_progress(progress) -> None:  # noqa: ANN001
-            nonlocal bar, shown
-            if cli.as_json:
-                return
-            total = progress.get("total")
-            if bar is None and total:
-                bar = click.progressbar(length=total, label="发送短信", show_pos=True, file=sys.stderr)
-                bar.__enter__()
-            done = int(progress.get("numbers_done") or 0)
-            if bar is not None and done > shown:
-                bar.update(done - shown)
-                shown = done
+            failed = int(progress.get("refused") or 0) + int(progress.get("failed_numbers") or 0)
+            bar.update(int(progress.get("accepted") or 0), f"失败 {failed}" if failed else "",
+                       total=progress.get("total"))
 
         try:
             return await svc.deliver_now(release_id, "sms", on_progress)
         finally:
-            if bar is not None:
-                bar.__exit__(None, None, None)
+            bar.close()
             await svc.channels["sms"].close()
 
     state, result = cli.run(work)
-    emit(cli.as_json, {"release": release_id, "state": state, "outcome": result.outcome.value,
-                       "detail": result.detail, "progress": dict(result.progress or {})},
-         f"短信投递：{state}。{result.detail}")
+    progress = dict(result.progress or {})
+    failed = result.outcome not in (Outcome.SENT, Outcome.PAUSED) or bool(progress.get("failed_batches")) or (
+        result.outcome is Outcome.PAUSED and progress.get("stopped") != "quiet")
+    emit(cli.as_json, {"release": release_id, "state": state, "outcome": result.outcome.value, "ok": not failed,
+                       "detail": result.detail, "progress": progress},
+         f"短信投递：{delivery_label(state)}。{result.detail}")
+    if failed:
+        if not cli.as_json:
+            batches = failed_batches_text(progress) or result.detail
+            accepted = int(progress.get("accepted") or 0)
+            click.echo(f"短信推送失败：已提交 {accepted} 个号码；{batches}", err=True)
+            if progress.get("total"):
+                rest = int(progress["total"]) - accepted - int(progress.get("refused") or 0)
+                click.echo(f"尚有 {rest} 个号码未发送；修正后再次运行 gongkai subscribers push {release_id} "
+                           "继续（已提交的号码不会重发）", err=True)
+        sys.exit(1)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -38,6 +38,8 @@ from content.topics import release_topics
 
 log = logging.getLogger("gongkai.sms")
 UNCERTAIN_SHOWN = 50  # numbers named in the progress and the result; all are in the recipient rows
+FAILED_BATCHES_SHOWN = 20  # failed batches named in the progress; all are counted
+ACCEPTED = ("sent", "delivered")
 PROBES = 3  # numbers of an in-flight batch looked up at the provider
 CHECKPOINT_SECONDS = 0.5  # progress is written after a batch at most this often (and at every stop)
 
@@ -84,6 +86,12 @@ class Progress:
     uncertain_count: int = 0
     finished: bool = False
     summary: str = ""
+    accepted: int = 0  # numbers the provider accepted
+    refused: int = 0  # numbers refused one by one (failed, skipped)
+    failed_numbers: int = 0  # numbers of batches the provider refused as a whole (not sent)
+    failed_batches: list[dict[str, Any]] = field(default_factory=list)  # batch, numbers, code, error
+    failed_batch_count: int = 0
+    stopped: str = ""  # why the last call stopped before the end: quiet | provider | unanswered | ""
 
     @classmethod
     def load(cls, data: Mapping[str, Any]) -> Progress:
@@ -94,7 +102,10 @@ class Progress:
         return {"summary": self.summary, "after_id": self.after_id, "next_batch": self.next_batch,
                 "batches_done": self.batches_done, "numbers_done": self.numbers_done, "total": self.total,
                 "provider": self.provider, "uncertain_count": self.uncertain_count,
-                "uncertain": self.uncertain, "finished": self.finished}
+                "uncertain": self.uncertain, "finished": self.finished, "accepted": self.accepted,
+                "refused": self.refused, "failed_numbers": self.failed_numbers,
+                "failed_batch_count": self.failed_batch_count, "failed_batches": self.failed_batches,
+                "stopped": self.stopped}
 
 
 @dataclass
@@ -185,7 +196,11 @@ class FanOut:
     def _summary(self) -> str:
         p = self.progress
         total = f"/{p.total}" if p.total is not None else ""
-        text = f"已处理 {p.numbers_done}{total} 个号码（{p.batches_done} 批），经{self.route().label}"
+        text = f"已提交 {p.accepted}{total} 个号码（{p.batches_done} 批），经{self.route().label}"
+        if p.refused:
+            text += f"；{p.refused} 个号码被拒收或跳过"
+        if p.failed_batch_count:
+            text += f"；{p.failed_batch_count} 批（{p.failed_numbers} 个号码）未发出"
         if p.uncertain_count:
             text += f"；{p.uncertain_count} 个号码结果未知"
         return text
@@ -212,6 +227,21 @@ class FanOut:
                 await self.job.checkpoint(snapshot)
             if self.on_progress is not None:
                 self.on_progress(snapshot)
+
+    def _count(self, statuses: Iterable[str]) -> None:
+        """Per-number outcomes recorded by this call, in the tally and in the progress shown."""
+        counted = Counter(statuses)
+        self.counts.update(counted)
+        self.progress.accepted += sum(counted[s] for s in ACCEPTED)
+        self.progress.refused += counted["failed"] + counted["skipped"]
+
+    def _failed_batch(self, batch: int, numbers: int, exc: ProviderError, label: str) -> None:
+        p = self.progress
+        p.failed_batch_count += 1
+        p.failed_numbers += numbers
+        if len(p.failed_batches) < FAILED_BATCHES_SHOWN:
+            p.failed_batches.append({"batch": batch, "numbers": numbers, "provider": label, "code": exc.code,
+                                     "error": exc.message})
 
     def _advance(self) -> None:
         while self.slots and self.slots[0].done and not self.slots[0].blocked:
@@ -256,7 +286,7 @@ class FanOut:
                 raise
             await self._write(recipients.record, self.delivery_id, batch, numbers,
                               recipients.outcomes(result, route.label), self.clock.now(), finish=False)
-            self.counts.update(r.status for r in result)
+            self._count(r.status for r in result)
             done.add(number.address)
         return []
 
@@ -288,11 +318,12 @@ class FanOut:
                     await self._write(recipients.abandon_batch, self.delivery_id, batch)
                 if self.halted is None:
                     self.halted = _halt_result(exc, route.label, self.clock.now())
+                self._failed_batch(batch, len(remaining), exc, route.label)
                 log.warning("短信批次 %s 未发出：%s", batch, exc)
                 return "halted"
             await self._write(recipients.record, self.delivery_id, batch, remaining,
                               recipients.outcomes(results, route.label), self.clock.now(), durable=False)
-            self.counts.update(r.status for r in results)
+            self._count(r.status for r in results)
             return "done"
 
     def _failover(self, route: Route, exc: ProviderError) -> Route | None:
@@ -322,6 +353,16 @@ class FanOut:
                 self.progress.numbers_done += slot.size
             self._advance()
         await self.checkpoint(every=CHECKPOINT_SECONDS)
+
+    def _halted_result(self) -> Result:
+        assert self.halted is not None
+        self.progress.stopped = "provider"
+        detail = self.halted.detail
+        failed = failed_batches_text(self.progress.to_dict())
+        if failed:
+            detail = f"{failed}。{detail}"
+        return self._with_progress(Result(self.halted.outcome, detail, self.halted.receipt, None,
+                                          self.halted.retry_after))
 
     # ------------------------------------------------------------------ recovery
     async def _probe(self, route: Route, flight: recipients.InFlight) -> tuple[dict[str, Found], bool]:
@@ -366,6 +407,7 @@ class FanOut:
                 numbers = [n for n in numbers if n.address not in found] if flight.mode == "single" else []
                 await self._write(recipients.record, self.delivery_id, flight.batch, accepted, rows, now,
                                   finish=not numbers)
+                self._count(r.status for r in rows)
                 log.info("批次 %s 经查询确认 %d 个号码已被%s接受", flight.batch, len(accepted), label)
                 if not numbers:
                     continue
@@ -406,6 +448,8 @@ class FanOut:
         self.deadline = loop.time() + self.settings.max_call_seconds
         topics = release_topics(self.job.items)
         self.fresh = self.progress.next_batch == 0  # this call starts the fan-out from scratch
+        p = self.progress  # batches refused by an earlier call were not sent: they go out again now
+        p.failed_batches, p.failed_batch_count, p.failed_numbers, p.stopped = [], 0, 0, ""
         if not self.fresh:  # resumed: new batches are numbered above any recorded (checkpoints lag)
             await recipients.analyze(self.store)
             self.progress.next_batch = max(self.progress.next_batch,
@@ -417,7 +461,7 @@ class FanOut:
         wait = await self.recover()
         if self.halted is not None:
             await self.checkpoint()
-            return self._with_progress(self.halted)
+            return self._halted_result()
         if not self.emergency:
             quiet = self.quiet.wait(self.clock.now())
             if quiet > 0:
@@ -426,13 +470,14 @@ class FanOut:
         more = await self._stream(topics, loop)
         if self.halted is not None:
             await self.checkpoint()
-            return self._with_progress(self.halted)
+            return self._halted_result()
         if self.uncertain_calls:
             wait = max(wait, await self.recover())
         if more is not None:
             await self.checkpoint()
             return self._with_progress(more)
         if wait > 0:
+            self.progress.stopped = "unanswered"
             await self.checkpoint()
             flights = await recipients.in_flight(self.store, self.delivery_id)
             count = sum(len(f.numbers) for f in flights)
@@ -490,6 +535,7 @@ class FanOut:
         return stop
 
     def _quiet_result(self, wait: float) -> Result:
+        self.progress.stopped = "quiet"
         opens = self.quiet.opens_at(self.clock.now())
         return Result(Outcome.PAUSED, f"免打扰时段（{self.quiet.label}）：非紧急短信于 {opens:%H:%M} 开始发送"
                       f"（{self._summary()}）", retry_after=wait)
@@ -512,7 +558,8 @@ class FanOut:
         p.uncertain_count = counts.get("unknown", 0)
         p.uncertain = uncertain
         p.finished = True
-        accepted = counts.get("sent", 0) + counts.get("delivered", 0)
+        accepted = sum(counts.get(status, 0) for status in ACCEPTED)
+        p.accepted, p.refused = accepted, counts.get("failed", 0) + counts.get("skipped", 0)
         parts = [f"已提交 {accepted} 个号码"]
         if counts.get("skipped"):
             parts.append(f"跳过 {counts['skipped']} 个（号码级限流或已拒收）")
@@ -528,3 +575,15 @@ class FanOut:
         await self.checkpoint()
         receipt = {"provider": self.progress.provider, "batches": p.next_batch, "counts": counts}
         return Result(Outcome.SENT, p.summary, receipt, p.to_dict())
+
+
+def failed_batches_text(progress: Mapping[str, Any]) -> str:
+    """"第 0、1 批（共 6 个号码）未发出：HTTP405 …" from a fan-out's progress ("" when none failed)."""
+    batches = progress.get("failed_batches") or []
+    if not batches:
+        return ""
+    count = int(progress.get("failed_batch_count") or len(batches))
+    names = "、".join(str(b["batch"]) for b in batches) + ("等" if count > len(batches) else "")
+    errors = list(dict.fromkeys(f"{b['provider']} {b['code']}：{b['error']}" for b in batches))
+    return (f"第 {names} 批（共 {count} 批 {progress.get('failed_numbers', 0)} 个号码）未发出："
+            + "；".join(errors))

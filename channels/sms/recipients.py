@@ -6,26 +6,25 @@ writes one result row per number and removes the batch row, in one transaction. 
 the batch rows left are exactly the batches that were in flight."""
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
-from sqlalchemy import ARRAY, Integer, String, and_, any_, bindparam, delete, func, literal, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import and_, delete, func, literal, select, text, update
 
+from channels.sms.message import Message
 from channels.sms.models import SmsBatch
 from channels.sms.providers.base import NumberResult
-from content.db import Store, is_transient
+from content.db import Store
 from content.models import DeliveryRecipient, Subscriber
+from content.sqlin import among, connection_transaction, insert_for, is_postgresql
+from content import subscribers
 from content.subscribers import Recipient
+from content.topics import release_topics
+from content.views import ItemView
 
 CHUNK = 900  # numbers per IN (...) list, below every backend's parameter limit
-T = TypeVar("T")
 
 
 def _chunks(values: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
@@ -33,38 +32,8 @@ def _chunks(values: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
         yield values[start:start + size]
 
 
-def _pg(conn) -> bool:  # noqa: ANN001 - a connection or a session
-    dialect = conn.dialect if isinstance(conn, AsyncConnection) else conn.bind.dialect
-    return dialect.name == "postgresql"
-
-
-def _insert(conn):  # noqa: ANN001, ANN202
-    return postgresql.insert if _pg(conn) else sqlite.insert
-
-
-async def _transaction(store: Store, work: Callable[[AsyncConnection], Awaitable[T]], what: str) -> T:
-    """Like :meth:`Store.transaction` (retried when the database is briefly busy or away), on a
-    plain connection: the fan-out's hot statements skip the ORM session's bookkeeping."""
-    delay = 0.05
-    for attempt in range(1, 9):
-        try:
-            async with store.engine.begin() as conn:
-                return await work(conn)
-        except (OperationalError, DBAPIError, OSError, ConnectionError) as exc:
-            if not is_transient(exc) or attempt == 8:
-                raise
-            await asyncio.sleep(delay * (1 + random.random()))
-            delay = min(delay * 2, 2.0)
-    raise AssertionError(f"unreachable ({what})")
-
-
-def _among(session, column, values: Sequence):  # noqa: ANN001, ANN202
-    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, one parameter however many
-    values (rendering a thousand parameters per statement costs more than running it)."""
-    if _pg(session):
-        kind = Integer() if values and isinstance(values[0], int) else String()
-        return column == any_(bindparam(None, list(values), type_=ARRAY(kind)))
-    return column.in_(values)
+_insert = insert_for
+_transaction = connection_transaction
 
 
 @dataclass(frozen=True)
@@ -140,7 +109,7 @@ async def record(store: Store, delivery_id: int, batch: int, numbers: Sequence[R
             where=table.c.status == "unknown")
 
     async def work(s):  # noqa: ANN001, ANN202
-        if not durable and _pg(s):
+        if not durable and is_postgresql(s):
             await s.execute(text("SET LOCAL synchronous_commit = off"))
         maker = _insert(s)
         singles = []
@@ -154,7 +123,7 @@ async def record(store: Store, delivery_id: int, batch: int, numbers: Sequence[R
             for part in _chunks(known):
                 rows = select(literal(delivery_id), Subscriber.id, Subscriber.address, literal(batch),
                               literal(status), literal(remote_id), literal(detail),
-                              literal(now, table.c.updated_at.type)).where(_among(s, Subscriber.id, part))
+                              literal(now, table.c.updated_at.type)).where(among(s, Subscriber.id, part))
                 await s.execute(upsert(maker(table).from_select(columns, rows)))
         if singles:
             await s.execute(upsert(maker(table)), singles)
@@ -185,7 +154,7 @@ async def existing(store: Store, delivery_id: int, addresses: Sequence[str]) -> 
     async with store.sessions() as s:
         for part in _chunks(list(addresses)):
             found.update(await s.scalars(select(DeliveryRecipient.address).where(
-                DeliveryRecipient.delivery_id == delivery_id, _among(s, DeliveryRecipient.address, part))))
+                DeliveryRecipient.delivery_id == delivery_id, among(s, DeliveryRecipient.address, part))))
     return found
 
 
@@ -222,7 +191,7 @@ async def set_status(store: Store, delivery_id: int, addresses: Sequence[str], s
     async def work(s):  # noqa: ANN001, ANN202
         for part in _chunks(list(addresses)):
             await s.execute(update(DeliveryRecipient).where(
-                DeliveryRecipient.delivery_id == delivery_id, _among(s, DeliveryRecipient.address, part))
+                DeliveryRecipient.delivery_id == delivery_id, among(s, DeliveryRecipient.address, part))
                 .values(status=status, detail=detail[:500], updated_at=now))
 
     await store.transaction(work, what="update SMS recipients")
@@ -240,3 +209,34 @@ async def numbers_with(store: Store, delivery_id: int, status: str, limit: int =
         return list(await s.scalars(select(DeliveryRecipient.address).where(and_(
             DeliveryRecipient.delivery_id == delivery_id, DeliveryRecipient.status == status))
             .order_by(DeliveryRecipient.id).limit(limit)))
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Whom a release's SMS reaches and what it costs: ``numbers`` still to send (active
+    subscribers of its topics, less those with a result already), ``parts`` billed messages each."""
+
+    numbers: int
+    parts: int
+    characters: int
+    done: int = 0  # numbers that already have a result (a resumed push does not send to them again)
+
+    @property
+    def total_parts(self) -> int:
+        return self.numbers * self.parts
+
+    def sentence(self) -> str:
+        """"将向 N 个号码发送短信，每个号码 P 条计费短信，共 T 条" (Chinese, for a confirmation)."""
+        text = f"将向 {self.numbers} 个号码发送短信，每个号码 {self.parts} 条计费短信，共 {self.total_parts} 条"
+        if self.done:
+            text += f"（已有结果的 {self.done} 个号码不会重发）"
+        return text
+
+
+async def count_for_items(store: Store, items: Sequence[ItemView], message: Message,
+                          delivery_id: int | None = None) -> Reach:
+    """The reach of ``items`` sent as ``message`` (``SmsChannel.message(items)``); with
+    ``delivery_id``, less the numbers that delivery already has a result for."""
+    numbers = await subscribers.count(store, "sms", release_topics(items))
+    done = sum((await tally(store, delivery_id)).values()) if delivery_id is not None else 0
+    return Reach(max(numbers - done, 0), message.segments, len(message.full), done)

@@ -97,9 +97,17 @@ class AliyunGateway:
         self.o = options
         self.nonces = NonceMemory(SKEW)
         self.gate = RateGate(options.qps)
+        self.fault: tuple[int, str] | None = None  # (HTTP status, body) answered to every call
+
+    def fail_with(self, status: int | None, body: str = "") -> None:
+        """Fault injection: answer every call with this HTTP status and plain-text body (as a
+        misrouted gateway or proxy would), until called again with ``None``."""
+        self.fault = None if status is None else (status, body)
 
     # ------------------------------------------------------------------ authentication
     async def handle(self, request: web.Request) -> web.Response:
+        if self.fault is not None:
+            return web.Response(status=self.fault[0], text=self.fault[1])
         body = await request.read()
         query: dict[str, str] = dict(request.query)
         # Every parameter of these RPC actions is declared "in": "query" in the API metadata (the V3

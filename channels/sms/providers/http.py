@@ -33,5 +33,10 @@ async def post(session: aiohttp.ClientSession, url: str, *, headers: dict[str, s
     try:
         return status, json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
+        if 400 <= status < 500:  # refused before acting (a wrong URL or method, a proxy): nothing was sent
+            failure = Failure.THROTTLED if status == 429 else Failure.REJECTED
+            answer = raw[:80].decode("utf-8", "replace").strip() or f"HTTP {status}"
+            raise ProviderError(failure, f"HTTP{status}", f"{answer}（请检查服务地址 base_url）",
+                                retry_after=1.0 if status == 429 else None) from None
         raise ProviderError(Failure.UNCERTAIN, "BadAnswer",
                             f"{provider}返回了无法解析的内容（HTTP {status}）：{raw[:120]!r}") from None
