@@ -8,6 +8,7 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -263,7 +264,7 @@ class AliyunGateway:
                 accepted = Accepted(n, biz_id)
             seen.add(n)
             by_content.setdefault(content, []).append(accepted)
-        for content, accepted_numbers in by_content.items():
+        for content, _accepted_numbers in by_content.items():
             full = f"【{sign}】{content}"
             if len(full) > 500:
                 raise Refused("isv.PARAM_LENGTH_LIMIT", "短信内容超过 500 字")
@@ -342,14 +343,14 @@ class AliyunGateway:
                 "ReceiveDate": _beijing(m.reported_at), "OutId": m.out_id} for m in shown]}}
 
     # ------------------------------------------------------------------ pushes
-    def report_body(self, messages: list[Message]) -> list[dict[str, Any]]:
+    def report_body(self, messages: Sequence[Message]) -> list[dict[str, Any]]:
         return [{"phone_number": m.phone, "send_time": _beijing(m.submitted_at),
                  "report_time": _beijing(m.reported_at), "success": m.status == "delivered",
                  "err_code": "DELIVERED" if m.status == "delivered" else m.err_code,
                  "err_msg": "用户接收成功" if m.status == "delivered" else m.err_msg,
                  "sms_size": str(m.parts), "biz_id": m.remote_id, "out_id": m.out_id} for m in messages]
 
-    def reply_body(self, replies: list[Reply]) -> list[dict[str, Any]]:
+    def reply_body(self, replies: Sequence[Reply]) -> list[dict[str, Any]]:
         return [{"phone_number": r.phone, "send_time": _beijing(r.at), "content": r.content,
                  "sign_name": r.sign, "dest_code": "", "sequence_id": r.id} for r in replies]
 

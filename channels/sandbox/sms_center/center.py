@@ -163,6 +163,7 @@ class SmsCenter:
         minute_start = local.replace(second=0, microsecond=0).timestamp()
         hour_start = local.replace(minute=0, second=0, microsecond=0).timestamp()
         day_start = now - 86400
+        args: tuple[str, ...]
         if kind == "code":
             windows = [("minute", minute_start, self.limits.code_minute),
                        ("hour", hour_start, self.limits.code_hour),
@@ -179,7 +180,8 @@ class SmsCenter:
                 marks = ",".join("?" * len(chunk))
                 for window, since, permits in windows:
                     rows = self.db.execute(
-                        f"SELECT phone, COUNT(*) FROM messages INDEXED BY ix_messages_phone WHERE phone IN ({marks}) AND provider = ? "
+                        f"SELECT phone, COUNT(*) FROM messages INDEXED BY ix_messages_phone "
+                        f"WHERE phone IN ({marks}) AND provider = ? "
                         f"AND account = ? AND sign = ? AND kind = ? AND counted = 1 AND submitted_at >= ?{extra} "
                         f"GROUP BY phone", (*chunk, provider, account, sign, kind, since, *args))
                     for phone, count in rows:
@@ -337,6 +339,7 @@ class SmsCenter:
         with self.lock:
             cur = self.db.execute("INSERT INTO replies (provider, phone, sign, content, at) VALUES (?, ?, ?, ?, ?)",
                                   (provider, phone, sign, content, now))
+        assert cur.lastrowid is not None  # set by the INSERT
         return Reply(cur.lastrowid, provider, phone, sign, content, now)
 
     def replies_of(self, phone: str) -> list[Reply]:

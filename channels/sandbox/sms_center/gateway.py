@@ -6,11 +6,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 
 log = logging.getLogger("gongkai.sandbox.sms")
+T = TypeVar("T")
 
 
 class RateGate:
@@ -61,8 +62,8 @@ class Pusher:
         self.session: aiohttp.ClientSession | None = None
         self.wake = asyncio.Event()
 
-    def add(self, url: Callable[[], str], due: Callable[[], Sequence[Any]],
-            body: Callable[[Sequence[Any]], Any], done: Callable[[Sequence[Any], bool], None],
+    def add(self, url: Callable[[], str], due: Callable[[], Sequence[T]],
+            body: Callable[[Sequence[T]], Any], done: Callable[[Sequence[T], bool], None],
             accepted: Callable[[Any], bool]) -> None:
         self.jobs.append((url, due, body, done, accepted))
 

@@ -8,14 +8,15 @@ from datetime import datetime
 
 from aiohttp import web
 
-from channels.sandbox.sms_center.center import BEIJING, SmsCenter
+from channels.sandbox.sms_center.center import BEIJING, Message, Reply, SmsCenter
 
 CENTER_KEY = web.AppKey("sms_center", SmsCenter)
 
 STYLE = """
 body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;background:#eef1f5;margin:0;color:#1b1f24}
 main{max-width:420px;margin:1.5rem auto;padding:0 1rem}
-.phone{background:#fff;border:10px solid #1b1f24;border-radius:2rem;min-height:32rem;display:flex;flex-direction:column;overflow:hidden}
+.phone{background:#fff;border:10px solid #1b1f24;border-radius:2rem;min-height:32rem;
+  display:flex;flex-direction:column;overflow:hidden}
 .bar{background:#1b1f24;color:#fff;padding:.6rem 1rem;font-weight:600}
 .thread{flex:1;padding:1rem;display:flex;flex-direction:column;gap:.6rem}
 .in,.out{max-width:85%;padding:.55rem .75rem;border-radius:1rem;line-height:1.5;white-space:pre-wrap;word-break:break-word}
@@ -92,16 +93,18 @@ def view_routes(center: SmsCenter, on_reply: Callable[[], None] | None = None) -
 
     async def handset(request: web.Request) -> web.Response:
         phone = _digits(request.match_info["phone"])
-        events = [(m.submitted_at, "in", m) for m in center.inbox(phone)]
+        events: list[tuple[float, str, Message | Reply]] = [(m.submitted_at, "in", m) for m in center.inbox(phone)]
         events += [(r.at, "out", r) for r in center.replies_of(phone)]
         events.sort(key=lambda e: e[0])
         bubbles = []
         for at, side, obj in events:
             if side == "in":
+                assert isinstance(obj, Message)
                 state = {"delivered": "已送达", "pending": "发送中"}.get(obj.status, obj.status)
                 bubbles.append(f'<p class="in">{html.escape(obj.text)}'
                                f'<span class="meta">{_when(at)} · {obj.provider} · {state}</span></p>')
             else:
+                assert isinstance(obj, Reply)
                 bubbles.append(f'<p class="out">{html.escape(obj.content)}'
                                f'<span class="meta">{_when(at)} · 我的回复</span></p>')
         thread = "".join(bubbles) or "<p>这个号码还没有收到短信。</p>"

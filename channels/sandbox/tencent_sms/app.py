@@ -7,6 +7,7 @@ import re
 import secrets
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -88,7 +89,8 @@ class TencentGateway:
         headers = {k.lower(): v for k, v in request.headers.items()}
         head = parse(headers.get("authorization", ""))
         if head is None:
-            return _error("AuthFailure.InvalidAuthorization", "Authorization 头部格式不正确，请检查签名方法 TC3-HMAC-SHA256 的格式。")
+            return _error("AuthFailure.InvalidAuthorization",
+                          "Authorization 头部格式不正确，请检查签名方法 TC3-HMAC-SHA256 的格式。")
         secret = self.o.credentials.get(head.secret_id)
         if secret is None:
             return _error("AuthFailure.SecretIdNotFound",
@@ -147,7 +149,8 @@ class TencentGateway:
     def _app(self, body: dict[str, Any]) -> str:
         app = str(body.get("SmsSdkAppId", ""))
         if app not in self.o.apps:
-            raise Refused("UnauthorizedOperation.SmsSdkAppIdVerifyFail", "SmsSdkAppId 校验失败，请检查 SmsSdkAppId 是否属于云 API 密钥的关联账户。")
+            raise Refused("UnauthorizedOperation.SmsSdkAppIdVerifyFail",
+                          "SmsSdkAppId 校验失败，请检查 SmsSdkAppId 是否属于云 API 密钥的关联账户。")
         return app
 
     def _render(self, template: Template, values: list[Any]) -> str:
@@ -262,7 +265,7 @@ class TencentGateway:
     # The callback shapes are the ones the protocol reference marks [unverified] (the status
     # callback as a JSON array answered with {"result": 0}; the reply callback one object per
     # push); the SessionContext is echoed in "ext".
-    def report_body(self, messages: list[Message]) -> list[dict[str, Any]]:
+    def report_body(self, messages: Sequence[Message]) -> list[dict[str, Any]]:
         return [{"user_receive_time": _beijing(m.reported_at), "nationcode": "86", "mobile": m.phone,
                  "report_status": "SUCCESS" if m.status == "delivered" else "FAIL",
                  "errmsg": "DELIVRD" if m.status == "delivered" else (m.err_code or "UNDELIV"),
@@ -270,7 +273,7 @@ class TencentGateway:
                  "sid": m.remote_id, "ext": {"SessionContext": m.out_id}} for m in messages]
 
     @staticmethod
-    def reply_body(replies: list[Reply]) -> dict[str, Any]:
+    def reply_body(replies: Sequence[Reply]) -> dict[str, Any]:
         r = replies[0]
         return {"extend": "", "mobile": r.phone, "nationcode": "86", "sign": r.sign, "text": r.content,
                 "time": int(r.at)}

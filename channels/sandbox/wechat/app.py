@@ -115,7 +115,7 @@ class WechatEmulator:
         if pub.kind == "publish":
             if pub.status != 1:
                 return None
-            outcome = self.faults.take(self.faults.publish_outcomes) or (0, [])
+            outcome: tuple[int, list[int]] = self.faults.take(self.faults.publish_outcomes) or (0, [])
             status, fail_idx = outcome
             self.state.commit({"t": "publish_done", "publish_id": key, "status": status,
                                "article_id": secrets.token_urlsafe(32) if status == 0 else "",

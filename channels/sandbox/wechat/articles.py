@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from channels.sandbox.wechat.htmlfilter import filter_article_html
 from channels.sandbox.wechat.wire import UNICODE_ESCAPE, Failure, ok, read_json
 
+if TYPE_CHECKING:
+    from channels.sandbox.wechat.app import WechatEmulator
+    from channels.sandbox.wechat.config import EmulatorConfig
+    from channels.sandbox.wechat.state import State
+
 
 class ArticleApi:
     """Mixed into :class:`channels.sandbox.wechat.api.Api` (which provides state and config)."""
+
+    emu: WechatEmulator
+    state: State
+    config: EmulatorConfig
 
     # ------------------------------------------------------------------ drafts
     async def draft_add(self, request: web.Request) -> dict[str, Any]:

@@ -156,7 +156,7 @@ class EventPoster:
             root = ET.fromstring(text)
         except ET.ParseError:
             return {"error": "回复不是 XML", "raw": text[:200]}
-        fields = {child.tag: (child.text or "") for child in root}
+        fields: dict[str, Any] = {child.tag: (child.text or "") for child in root}
         if "Encrypt" in fields:
             if self.crypt is None:
                 return {"error": "明文模式下收到了加密回复"}

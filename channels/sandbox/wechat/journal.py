@@ -9,7 +9,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 log = logging.getLogger("gongkai.sandbox.wechat")
 
@@ -17,7 +17,7 @@ log = logging.getLogger("gongkai.sandbox.wechat")
 class Journal:
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
-        self._handle = None
+        self._handle: TextIO | None = None
         if directory is not None:
             directory.mkdir(parents=True, exist_ok=True)
             (directory / "files").mkdir(exist_ok=True)
@@ -44,7 +44,9 @@ class Journal:
         if self.directory is None:
             return
         if self._handle is None:
-            self._handle = self.path.open("a", encoding="utf-8")
+            path = self.path
+            assert path is not None  # a directory is set
+            self._handle = path.open("a", encoding="utf-8")
         self._handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
         self._handle.flush()  # survives a crash of the process (not of the machine)
 

@@ -3,16 +3,25 @@ template and subscribe messages (service accounts only, values checked by type),
 and tags (``user/get``, ``tags/*``)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from channels.sandbox.wechat import template_values
 from channels.sandbox.wechat.wire import OPENID, Failure, ok, read_json
 
+if TYPE_CHECKING:
+    from channels.sandbox.wechat.app import WechatEmulator
+    from channels.sandbox.wechat.config import EmulatorConfig
+    from channels.sandbox.wechat.state import State
+
 
 class MessageApi:
     """Mixed into :class:`channels.sandbox.wechat.api.Api` (which provides state and config)."""
+
+    emu: WechatEmulator
+    state: State
+    config: EmulatorConfig
 
     # ------------------------------------------------------------------ mass send
     def _service_only(self) -> None:
@@ -63,7 +72,7 @@ class MessageApi:
         content = self._mass_content(data)
         target = data.get("filter") or {}
         to_all = bool(target.get("is_to_all"))
-        tag_id = target.get("tag_id")
+        tag_id: Any = target.get("tag_id")  # untrusted JSON: int() below refuses anything else
         if not to_all:
             try:
                 tag_id = int(tag_id)

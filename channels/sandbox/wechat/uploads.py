@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from channels.sandbox.wechat.wire import Failure
 
@@ -80,14 +80,16 @@ async def receive(request: web.Request, kind: str) -> Upload:
     found: tuple[bytes, str] | None = None
     fields: dict[str, str] = {}
     async for part in reader:
-        name = getattr(part, "name", None)
+        if not isinstance(part, BodyPartReader):  # a nested multipart has no name: skipped
+            continue
+        name = part.name
         if name == "media" and found is None:
-            data = bytearray()
+            buffer = bytearray()
             while chunk := await part.read_chunk(65536):
-                data.extend(chunk)
-                if len(data) > MAX_BODY:
+                buffer.extend(chunk)
+                if len(buffer) > MAX_BODY:
                     raise Failure(rule.size_code)
-            found = (bytes(data), part.filename or "")
+            found = (bytes(buffer), part.filename or "")
         elif name:
             fields[name] = (await part.read()).decode("utf-8", "replace")
     if found is None or not found[0]:

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from channels.sandbox.weibo import counting, pages
 from channels.sandbox.weibo.state import (
@@ -136,7 +136,7 @@ class WeiboSandbox:
         if request.content_type.startswith("multipart/"):
             reader = await request.multipart()
             while (part := await reader.next()) is not None:
-                if not hasattr(part, "read_chunk"):
+                if not isinstance(part, BodyPartReader):  # a nested multipart: skipped
                     continue
                 if part.name == "pic":
                     data = bytearray()

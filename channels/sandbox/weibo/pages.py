@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 STYLE = """
-body{font-family:"PingFang SC","Microsoft YaHei",sans-serif;max-width:760px;margin:2em auto;padding:0 1em;color:#222;background:#f6f6f6}
-h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}.box{background:#fff;border-radius:6px;padding:1em;margin:.8em 0;box-shadow:0 1px 2px #ccc}
+body{font-family:"PingFang SC","Microsoft YaHei",sans-serif;max-width:760px;margin:2em auto;padding:0 1em;
+  color:#222;background:#f6f6f6}
+h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
+.box{background:#fff;border-radius:6px;padding:1em;margin:.8em 0;box-shadow:0 1px 2px #ccc}
 .meta{color:#777;font-size:.85em}.text{white-space:pre-wrap;line-height:1.6}.warn{color:#b00}img{max-width:240px;display:block;margin-top:.5em}
 table{border-collapse:collapse;width:100%;font-size:.9em}td,th{border-bottom:1px solid #ddd;padding:.3em;text-align:left}
 button{padding:.4em 1.2em;margin-right:.6em}code{background:#eee;padding:0 .3em}
