@@ -113,7 +113,8 @@ async def bot_side(args: argparse.Namespace, base: str) -> dict:
         item = await workflow.add_item(s, build({"kind": "news", "title": "关于开展防汛演练的通知",
                                                  "department": "示例市应急管理局"}, "正文。"),
                                        actor="bench", now=now, files=None)
-        await workflow.submit(s, item.id, actor="bench", now=now, rules=__import__("content.checks").checks.CheckRules(), files=None)
+        await workflow.submit(s, item.id, actor="bench", now=now,
+                              rules=__import__("content.checks").checks.CheckRules(), files=None)
         await workflow.approve(s, item.id, actor="reviewer", now=now, override_reason="bench")
         rel = await releases.create(s, [item.id], due_at=now, channels=["wechat"], actor="bench", now=now,
                                     allow_past=True)

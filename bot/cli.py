@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import click
 
@@ -65,7 +65,8 @@ def channel() -> None:
 def _mount_channel_commands() -> None:
     """The commands each channel declares (``Extension.cli``), under ``gongkai`` or
     ``gongkai channel``; imported only when used."""
-    groups = {"": main, "channel": channel}
+    # click's stubs type a subgroup made with Group.group(cls=...) as a plain Group
+    groups: dict[str, LazyGroup] = {"": main, "channel": cast(LazyGroup, channel)}
     for ext in catalogue.extensions():
         for cmd in ext.cli:
             groups[cmd.parent].add_lazy(cmd.name, cmd.target, cmd.help)

@@ -268,7 +268,7 @@ def show(cli: Cli, item_id: int) -> None:
             rels = list(await s.execute(select(Release).join(
                 ReleaseItem, ReleaseItem.release_id == Release.id).where(ReleaseItem.item_id == item_id)
                 .order_by(Release.id)))
-            return item, revs, findings, [l[0] for l in links], events, [r[0] for r in rels], svc.renderer
+            return item, revs, findings, [row[0] for row in links], events, [r[0] for r in rels], svc.renderer
 
     item, revs, findings, links, events, rels, r = cli.run(work)
     cur = revs[-1]
@@ -285,7 +285,7 @@ def show(cli: Cli, item_id: int) -> None:
         "findings": [{"check": f.check, "message": f.message, "excerpt": f.excerpt,
                       "overridden_by": f.overridden_by, "override_reason": f.override_reason}
                      for f in findings],
-        "links": [{"from": l.from_item_id, "to": l.to_item_id, "rel": l.rel} for l in links],
+        "links": [{"from": link.from_item_id, "to": link.to_item_id, "rel": link.rel} for link in links],
         "releases": [{"id": x.id, "purpose": x.purpose, "state": x.state, "due_at": x.due_at}
                      for x in rels],
         "audit": [{"at": e.at, "actor": e.actor, "action": e.action, "revision": e.revision,
@@ -296,8 +296,8 @@ def show(cli: Cli, item_id: int) -> None:
     meta = [(k, v) for k, v in (("索引号", cur.index_no), ("文号", cur.doc_no), ("发文机关", cur.issuer),
                                 ("主题分类", cur.topic), ("成文日期", cur.issued), ("有效性", cur.validity)) if v]
     lines += [f"{k}：{v}" for k, v in meta]
-    for l in links:
-        lines.append(f"关联：稿件 {l.from_item_id} {labels.link(l.rel)} 稿件 {l.to_item_id}")
+    for link in links:
+        lines.append(f"关联：稿件 {link.from_item_id} {labels.link(link.rel)} 稿件 {link.to_item_id}")
     lines.append("版本：" + "；".join(f"第{v.number}版 {labels.revision_status(v.status)} {v.created_by}"
                                     for v in revs))
     if findings:

@@ -264,6 +264,7 @@ def resolve(cli: Cli, delivery_id: int, sent: bool | None, done: bool, note: str
         if done:
             return await svc.store.transaction(lambda s: outbox.close(
                 s, delivery_id, actor=actor, now=now, note=note or reason))
+        assert sent is not None  # checked above: without --done, --sent or --not-sent is required
         return await svc.store.transaction(lambda s: outbox.resolve(
             s, delivery_id, sent=sent, actor=actor, now=now, reason=reason or note))
 

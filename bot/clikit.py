@@ -9,7 +9,7 @@ import sys
 from datetime import datetime, tzinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -82,7 +82,7 @@ def _unreadable(exc: Exception) -> str:
     return "读取失败"
 
 
-def fail_lines(lines: list[str], as_json: bool, code: int = 2) -> None:
+def fail_lines(lines: list[str], as_json: bool, code: int = 2) -> NoReturn:
     if as_json:
         click.echo(json.dumps({"error": lines[0] if len(lines) == 1 else lines},
                               ensure_ascii=False))

@@ -60,6 +60,7 @@ async def claim(session: AsyncSession, *, now: datetime, node: str, lease_second
         and_(Delivery.state.in_(CLAIMABLE), Delivery.next_attempt_at <= now),
         and_(Delivery.state == "in_progress", Delivery.lease_until < now),
     )).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit))
+    assert session.bind is not None  # sessions are always made by a bound sessionmaker
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     claims = []
@@ -156,6 +157,7 @@ async def record(session: AsyncSession, claim: Claim, result: Result, *, now: da
         failures = await session.scalar(select(func.count(DeliveryAttempt.id)).where(
             DeliveryAttempt.delivery_id == d.id, DeliveryAttempt.outcome == Outcome.RETRY.value,
             DeliveryAttempt.worker.not_like("operator:%")))
+        assert failures is not None  # COUNT always returns a row
         if failures >= max_attempts:
             d.state, d.settled_at = "failed", now
             d.last_error = f"已尝试 {failures} 次仍未成功：{result.detail}"

@@ -13,13 +13,23 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot import tomlerrors
-from channels.config import ChannelsSettings
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
+    class ChannelsSettings(BaseModel):
+        """What mypy sees of ``channels.config.ChannelsSettings``, a model built at import time with
+        one section per catalogued channel (each a ``ChannelSettings`` subclass)."""
+
+        def __getattr__(self, name: str) -> Any: ...
+else:
+    from channels.config import ChannelsSettings
 
 ENV_PREFIX = "GONGKAI_"
 DEFAULT_FILE = Path("config.toml")
@@ -167,7 +177,8 @@ def load(path: str | Path | None = None, environ: dict[str, str] | None = None) 
             how = "--config" if path else CONFIG_ENV
             raise ConfigError([f"{how}: 找不到配置文件 {file}（修正：检查路径，或复制 config.example.toml）"]) from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError([f"{file}: 不是有效的 TOML：{tomlerrors.describe(exc)}（修正：对照 config.example.toml 检查语法）"]) from None
+            raise ConfigError([f"{file}: 不是有效的 TOML：{tomlerrors.describe(exc)}"
+                               "（修正：对照 config.example.toml 检查语法）"]) from None
         source = str(file)
         anchor_paths(data, file.resolve().parent)
     problems: list[str] = []
@@ -218,7 +229,7 @@ def anchor_paths(data: dict[str, Any], folder: Path) -> None:
         value = node.get(keys[-1]) if isinstance(node, dict) else None
         if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
             node[keys[-1]] = str(folder / value)
-    bot = data.get("bot")
+    bot: Any = data.get("bot")
     url = bot.get("database_url") if isinstance(bot, dict) else None
     if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         bot["database_url"] = f"sqlite:///{folder / url[len('sqlite:///'):]}"
@@ -245,7 +256,7 @@ def _set_path(data: dict[str, Any], keys: list[str], value: Any) -> None:
     node[keys[-1]] = value
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: ErrorDetails) -> str:
     loc = [str(p) for p in err["loc"] if not str(p).startswith("function-after")]
     key = ".".join(loc)
     kind = err["type"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,15 @@ from content.errors import NotFound, WorkflowError
 from content.models import Delivery, DeliveryAttempt, Release, ReleaseItem
 from content.views import load_views
 
+if TYPE_CHECKING:
+    from channels.sms.channel import SmsChannel
+
+
+def _sms(service: Service) -> SmsChannel:
+    """The SMS channel (``service.channels`` is typed by the ``Channel`` protocol; these functions
+    use the SMS channel's own methods)."""
+    return cast("SmsChannel", service.channels["sms"])
+
 
 async def pushable(s: AsyncSession, release_id: int, now: datetime, *, lock: bool = False) -> Delivery:
     """The release's SMS delivery, if it can be pushed now; otherwise a message saying why not."""
@@ -25,6 +34,7 @@ async def pushable(s: AsyncSession, release_id: int, now: datetime, *, lock: boo
     if release is None:
         raise NotFound(f"发布计划 {release_id} 不存在", fix="用 gongkai release list 查看编号")
     query = select(Delivery).where(Delivery.release_id == release_id, Delivery.channel == "sms")
+    assert s.bind is not None  # sessions are always made by a bound sessionmaker
     if lock and s.bind.dialect.name == "postgresql":
         query = query.with_for_update()
     d = await s.scalar(query)
@@ -47,10 +57,11 @@ async def reach(service: Service, release_id: int) -> recipients.Reach:
     async with service.store.sessions() as s:
         d = await pushable(s, release_id, service.clock.now())
         release = await s.get(Release, release_id)
+        assert release is not None  # pushable() found it
         ids = list(await s.scalars(select(ReleaseItem.item_id).where(
             ReleaseItem.release_id == release_id).order_by(ReleaseItem.position)))
         items = tuple(await load_views(s, ids))
-    message = service.channels["sms"].message(items, Purpose(release.purpose))
+    message = _sms(service).message(items, Purpose(release.purpose))
     return await recipients.count_for_items(service.store, items, message, d.id)
 
 
@@ -87,6 +98,7 @@ async def claim(service: Service, release_id: int, node: str) -> outbox.Claim:
 async def job_for(service: Service, c: outbox.Claim, node: str) -> Job:
     async with service.store.sessions() as s:
         release = await s.get(Release, c.release_id)
+        assert release is not None  # the claimed delivery belongs to it
         ids = list(await s.scalars(select(ReleaseItem.item_id).where(
             ReleaseItem.release_id == c.release_id).order_by(ReleaseItem.position)))
         items = await load_views(s, ids)
@@ -107,7 +119,7 @@ async def push(service: Service, release_id: int, node: str,
                on_progress: Callable[[Mapping[str, Any]], None]) -> tuple[str, Result]:
     """Run the fan-out until it ends or must wait (quiet hours, a paused provider, an unanswered
     batch being reconciled). Returns the delivery's new state and the last result."""
-    channel = service.channels["sms"]
+    channel = _sms(service)
     await channel.open()
     settings = service.settings.delivery
     while True:
@@ -118,8 +130,13 @@ async def push(service: Service, release_id: int, node: str,
             result = await channel.deliver(job, on_progress=on_progress)
         except Exception as exc:  # noqa: BLE001 - recorded like the runner does
             result = Result(Outcome.UNKNOWN, f"渠道内部错误：{type(exc).__name__}: {exc}")
-        state = await service.store.transaction(lambda s: outbox.record(
-            s, c, result, now=service.clock.now(), max_attempts=min(settings.max_attempts, channel.capabilities.max_attempts),
-            base=settings.backoff_base_seconds, cap=settings.backoff_max_seconds), what="record outcome")
+
+        async def record(s: AsyncSession, c: outbox.Claim = c, result: Result = result) -> str:
+            return await outbox.record(
+                s, c, result, now=service.clock.now(),
+                max_attempts=min(settings.max_attempts, channel.capabilities.max_attempts),
+                base=settings.backoff_base_seconds, cap=settings.backoff_max_seconds)
+
+        state = await service.store.transaction(record, what="record outcome")
         if result.outcome is not Outcome.SUBMITTED:
             return state, result

@@ -36,7 +36,7 @@ DATE_FORMS = "YYYY-MM-DD、YYYY/MM/DD 或 2026年12月1日"
 @dataclass(frozen=True)
 class _Parts:
     day: date | None
-    clock: time | None
+    clock: time
     offset: tzinfo | None
 
 

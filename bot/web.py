@@ -9,12 +9,16 @@ import re
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from channels.website.writer import GZIP_SUFFIX, compressible
 
-SERVICE_KEY = web.AppKey("service", object)
+if TYPE_CHECKING:
+    from bot.service import Service
+
+SERVICE_KEY: web.AppKey[Service] = web.AppKey("service")
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",

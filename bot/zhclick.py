@@ -38,7 +38,7 @@ class ZhFormatter(click.HelpFormatter):
     def write_heading(self, heading: str) -> None:
         self.write(f"{'':>{self.current_indent}}{HEADINGS.get(heading, heading)}：\n")
 
-    def write_dl(self, rows: Sequence[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
+    def write_dl(self, rows: Iterable[tuple[str, str]], col_max: int = 30, col_spacing: int = 2) -> None:
         """click's definition list, measured in terminal columns (Chinese takes two)."""
         rows = [(term, _extras(text)) for term, text in rows]
         if not rows:
@@ -151,7 +151,7 @@ class ZhPath(_Reworded, click.Path):
         return f"没有权限使用“{path}”"
 
 
-_TYPES: tuple[tuple[type, type], ...] = (
+_TYPES: tuple[tuple[type[click.ParamType], type[click.ParamType]], ...] = (
     (click.IntRange, ZhIntRange), (ctypes.IntParamType, ZhInt), (ctypes.FloatParamType, ZhFloat),
     (ctypes.StringParamType, ZhString), (click.Choice, ZhChoice), (click.Path, ZhPath))
 _PATH_NAMES = {"file": "文件", "directory": "目录", "path": "路径"}
@@ -178,7 +178,7 @@ def _localise_params(cmd: click.Command) -> None:
 
 # ------------------------------------------------------------------------------ commands
 class _Chinese:
-    context_class = ZhContext
+    context_class: type[click.Context] = ZhContext
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
         option = super().get_help_option(ctx)  # type: ignore[misc]
@@ -284,7 +284,7 @@ def click_error_text(exc: click.ClickException) -> str:
     elif isinstance(exc, click.BadParameter):
         text = f"{_param_name(exc.param, ctx, exc.param_hint)}：{exc.message}"
     elif isinstance(exc, click.NoSuchOption):
-        text = f"没有选项 {exc.option_name}{_possibilities(exc.possibilities)}"
+        text = f"没有选项 {exc.option_name}{_possibilities(exc.possibilities or ())}"
     elif isinstance(exc, click.FileError):
         text = f"无法打开文件 {exc.ui_filename}"
     else:
@@ -302,8 +302,9 @@ def click_error_text(exc: click.ClickException) -> str:
 
 
 def show_click_error(exc: click.ClickException, as_json: bool) -> NoReturn:
-    if type(exc).__name__ == "NoArgsIsHelpError" and getattr(exc, "ctx", None) is not None:
-        click.echo(exc.ctx.get_help())  # a group alone: its help, as click does
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        click.echo(ctx.get_help())  # a group alone: its help, as click does
         sys.exit(exc.exit_code)
     line = f"错误：{click_error_text(exc)}"
     if as_json:

@@ -113,7 +113,8 @@ def unchecked_attachment(name: str, reason: str) -> Finding:
 
 
 def _text_findings(source: Text, rules: CheckRules) -> list[Finding]:
-    text, where, found = source.text, source.label, []
+    text, where = source.text, source.label
+    found: list[Finding] = []
     if not text:
         return found
     for term in rules.negative_terms:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from content import yamlsafe
 from content.errors import InputError
@@ -209,7 +209,7 @@ def _date(meta: dict[str, Any], name: str) -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, date):
-        return value if not hasattr(value, "hour") else value.date()  # type: ignore[union-attr]
+        return value.date() if isinstance(value, datetime) else value
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
@@ -240,6 +240,10 @@ def _tags(meta: dict[str, Any]) -> tuple[str, ...]:
     return tags
 
 
+@overload
+def _reference(meta: dict[str, Any], name: str, *, allow_text: Literal[False]) -> int | None: ...
+@overload
+def _reference(meta: dict[str, Any], name: str, *, allow_text: bool) -> int | str | None: ...
 def _reference(meta: dict[str, Any], name: str, *, allow_text: bool) -> int | str | None:
     value = meta.get(name)
     if value is None or value == "":

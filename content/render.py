@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import (BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined,
+                    select_autoescape)
 
 from content.kinds import STATE_LABELS, ItemState, kind_label
 
 
 class Renderer:
     def __init__(self, tz: ZoneInfo, override_dir: Path | None = None) -> None:
-        loaders = [FileSystemLoader(str(override_dir))] if override_dir else []
+        loaders: list[BaseLoader] = [FileSystemLoader(str(override_dir))] if override_dir else []
         loaders.append(PackageLoader("content", "templates"))
         self.tz = tz
         self.env = Environment(

@@ -4,14 +4,14 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ARRAY, Integer, String, Table, any_, bindparam, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.sql.base import Executable
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 
 from content.db import Store, is_transient
 
@@ -19,8 +19,10 @@ T = TypeVar("T")
 
 
 def is_postgresql(conn: AsyncConnection | AsyncSession) -> bool:
-    dialect = conn.dialect if isinstance(conn, AsyncConnection) else conn.bind.dialect
-    return dialect.name == "postgresql"
+    if isinstance(conn, AsyncConnection):
+        return conn.dialect.name == "postgresql"
+    assert conn.bind is not None  # sessions are always made by a bound sessionmaker
+    return conn.bind.dialect.name == "postgresql"
 
 
 def among(conn: AsyncConnection | AsyncSession, column, values: Sequence) -> ColumnElement[bool]:  # noqa: ANN001
@@ -53,7 +55,7 @@ async def connection_transaction(store: Store, work: Callable[[AsyncConnection],
     raise AssertionError(f"unreachable ({what})")
 
 
-async def execute_many(conn: AsyncConnection, stmt: Executable, rows: Sequence[Mapping[str, Any]],
+async def execute_many(conn: AsyncConnection, stmt: ClauseElement, rows: Sequence[Mapping[str, Any]],
                        constants: Mapping[str, Any] | None = None) -> None:
     """Run ``stmt`` (an INSERT, possibly with ON CONFLICT) once per row in one executemany call
     of the driver. The statement is compiled once and each value converted by its column type
@@ -64,12 +66,13 @@ async def execute_many(conn: AsyncConnection, stmt: Executable, rows: Sequence[M
     dialect = conn.dialect
     constants = dict(constants or {})
     varying = list(rows[0])
-    compiled = stmt.compile(dialect=dialect, column_keys=varying + list(constants))
+    # a statement compiles to a SQLCompiler; the stubs only promise the Compiled base class
+    compiled = cast(SQLCompiler, stmt.compile(dialect=dialect, column_keys=varying + list(constants)))
     template: list[Any] = []
     varying_at: list[tuple[int, str, Callable[[Any], Any] | None]] = []
     for position, name in enumerate(compiled.positiontup or ()):
         bind = compiled.binds[name]
-        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        convert: Callable[[Any], Any] | None = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if name in varying:
             varying_at.append((position, name, convert))
             template.append(None)

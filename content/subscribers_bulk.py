@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import cast
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import Table, and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from content.db import Store
@@ -99,7 +100,7 @@ async def _apply(conn: AsyncConnection, channel: str, rows: Sequence[Incoming], 
         if not same_topics:
             retopic.append(sid)
     if write:
-        table = Subscriber.__table__
+        table = cast(Table, Subscriber.__table__)  # declared as FromClause by SQLAlchemy's stubs
 
         def upsert(stmt):  # noqa: ANN001, ANN202
             return stmt.on_conflict_do_update(
@@ -121,8 +122,9 @@ async def _apply(conn: AsyncConnection, channel: str, rows: Sequence[Incoming], 
             ids.update(dict(list(await conn.execute(select(Subscriber.address, Subscriber.id).where(
                 Subscriber.channel == channel, among(conn, Subscriber.address, new))))))
         changed = set(retopic)
-        topics = [{"subscriber_id": ids[r.address], "topic": t} for r in write
-                  if r.address not in found or ids[r.address] in changed for t in r.topics]
-        if topics:
-            await insert_many(conn, SubscriberTopic.__table__, topics, {}, lambda stmt: stmt.on_conflict_do_nothing())
+        topic_rows = [{"subscriber_id": ids[r.address], "topic": t} for r in write
+                      if r.address not in found or ids[r.address] in changed for t in r.topics]
+        if topic_rows:
+            await insert_many(conn, cast(Table, SubscriberTopic.__table__), topic_rows, {},
+                              lambda stmt: stmt.on_conflict_do_nothing())
     return Applied(counts, tuple(refused))

@@ -108,9 +108,9 @@ async def load_views(session: AsyncSession, item_ids: list[int], *,
         return []
     items = {i.id: i for i in await session.scalars(select(Item).where(Item.id.in_(item_ids)))}
     wanted = {}
-    for item_id, item in items.items():
-        number = item.published_revision if revision == "published" else item.current_revision
-        wanted[item_id] = number or item.current_revision
+    for item_id, loaded in items.items():
+        number = loaded.published_revision if revision == "published" else loaded.current_revision
+        wanted[item_id] = number or loaded.current_revision
     revs = {r.item_id: r for r in await session.scalars(select(Revision).where(
         Revision.item_id.in_(item_ids))) if wanted.get(r.item_id) == r.number}
     links = list(await session.execute(select(Link.from_item_id, Link.to_item_id, Link.rel).where(

@@ -54,6 +54,7 @@ async def open_interpretation_deadlines(session: AsyncSession, calendar: Workday
         mine = [(iid, st) for pid, iid, st in links if pid == policy_id]
         if any(st in LIVE for _, st in mine):
             continue
+        assert published_at is not None  # the query keeps only published policies
         due = interpretation_due(calendar, published_at, tz, workdays)
         left = calendar.workdays_between(today, due)
         result.append(Deadline(

@@ -10,8 +10,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -284,6 +285,7 @@ async def pending(session: AsyncSession) -> list[tuple[int, datetime]]:
 async def fire(session: AsyncSession, release_id: int, *, now: datetime,
                actor: str = "scheduler") -> FireResult:
     query = select(Release).where(Release.id == release_id)
+    assert session.bind is not None  # sessions are always made by a bound sessionmaker
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update()
     release = await session.scalar(query)
@@ -295,18 +297,18 @@ async def fire(session: AsyncSession, release_id: int, *, now: datetime,
     if not_ready or not items:
         reason = "；".join(f"稿件 {i.id}（{STATE_LABELS[ItemState(i.state)]}）未审核" for i in not_ready) \
             or "发布计划没有稿件"
-        claimed = await session.execute(update(Release).where(
+        claimed = cast(CursorResult[Any], await session.execute(update(Release).where(
             Release.id == release_id, Release.state == ReleaseState.PENDING.value)
-            .values(state=ReleaseState.HELD.value, hold_reason=reason, updated_at=now))
+            .values(state=ReleaseState.HELD.value, hold_reason=reason, updated_at=now)))
         if claimed.rowcount != 1:
             return FireResult(release_id, "noop")
         audit.record(session, at=now, actor=actor, action="held", release_id=release_id,
                      reason=reason, items=[i.id for i in not_ready])
         log.warning("发布计划 %s 已暂停：%s", release_id, reason)
         return FireResult(release_id, "held", late_ms=late_ms, reason=reason)
-    claimed = await session.execute(update(Release).where(
+    claimed = cast(CursorResult[Any], await session.execute(update(Release).where(
         Release.id == release_id, Release.state == ReleaseState.PENDING.value)
-        .values(state=ReleaseState.PUBLISHED.value, fired_at=now, late_ms=late_ms, updated_at=now))
+        .values(state=ReleaseState.PUBLISHED.value, fired_at=now, late_ms=late_ms, updated_at=now)))
     if claimed.rowcount != 1:
         return FireResult(release_id, "noop")
     for item in items:
@@ -339,6 +341,7 @@ async def _publish_item(session: AsyncSession, item: Item, release: Release, now
     if release.purpose == "correct":
         rev = await session.scalar(select(Revision).where(
             Revision.item_id == item.id, Revision.number == number))
+        assert rev is not None  # ``number`` is the item's current revision, which exists
         item.department, item.column_name = rev.department, rev.column_name
 
 
@@ -348,6 +351,7 @@ async def _insert_deliveries(session: AsyncSession, release: Release, now: datet
             for ch in release.channels]
     if not rows:
         return []
+    assert session.bind is not None  # sessions are always made by a bound sessionmaker
     dialect = session.bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     await session.execute(insert(Delivery).values(rows).on_conflict_do_nothing(
