@@ -142,7 +142,7 @@ async def test_a_refused_file_leaves_the_store_unchanged(desk, tmp_path: Path) -
     for meta in ("attachments: [passwd.pdf]", "images: [../config.toml]"):
         with pytest.raises(InputError):
             draft = frontmatter.load(_post(posts, meta))
-            await desk.store.transaction(lambda s: workflow.add_item(
+            await desk.store.transaction(lambda s, draft=draft: workflow.add_item(
                 s, draft, actor="alice", now=desk.clock.now(), files=desk.files))
     async with desk.store.sessions() as s:
         assert await s.scalar(select(func.count(Item.id))) == 0

@@ -81,7 +81,7 @@ async def test_interprets_must_name_a_policy_and_nothing_is_stored(desk) -> None
     for target in (news, 999, "不存在的文号"):
         draft = frontmatter.build({"kind": "interpretation", "title": "解读", "interprets": target}, "正文")
         with pytest.raises(InputError) as err:
-            await desk.store.transaction(lambda s: workflow.add_item(
+            await desk.store.transaction(lambda s, draft=draft: workflow.add_item(
                 s, draft, actor="alice", now=desk.clock.now(), files=desk.files))
         assert err.value.field == "interprets"
     assert await _count(desk.store) == before
@@ -142,7 +142,7 @@ def test_unknown_names_get_the_nearest_known_one(text: str, field: str, message:
     "---\nkind: news\ntitle： 标题\ndepartment: 办公室\n---\n",
 ])
 def test_a_full_width_colon_after_a_key_is_named(text: str) -> None:
-    line = next(n for n, l in enumerate(text.splitlines(), 1) if "：" in l)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "：" in row)
     with pytest.raises(InputError) as err:
         frontmatter.parse(text)
     assert err.value.message == f"第 {line} 行的键后用了全角冒号“：”，请改为半角冒号“:”"

@@ -83,8 +83,8 @@ def handset_counts(env: dict) -> dict[str, int]:
 
 def test_a_fan_out_killed_midway_resumes_without_duplicates(env: dict) -> None:
     assert gk(env, "subscribers", "import", str(env["csv"]), "--consent", "测试用登记表")["added"] == SUBSCRIBERS
-    (env["dir"] / "n.md").write_text("---\nkind: news\ntitle: 关于开展政务公开日活动的通知\ndepartment: 市政务服务局\n---\n正文。\n",
-                                     encoding="utf-8")
+    (env["dir"] / "n.md").write_text("---\nkind: news\ntitle: 关于开展政务公开日活动的通知\n"
+                                     "department: 市政务服务局\n---\n正文。\n", encoding="utf-8")
     item = gk(env, "post", "add", str(env["dir"] / "n.md"))["id"]
     gk(env, "post", "submit", str(item))
     gk(env, "post", "approve", str(item), user="bob")

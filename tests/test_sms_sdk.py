@@ -52,7 +52,8 @@ def aliyun_send(client: AliyunClient, numbers: str, code: str = "SMS_900000001",
 def tencent_send(client: sms_client.SmsClient, numbers: list[str]):  # noqa: ANN201
     req = tc_models.SendSmsRequest()
     req.PhoneNumberSet, req.SmsSdkAppId, req.TemplateId = numbers, SDK_APP_ID, "1900001"
-    req.SignName, req.TemplateParamSet, req.SessionContext = "政务公开", ["市政务服务局", "关于开展政务公开日活动的通知"], "sdk-ctx"
+    req.SignName, req.TemplateParamSet, req.SessionContext = (
+        "政务公开", ["市政务服务局", "关于开展政务公开日活动的通知"], "sdk-ctx")
     return client.SendSms(req)
 
 
@@ -99,7 +100,8 @@ async def test_tencent_sdk_sends_and_pulls_status(emulators: Emulators) -> None:
     reply = await asyncio.to_thread(tencent_send, tencent(emulators), ["+8613900000001", "13900000002"])
     statuses = reply.SendStatusSet
     assert [s.Code for s in statuses] == ["Ok", "Ok"] and statuses[0].SessionContext == "sdk-ctx"
-    assert emulators.center.inbox("13900000001")[0].text == "【政务公开】市政务服务局发布了《关于开展政务公开日活动的通知》，详见政务公开网站。"
+    assert emulators.center.inbox("13900000001")[0].text == (
+        "【政务公开】市政务服务局发布了《关于开展政务公开日活动的通知》，详见政务公开网站。")
     req = tc_models.PullSmsSendStatusRequest()
     req.Limit, req.SmsSdkAppId = 10, SDK_APP_ID
     pulled = await asyncio.to_thread(tencent(emulators).PullSmsSendStatus, req)

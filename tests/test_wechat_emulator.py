@@ -258,7 +258,7 @@ async def test_service_accounts_filter_followers_past_four_a_month(tmp_path: Pat
             thumb = client.material.add("thumb", jpeg_bytes())["media_id"]
             article = {"title": "推送", "content": "<p>x</p>", "thumb_media_id": thumb}
             out = []
-            for n in range(5):
+            for _n in range(5):
                 draft = client.draft.add([article])["media_id"]
                 try:
                     out.append(client.message.send_mass_article(draft, is_to_all=True)["errcode"])

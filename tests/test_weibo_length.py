@@ -72,7 +72,8 @@ def test_topics_are_stripped_outside_links() -> None:
 
 def test_a_short_post_is_sent_as_rendered() -> None:
     post = composer().post(view(summary="明确六项要求。", doc_no="示政办发〔2026〕18号"))
-    assert post.text == f"【政策文件】示例市关于进一步做好政务公开工作的通知（示政办发〔2026〕18号）：明确六项要求。 全文：{SITE}/items/7.html"
+    assert post.text == ("【政策文件】示例市关于进一步做好政务公开工作的通知（示政办发〔2026〕18号）：明确六项要求。"
+                         f" 全文：{SITE}/items/7.html")
     assert post.ok and not post.shortened and post.length == weibo_length(post.text)
 
 

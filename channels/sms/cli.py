@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import click
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 
 from channels.extension import YES_HELP, command, confirm, delivery_label, emit, progress_line, table
 from channels.extension import CliContext as Cli
@@ -65,7 +65,8 @@ def list_(cli: Cli, status: str | None, topic: str | None, search: str | None, l
             if status:
                 q, count_q = q.where(Subscriber.status == status), count_q.where(Subscriber.status == status)
             if topic:
-                has = Subscriber.id.in_(select(SubscriberTopic.subscriber_id).where(SubscriberTopic.topic == topic))
+                has: ColumnElement[bool] = Subscriber.id.in_(
+                    select(SubscriberTopic.subscriber_id).where(SubscriberTopic.topic == topic))
                 q, count_q = q.where(has), count_q.where(has)
             if search:  # % and _ are the digits typed, not wildcards
                 has = Subscriber.address.contains(search.strip(), autoescape=True)
@@ -243,7 +244,8 @@ def remove(cli: Cli, phones: tuple[str, ...], purge: bool, reason: str, yes: boo
     normalised = list(dict.fromkeys(phones_.normalise(p, field="PHONE") for p in phones))
     if len(normalised) > MASS_REMOVAL:
         verb = "删除" if purge else "停止向"
-        confirm(f"将{verb} {len(normalised)} 个号码" + ("的订阅记录（含同意记录，无法恢复）" if purge else "发送短信（标记为已退订）"),
+        confirm(f"将{verb} {len(normalised)} 个号码"
+                + ("的订阅记录（含同意记录，无法恢复）" if purge else "发送短信（标记为已退订）"),
                 yes=yes)
 
     async def work(svc: Service):  # noqa: ANN202

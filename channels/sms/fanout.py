@@ -299,7 +299,7 @@ class FanOut:
             try:
                 results = await self._call(route, batch, remaining)
             except ProviderError as exc:
-                already = getattr(exc, "done", set())
+                already: set[str] = getattr(exc, "done", set())
                 remaining = [n for n in remaining if n.address not in already]
                 if exc.failure is Failure.UNCERTAIN:
                     log.warning("短信批次 %s 结果未知（%s）：将向%s查询核实", batch, exc.message, route.label)
@@ -496,6 +496,11 @@ class FanOut:
             size = min(r.provider.max_batch for r in self.routes)
         semaphore = asyncio.Semaphore(self.settings.concurrency)
         tasks: set[asyncio.Task] = set()
+
+        def finished(task: asyncio.Task) -> None:
+            tasks.discard(task)
+            semaphore.release()
+
         stop: Result | None = None
         try:
             async for page in subscribers.stream(self.store, "sms", topics, after_id=self.progress.after_id,
@@ -523,7 +528,7 @@ class FanOut:
                 self.slots.append(slot)
                 task = asyncio.create_task(self._batch(slot, numbers))
                 tasks.add(task)
-                task.add_done_callback(lambda t: (tasks.discard(t), semaphore.release()))
+                task.add_done_callback(finished)
         finally:
             if tasks:
                 for failure in await asyncio.gather(*tasks, return_exceptions=True):

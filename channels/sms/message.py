@@ -87,7 +87,8 @@ class Composer:
             except TemplateError as exc:
                 raise InputError(f"短信模板参数 {name} 的表达式无法渲染：{exc}",
                                  field=f"channels.sms.templates.{key}.params.{name}",
-                                 fix="检查 Jinja2 表达式，如 \"{{ item.title | clip(30) }}\"；可用 item、items、url、site_url") from exc
+                                 fix="检查 Jinja2 表达式，如 \"{{ item.title | clip(30) }}\"；"
+                                     "可用 item、items、url、site_url") from exc
         return params
 
     def compose(self, items: tuple[ItemView, ...], *, kind: str | None = None) -> Message:
@@ -111,8 +112,9 @@ class Composer:
         checks: list[LengthCheck] = []
         notes: list[str] = []
         for name, value in params.items():
-            checks.append(LengthCheck(f"变量 {name}", param_max, len(value),
-                                      note="服务商限制单个变量长度；可在 params 中用 clip 截短" if len(value) > param_max else ""))
+            checks.append(LengthCheck(
+                f"变量 {name}", param_max, len(value),
+                note="服务商限制单个变量长度；可在 params 中用 clip 截短" if len(value) > param_max else ""))
             if not s.allow_url_params and length.has_url(value):
                 checks.append(LengthCheck(f"变量 {name} 中的网址", 0, 1, "处",
                                           note="服务商不允许在变量中放网址；请把固定网址写进模板正文"))

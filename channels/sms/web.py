@@ -158,6 +158,7 @@ class SubscribePages:
             return self.message("验证码已失效", "验证码已过期或尚未获取，请重新获取验证码。", 400)
         if checked.status is CheckOutcome.LOCKED:
             return self.message("验证码已作废", "输入错误次数过多，此验证码已作废，请重新获取验证码。", 429)
+        assert checked.subscriber_id is not None  # an OK check names the subscriber
         labels = {value: label for group in await self.topic_groups() for value, label in group["choices"]}
         return self.page("done.html", masked=phones_.masked(phone),
                          topics=[labels.get(t, t) for t in checked.topics],
@@ -245,13 +246,13 @@ class Callbacks:
         now = self.service.clock.now()
         try:
             if kind == "report":
-                parse = aliyun.parse_report if provider == "aliyun" else tencent.parse_report
-                reports = [parse(e) for e in entries]
+                parse_report = aliyun.parse_report if provider == "aliyun" else tencent.parse_report
+                reports = [parse_report(e) for e in entries]
                 tally = await apply_reports(self.service.store, reports, now)
                 log.info("收到 %s 短信回执 %d 条（新 %d，重复 %d）", provider, len(reports), tally.applied, tally.duplicates)
             else:
-                parse = aliyun.parse_reply if provider == "aliyun" else tencent.parse_reply
-                replies = [(parse(e), str(e.get("sequence_id", "")) if provider == "aliyun" else "") for e in entries]
+                parse_reply = aliyun.parse_reply if provider == "aliyun" else tencent.parse_reply
+                replies = [(parse_reply(e), str(e.get("sequence_id", "")) if provider == "aliyun" else "") for e in entries]
                 for reply, key in replies:
                     action = await apply_reply(self.service.store, provider, reply, now, remote_key=key)
                     log.info("收到短信回复（%s）：%s → %s", phones_.masked(reply.phone), reply.text[:10], action)

@@ -113,7 +113,7 @@ class SiteBuilder:
                            if v.state in PUBLIC]
                 ids = {v.id for v in changed}
                 followers = await scopes.followers(session, ids)
-                linked = set()
+                linked: set[int] = set()
                 for v in changed:
                     linked.update(v.interprets, v.interpretations, v.follows, followers.get(v.id, ()))
                 others = [v for v in await load_views(session, sorted(linked - ids)) if v.state in PUBLIC]
@@ -271,7 +271,8 @@ class SiteBuilder:
         known = self._facets.get(scope.column)
         entered = [v for v, move in moved if move is Move.ENTER and v.state == ItemState.PUBLISHED]
         if known is None or len(entered) != len(moved) or known[0] + len(entered) != total:
-            facets = Facets(*map(tuple, await scopes.facets(session, scope, self.tz)))
+            topics, issuers, all_years = await scopes.facets(session, scope, self.tz)
+            facets = Facets(tuple(topics), tuple(issuers), tuple(all_years))
         else:
             facets, years = known[1], {int(self.pages.renderer.local(v.first_published_at, "%Y"))
                                        for v in entered if v.first_published_at}

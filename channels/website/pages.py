@@ -232,4 +232,5 @@ class Pages:
     def asset(self, name: str) -> str:
         """A shipped (or overridden) file of the website templates, as it is."""
         env = self.renderer.env
+        assert env.loader is not None
         return env.loader.get_source(env, f"website/{name}")[0]

@@ -52,7 +52,8 @@ class SiteSearch:
         async with self.service.store.sessions() as session:
             hits = await search(session, query, tz, self.size)
             entries = await load_views(session, hits.ids)
-            facets = Facets(*map(tuple, await scopes.facets(session, Scope.site(), tz)))
+            topics, issuers, years = await scopes.facets(session, Scope.site(), tz)
+            facets = Facets(tuple(topics), tuple(issuers), tuple(years))
             columns = await scopes.columns(session)
         html = self.pages.search_results(
             REL, query=query.text, filters=filters, entries=entries, total=hits.total,

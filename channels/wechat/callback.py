@@ -95,6 +95,7 @@ class WechatCallback:
             return web.Response(text="success", content_type="text/plain")
         xml_reply = outcome.reply.render()
         if encrypted:
+            assert self.crypto is not None  # _open refused an encrypted message without it
             xml_reply = self.crypto.encrypt_message(xml_reply, q.get("nonce", ""),
                                                     str(int(self.service.clock.now().timestamp())))
         return web.Response(text=xml_reply, content_type="application/xml", charset="utf-8")

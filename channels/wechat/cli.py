@@ -54,7 +54,8 @@ def info(cli: Cli) -> None:
     lines = [f"模式：{'沙箱（模拟器 ' + channel.api_base + '）' if s.sandbox else '正式接口 ' + channel.api_base}",
              f"AppID：{channel.creds.app_id}    原始 ID：{channel.creds.original_id or '未设置'}",
              f"账号类型：{kind}",
-             f"服务器地址（URL）：{data['callback_url']}    消息加解密方式：{ {'safe': '安全模式', 'compatible': '兼容模式', 'plain': '明文模式'}[s.message_mode]}",
+             f"服务器地址（URL）：{data['callback_url']}    "
+             f"消息加解密方式：{ {'safe': '安全模式', 'compatible': '兼容模式', 'plain': '明文模式'}[s.message_mode]}",
              f"access_token：{'有效期至 ' + token['expires_at'] if token else '尚未获取'}",
              f"主题通知：{ {'off': '关闭', 'template': '模板消息', 'subscribe': '订阅通知'}[data['notify']]}",
              f"现在群发给全部粉丝：{'可以' if verdict.allowed else '不可以'}"]

@@ -70,6 +70,7 @@ class WechatApi:
                     form: Callable[[], aiohttp.FormData] | None = None) -> dict[str, Any]:
         if self._http is None:
             await self.open()
+        assert self._http is not None
         query = dict(params or {})
         if token is not None:
             query["access_token"] = token

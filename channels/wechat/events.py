@@ -6,9 +6,9 @@ settles the delivery with the returned outcome."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.base import Outcome, Result
@@ -78,6 +78,7 @@ async def _settle(session: AsyncSession, row: WechatPublication, values: dict[st
     if row.status == "failed":
         return Settlement(row.delivery_id, Result(Outcome.FAILED, row.detail, receipt(row)))
     release = await session.get(Release, row.release_id)
+    assert release is not None
     wants_notice = (notify_enabled and row.purpose == "publish"
                     and str((release.options or {}).get("notify", "")) != "none")
     if wants_notice:
@@ -101,14 +102,15 @@ async def template_finished(session: AsyncSession, msg_id: str, openid: str, sta
               "updated_at": now}
     by_msgid = update(DeliveryRecipient).where(
         DeliveryRecipient.remote_id == str(msg_id), DeliveryRecipient.address == openid).values(**values)
-    result = await session.execute(by_msgid)
+    # an UPDATE gives a CursorResult; the stubs type session.execute as returning a plain Result
+    result = cast(CursorResult[Any], await session.execute(by_msgid))
     if result.rowcount:
         return result.rowcount
     waiting = await session.scalar(select(DeliveryRecipient.id).where(
         DeliveryRecipient.address == openid, DeliveryRecipient.status == "unknown",
         DeliveryRecipient.remote_id == "").order_by(DeliveryRecipient.id.desc()).limit(1))
     if waiting is None:  # the fan-out's write landed in between: now the msgid matches
-        return (await session.execute(by_msgid)).rowcount or 0
+        return cast(CursorResult[Any], await session.execute(by_msgid)).rowcount or 0
     await session.execute(update(DeliveryRecipient).where(DeliveryRecipient.id == waiting)
                           .values(remote_id=str(msg_id), **values))
     return 1

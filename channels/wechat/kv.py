@@ -17,6 +17,7 @@ async def get(session: AsyncSession, key: str) -> dict[str, Any] | None:
 
 
 async def put(session: AsyncSession, key: str, value: dict[str, Any], now: datetime) -> None:
+    assert session.bind is not None
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     stmt = insert(Setting).values(key=key, value=value, updated_at=now)
     await session.execute(stmt.on_conflict_do_update(
@@ -25,6 +26,7 @@ async def put(session: AsyncSession, key: str, value: dict[str, Any], now: datet
 
 async def put_if_absent(session: AsyncSession, key: str, value: dict[str, Any], now: datetime) -> dict[str, Any]:
     """Insert ``value`` unless the key exists; returns the stored value either way."""
+    assert session.bind is not None
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     await session.execute(insert(Setting).values(key=key, value=value, updated_at=now)
                           .on_conflict_do_nothing(index_elements=["key"]))

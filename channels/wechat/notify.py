@@ -18,9 +18,9 @@ import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from channels.base import Job, Outcome, Pace, Purpose, Result
@@ -158,7 +158,7 @@ class FanOut:
         delivery_id = self.job.delivery_id
         inactive = [r.address for r in results if r.status == "skipped"]
 
-        table = DeliveryRecipient.__table__
+        table = cast(Table, DeliveryRecipient.__table__)  # the stubs declare a FromClause
         reported = (table.c.status == "delivered") | ((table.c.status == "failed") & (table.c.remote_id != ""))
 
         async def work(session: Any) -> None:

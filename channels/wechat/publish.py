@@ -110,6 +110,7 @@ class Publisher:
             if isinstance(step, Result):
                 return step
             row = step
+        assert row is not None
         return Result(Outcome.SUBMITTED, "微信发布进行中", receipt(row), retry_after=self.ch.settings.poll_seconds)
 
     # ------------------------------------------------------------------ 1. the draft

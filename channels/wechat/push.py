@@ -113,9 +113,9 @@ async def judge(session: AsyncSession, settings: WechatSettings, target: PushTar
     if settings.account_type == "subscription":
         quota = settings.push_quota_per_day
         if len(targets) + 1 > quota:
-            used = "；".join(w for _, w in targets) or "额度为 0"
+            spent = "；".join(w for _, w in targets) or "额度为 0"
             verdict.allowed = False
-            verdict.refusal = (f"订阅号每天只能群发 {quota} 次，{day_label} 的额度已用完（{used}）（{fix}）")
+            verdict.refusal = (f"订阅号每天只能群发 {quota} 次，{day_label} 的额度已用完（{spent}）（{fix}）")
         elif len(targets) + 1 == quota:
             verdict.warnings.append(f"这将用掉 {day_label} 的群发额度（订阅号每天 {quota} 次）")
         return verdict

@@ -92,7 +92,9 @@ class Article:
         def swap(match: re.Match[str]) -> str:
             tag = match.group(0)
             src = SRC.search(tag)
-            name = src.group(1)[len(LOCAL_FILE):] if src and src.group(1).startswith(LOCAL_FILE) else None
+            if src is None or not src.group(1).startswith(LOCAL_FILE):
+                return tag
+            name = src.group(1)[len(LOCAL_FILE):]
             return tag.replace(src.group(0), f'src="{urls[name]}"') if name in urls else tag
 
         return IMG.sub(swap, self.html)

@@ -37,7 +37,8 @@ async def retract(channel: WechatChannel, job: Job) -> Result:
                 return Result(Outcome.RETRY, f"删除稿件 {item.id} 的微信文章：{exc}；稍后重试（删除可重复）",
                               {"deleted": deleted})
             await channel.publisher.save(row, deleted=sorted({*(row.deleted or []), article.index}))
-            deleted.append(f"稿件 {item.id}（{'群发' if row.mode == 'push' else '发表'} {row.msg_id or row.article_id} 第 {article.index} 篇）")
+            deleted.append(f"稿件 {item.id}（{'群发' if row.mode == 'push' else '发表'} "
+                           f"{row.msg_id or row.article_id} 第 {article.index} 篇）")
     if not deleted:
         return Result(Outcome.SENT, "公众号上没有这些稿件的已发布文章，无需删除", {"deleted": []})
     return Result(Outcome.SENT, "已从微信公众号删除：" + "；".join(deleted), {"deleted": deleted})

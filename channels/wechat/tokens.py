@@ -14,6 +14,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 from channels.wechat import kv
 from content.clock import Clock
@@ -48,7 +49,7 @@ class TokenStore:
         self._cached = (value, time.monotonic())
         return value
 
-    def _fresh(self, value: dict | None) -> bool:
+    def _fresh(self, value: dict | None) -> TypeGuard[dict]:
         if not value:
             return False
         expires = datetime.fromisoformat(value["expires_at"])

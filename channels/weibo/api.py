@@ -65,7 +65,8 @@ def parse_created_at(value: str) -> datetime | None:
 
 def status_from(data: dict[str, Any]) -> Status:
     idstr = str(data.get("idstr") or data.get("mid") or data.get("id") or "")
-    user = data.get("user") if isinstance(data.get("user"), dict) else {}
+    raw_user = data.get("user")
+    user: dict[str, Any] = raw_user if isinstance(raw_user, dict) else {}
     return Status(idstr=idstr, text=str(data.get("text") or ""),
                   created_at=parse_created_at(str(data.get("created_at") or "")),
                   uid=str(user.get("idstr") or user.get("id") or data.get("uid") or ""),

@@ -302,6 +302,7 @@ class WeiboChannel:
     async def _still_waiting(self, job: Job, token: Token, progress: Progress, posts: list[Post]) -> Result | None:
         """A question is with staff: act on nothing until they answer, unless the post in
         question has meanwhile appeared on the timeline."""
+        assert progress.awaiting is not None
         item_id = progress.awaiting["item"]
         post = next((p for p in posts if p.item_id == item_id), None)
         if post is None or progress.done(item_id):
@@ -473,10 +474,10 @@ class WeiboChannel:
         if isinstance(info, dict):
             per_hour = _share_limit(info)
             try:
-                seconds = float(info.get("reset_time_in_seconds"))
+                seconds = float(info["reset_time_in_seconds"])
                 if 0 < seconds <= 3600:
                     return seconds + 5.0, per_hour
-            except (TypeError, ValueError):
+            except (KeyError, TypeError, ValueError):
                 pass
         now = self.ctx.clock.now()
         next_hour = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)

@@ -58,7 +58,8 @@ def code_from(pasted: str) -> tuple[str, str | None]:
         if not codes or not codes[0].strip():
             raise OAuthError("粘贴的地址中没有 code 参数",
                              "授权后浏览器地址栏中的地址形如 …?code=xxxx，复制整个地址或其中的 code")
-        return codes[0].strip(), (query.get("state") or [None])[0]
+        states = query.get("state")
+        return codes[0].strip(), states[0] if states else None
     if not text or any(c.isspace() for c in text):
         raise OAuthError("授权码为空或格式不对", "复制浏览器地址栏中 code= 后面的内容，或整个地址")
     return text, None
