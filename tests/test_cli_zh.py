@@ -88,6 +88,8 @@ def test_bad_input_never_prints_a_traceback(env: dict) -> None:
         (["post", "preview", str(draft)], "缺少选项 --channel"),
         (["post", "list", "--kind", "memo"], "未知稿件类型"),
         (["post", "list", "--frob"], "没有选项 --frob"),
+        (["post", "-Z"], "没有选项 -Z"),  # a short option has no spelling suggestions
+        (["-Z", "status"], "没有选项 -Z"),
         (["post", "frobnicate"], "没有命令 frobnicate"),
         (["frobnicate"], "没有命令 frobnicate"),
         (["calendar", "is-workday", "2026-02-30"], "没有这一天"),

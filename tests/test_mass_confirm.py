@@ -26,7 +26,8 @@ def env(tmp_path: Path, database_url: str) -> dict:
     (tmp_path / "news.md").write_text(NEWS, encoding="utf-8")
     (tmp_path / "s.csv").write_text(CSV, encoding="utf-8")
     env = bot_env(tmp_path, database_url, url=database_url)
-    invoke(env, "subscribers", "import", str(tmp_path / "s.csv"))
+    cli_json(env, "post", "add", str(tmp_path / "news.md"))  # the department is a topic once an item has it
+    invoke(env, "subscribers", "import", str(tmp_path / "s.csv"), "--consent", "测试：本人书面同意", code=None)
     return env
 
 

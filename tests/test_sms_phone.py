@@ -67,7 +67,9 @@ def test_the_staff_import_refuses_lookalike_digits(tmp_path: Path, sqlite_url: s
     env = {"GONGKAI_BOT__DATA_DIR": str(tmp_path / "var"), "GONGKAI_BOT__DATABASE_URL": sqlite_url,
            "GONGKAI_BOT__LOAD_SAMPLE": "false", "GONGKAI_CHANNELS__SMS__ENABLED": "true", "GONGKAI_USER": "王芳"}
     (tmp_path / "s.csv").write_text("phone,topics\n13٩12345678,all\n１３９１２３４５６７８,all\n", encoding="utf-8")
-    result = CliRunner(env=env).invoke(main, ["subscribers", "import", str(tmp_path / "s.csv"), "--json"])
+    assert CliRunner(env=env).invoke(main, ["db", "upgrade"]).exit_code == 0  # only run and db upgrade make a store
+    result = CliRunner(env=env).invoke(main, ["subscribers", "import", str(tmp_path / "s.csv"),
+                                              "--consent", "测试：本人书面同意", "--json"])
     out = json.loads(result.stdout)
     assert out["added"] == 1 and [b["line"] for b in out["bad_rows"]] == [2]
     listed = json.loads(CliRunner(env=env).invoke(main, ["subscribers", "list", "--json"]).stdout)
