@@ -67,11 +67,7 @@ def status(cli: Cli) -> None:
             retractions = await workflow.pending_retractions(s)
         today = now.astimezone(svc.settings.tz).date()
         cal_warn = [fallback_warning(y) for y in svc.calendar.fallback_years(today, today + timedelta(days=30))]
-        await svc.open_channels()
-        try:
-            channel_alerts = await svc.alerts()
-        finally:
-            await svc.close_channels()
+        channel_alerts = await svc.alerts()
         return (now, beat, upcoming, held, warnings, troubled, pending_deliveries, awaiting_review,
                 deadlines, cal_warn + channel_alerts, svc.renderer, returned, retractions, draining)
 

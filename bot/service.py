@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import secrets
@@ -80,6 +81,7 @@ class Service:
     files: FileStore
     rules: CheckRules
     _channels: dict[str, Channel] | None = None
+    _built: dict[str, Channel] = field(default_factory=dict)
     runner: Runner | None = None
     ticker: Ticker | None = None
     _tasks: list[asyncio.Task] = field(default_factory=list)
@@ -133,18 +135,21 @@ class Service:
         """The enabled channels, built on first use (commands that never touch a channel do not
         pay for importing the adapters)."""
         if self._channels is None:
-            self._channels = self._build_channels()
+            self._channels = {name: self.channel(name) for name in self.enabled_channel_names()}
         return self._channels
 
-    def _build_channels(self) -> dict[str, Channel]:
-        catalogue.load()
-        built: dict[str, Channel] = {}
-        for name in self.enabled_channel_names():
+    def channel(self, name: str) -> Channel:
+        """One enabled channel, built (and its adapter imported) only when first asked for."""
+        if self._channels is not None and name in self._channels:
+            return self._channels[name]
+        built = self._built.get(name)
+        if built is None:
+            importlib.import_module(next(e.adapter for e in catalogue.extensions() if e.name == name))
             ctx = ChannelContext(settings=getattr(self.settings.channels, name), store=self.store,
                                  clock=self.clock, renderer=self.renderer,
                                  site_url=self.settings.base_url, data_dir=self.settings.data_path,
                                  local_url=self.settings.local_url)
-            built[name] = REGISTRY[name](ctx)
+            built = self._built[name] = REGISTRY[name](ctx)
         return built
 
     def enabled_channel_names(self) -> list[str]:
@@ -240,11 +245,21 @@ class Service:
             return await read_health(session, self.clock.now())
 
     async def alerts(self) -> list[str]:
+        """Lines for ``gongkai status`` from the channels that declare alerts (token expiry,
+        quota left, missing templates); only those adapters are loaded and opened."""
         lines: list[str] = []
-        for channel in self.channels.values():
-            check = getattr(channel, "alerts", None)
-            if check is not None:
-                lines += await check()
+        for ext in catalogue.extensions():
+            if not ext.alerts or ext.name not in self.enabled_channel_names():
+                continue
+            channel = self.channel(ext.name)
+            opened = not self._opened
+            if opened:
+                await channel.open()
+            try:
+                lines += await channel.alerts()  # type: ignore[attr-defined]
+            finally:
+                if opened:
+                    await channel.close()
         return lines
 
     # ------------------------------------------------------------------ what channels use

@@ -66,6 +66,7 @@ class Extension:
     cli: tuple[CliCommand, ...] = ()
     panels: tuple[Panel, ...] = ()
     settings: str = ""  # "module:Model" of the channel's config section
+    alerts: bool = False  # the adapter has ``async alerts()`` lines for ``gongkai status``
 
 
 def resolve(target: str) -> Any:

@@ -56,3 +56,14 @@ def test_every_catalogued_channel_declares_itself_in_its_own_folder() -> None:
         assert all(t.startswith(package + ".") for t in targets), ext
         for target in targets[2:]:
             assert callable(resolve(target)), target
+
+
+def test_a_channel_declares_alerts_exactly_when_its_adapter_has_them() -> None:
+    """``gongkai status`` loads only the adapters that declare alerts: one that has alerts but
+    does not declare them would silently drop its warnings from the duty board."""
+    from channels import catalogue
+    from channels.registry import REGISTRY
+
+    catalogue.load()
+    for ext in catalogue.extensions():
+        assert ext.alerts == hasattr(REGISTRY[ext.name], "alerts"), ext.name

@@ -5,6 +5,7 @@ from channels.extension import CliCommand, Extension
 
 EXTENSION = Extension(
     name="sms", label="短信", adapter="channels.sms.channel",
+    alerts=True,
     settings="channels.sms.config:SmsSettings",
     web=("channels.sms.web:install",),
     cli=(CliCommand("subscribers", "channels.sms.cli:subscribers_group",

@@ -6,6 +6,7 @@ from channels.extension import CliCommand, Extension
 
 EXTENSION = Extension(
     name="wechat", label="微信公众号", adapter="channels.wechat.channel",
+    alerts=True,
     settings="channels.wechat.config:WechatSettings",
     web=("channels.wechat.callback:install", "channels.wechat.sandbox:install"),
     cli=(CliCommand("wechat", "channels.wechat.cli:wechat", "微信公众号：账号信息、粉丝、预览。",

@@ -4,6 +4,7 @@ from channels.extension import CliCommand, Extension
 
 EXTENSION = Extension(
     name="weibo", label="微博", adapter="channels.weibo.channel",
+    alerts=True,
     settings="channels.weibo.config:WeiboSettings",
     web=("channels.weibo.sandbox:install",),
     cli=(CliCommand("weibo", "channels.weibo.cli:weibo", "微博渠道：OAuth2 授权、令牌状态。",
