@@ -77,6 +77,8 @@ def main() -> None:
         env = {**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", "."), "GONGKAI_USER": "bench",
                "GONGKAI_BOT__DATA_DIR": str(data / "var"), "GONGKAI_BOT__DATABASE_URL": database_url,
                "GONGKAI_BOT__LOAD_SAMPLE": "false", "GONGKAI_CHANNELS__SMS__ENABLED": "true"}
+        # only `gongkai run` and `gongkai db upgrade` make a store
+        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], check=True, capture_output=True, env=env)
         csv = data / "subscribers.csv"
         t0 = time.perf_counter()
         write_csv(csv, args.rows)

@@ -37,7 +37,9 @@ def serve(port: int, followers: int, rate: float, latency: float) -> None:
 
     from channels.sandbox.wechat import EmulatorConfig, WechatEmulator
 
+    # template messages need a verified 服务号: a 订阅号 gets 48001, as on the real platform
     config = EmulatorConfig(app_id=APP_ID, app_secret=SECRET, token=TOKEN, template_ids=frozenset({TEMPLATE}),
+                            account_type="service",
                             public_url=f"http://127.0.0.1:{port}", publish_delay=0.2, template_events=False,
                             rate_limits={"message/template/send": rate})
     emulator = WechatEmulator(config)  # in memory: nothing journaled
@@ -102,6 +104,7 @@ async def bot_side(args: argparse.Namespace, base: str) -> dict:
 
     settings = WechatSettings(enabled=True, sandbox=True, base_url=base, app_id=APP_ID, app_secret=SECRET,
                               token=TOKEN, message_mode="plain", notify_template_id=TEMPLATE,
+                              account_type="service", notify="template",
                               notify_rate_per_second=args.rate * args.rate_share,
                               notify_concurrency=args.concurrency, fanout_slice_seconds=100, poll_seconds=0.5)
     renderer = Renderer(ZoneInfo("Asia/Shanghai"))
