@@ -119,6 +119,12 @@ async def _serve(settings) -> None:  # noqa: ANN001
         await service.start()
         log.info("公开（Gongkai）已启动：网站 %s/ ，数据库 %s，渠道 %s", settings.base_url,
                  settings.database_url.split("@")[-1], "、".join(service.channels))
+        sandboxed = [n for n in service.channels if getattr(settings.channels, n).sandbox and n != "website"]
+        if sandboxed:
+            service.sandbox_token()  # made now, so that the file exists for whoever drives the emulators
+            log.info("沙箱模式（%s）：模拟器页面在 %s/sandbox/，管理接口需要管理令牌（见 %s）",
+                     "、".join(sandboxed), settings.base_url,
+                     settings.data_path / "sandbox" / "admin-token")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

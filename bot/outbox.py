@@ -32,6 +32,8 @@ SETTLED = ("sent", "failed", "resolved")
 ATTENTION = ("failed", "unknown", "paused", "retry")
 #: States of a delivery that is on its way without anyone having to act.
 IN_FLIGHT = ("pending", "in_progress", "submitted", "throttled")
+#: How an attempt's detail says what the attempt was (shown to staff in ``release show``).
+MODE_LABELS = {"deliver": "发送", "reconcile": "核对", "event": "回调"}
 DELIVERY_LABELS = {
     "pending": "待发送", "in_progress": "发送中", "sent": "已送达", "submitted": "已提交待确认",
     "retry": "等待重试", "unknown": "结果未知（核对中）", "paused": "渠道暂停",
@@ -122,7 +124,7 @@ async def record(session: AsyncSession, claim: Claim, result: Result, *, now: da
     ``poll`` is the runner's poll interval: an unknown outcome is first reconciled within it."""
     await session.execute(update(DeliveryAttempt).where(DeliveryAttempt.id == claim.attempt_id)
                           .values(outcome=result.outcome.value, finished_at=now,
-                                  detail=f"{claim.mode}: {result.detail}"[:4000]))
+                                  detail=f"{MODE_LABELS.get(claim.mode, claim.mode)}：{result.detail}"[:4000]))
     d = await session.get(Delivery, claim.delivery_id)
     if d is None:
         return "missing"
@@ -185,7 +187,7 @@ async def settle(session: AsyncSession, delivery_id: int, result: Result, *, now
         return False
     session.add(DeliveryAttempt(delivery_id=d.id, number=d.attempts, worker=source,
                                 started_at=now, finished_at=now, outcome=result.outcome.value,
-                                detail=f"event: {result.detail}"[:4000]))
+                                detail=f"{MODE_LABELS['event']}：{result.detail}"[:4000]))
     if result.receipt:
         d.receipt = {**(d.receipt or {}), **result.receipt}
     d.updated_at = now

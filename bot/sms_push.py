@@ -86,7 +86,7 @@ async def claim(service: Service, release_id: int, node: str) -> outbox.Claim:
         d.lease_until = now + timedelta(seconds=lease)
         d.updated_at = now
         attempt = DeliveryAttempt(delivery_id=d.id, number=d.attempts, worker=node, started_at=now,
-                                  detail=f"{mode}（命令行）")
+                                  detail=f"{outbox.MODE_LABELS.get(mode, mode)}（命令行）")
         s.add(attempt)
         await s.flush()
         return outbox.Claim(d.id, d.release_id, d.channel, mode, attempt.id, d.attempts,

@@ -128,7 +128,7 @@ async def test_a_bundle_posts_the_policy_first_then_the_interpretation_linking_t
     assert [p["item"] for p in d.receipt["posts"]] == [policy, interp]
     assert [p["idstr"] for p in d.receipt["posts"]] == [first.idstr, second.idstr]
     assert d.receipt["uid"] == rig.sandbox.config.uid
-    assert (await _last_detail(rig)).startswith("deliver: 已发微博 2 条")
+    assert (await _last_detail(rig)).startswith("发送：已发微博 2 条")
 
 
 async def test_the_sandbox_token_is_obtained_without_secrets_and_kept_in_the_store(rig: Rig) -> None:
