@@ -122,8 +122,8 @@ async def _serve(settings) -> None:  # noqa: ANN001
         sandboxed = [n for n in service.channels if getattr(settings.channels, n).sandbox and n != "website"]
         if sandboxed:
             service.sandbox_token()  # made now, so that the file exists for whoever drives the emulators
-            log.info("沙箱模式（%s）：模拟器页面在 %s/sandbox/，管理接口需要管理令牌（见 %s）",
-                     "、".join(sandboxed), settings.base_url,
+            log.info("沙箱模式：模拟器页面 %s；管理接口需要管理令牌（见 %s）",
+                     "、".join(f"{settings.base_url}/sandbox/{n}/" for n in sandboxed),
                      settings.data_path / "sandbox" / "admin-token")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -121,13 +121,28 @@ def command(group: click.Group, name: str, **kwargs: Any):  # noqa: ANN201
     return wrap
 
 
+LEVEL_NAMES = {"DEBUG": "调试", "INFO": "信息", "WARNING": "警告", "ERROR": "错误", "CRITICAL": "严重"}
+
+
+class _LocalFormatter(logging.Formatter):
+    """Times in the configured zone with their offset; the level in Chinese."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        super().__init__("%(asctime)s %(level_zh)s %(name)s: %(message)s")
+        self.tz = tz
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return datetime.fromtimestamp(record.created, self.tz).isoformat(timespec="milliseconds")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.level_zh = LEVEL_NAMES.get(record.levelname, record.levelname)
+        return super().format(record)
+
+
 def setup_logging(level: str, tz: tzinfo) -> None:
-    """Log lines carry the time in the configured zone, with its offset."""
+    """Log lines carry the time in the configured zone, with its offset, and the level in Chinese."""
     handler = logging.StreamHandler(sys.stderr)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    formatter.formatTime = lambda record, datefmt=None: datetime.fromtimestamp(  # type: ignore[method-assign]
-        record.created, tz).isoformat(timespec="milliseconds")
-    handler.setFormatter(formatter)
+    handler.setFormatter(_LocalFormatter(tz))
     logging.basicConfig(level=getattr(logging, level, logging.INFO), handlers=[handler])
     for noisy in ("apscheduler", "aiohttp.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
