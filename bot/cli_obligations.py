@@ -13,8 +13,8 @@ from content.errors import InputError
 from content.models import Obligation
 from content.render import Renderer
 from schedules import obligations as ob
+from schedules.calendar import uncertain_note
 
-UNCERTAIN = "（日期不确定：所跨年份无官方节假日数据，按周一至周五推算）"
 LAST_MINUTE = timedelta(minutes=1)  # show 23:59 of the due day, not the next 00:00
 STATE_CHOICES = ", ".join(s.value for s in ob.State)
 
@@ -77,4 +77,5 @@ def line(x: Obligation, r: Renderer) -> str:
         text += f"（稿件 {x.met_by} 于 {r.local(x.met_at)} 发布）"
     if x.state == ob.State.WAIVED:
         text += f"（{x.waived_by}：{x.waive_reason}）"
-    return text + (UNCERTAIN if x.uncertain else "")
+    # coverage is contiguous: when any year of the span lacks data, the due date's year does
+    return text + (uncertain_note((x.due_on.year,)) if x.uncertain else "")

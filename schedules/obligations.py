@@ -30,6 +30,7 @@ from content.kinds import ItemState, Kind
 from content.models import AuditEvent, Item, Link, Obligation, Revision
 from schedules.calendar import WorkdayCalendar
 
+RECENT_LATE_DAYS = 30  # the duty board shows an obligation met late for this long
 LOOKBACK_DAYS = 120  # items touched or published this recently are (re)considered
 
 
@@ -189,17 +190,19 @@ async def listing(session: AsyncSession, *, state: str | None = None,
 async def attention(session: AsyncSession, calendar: WorkdayCalendar,
                     rules: Mapping[str, RuleConfig], *, tz: ZoneInfo,
                     now: datetime) -> list[Obligation]:
-    """For the duty board: open ones within their rule's warning lead, and late or missed ones
-    still recent (missed within the last year)."""
+    """For the duty board: open ones within their rule's warning lead, every missed one (until
+    met or waived), and those met late in the last RECENT_LATE_DAYS days."""
     today = now.astimezone(tz).date()
     rows = await session.scalars(
-        select(Obligation).where(Obligation.state.in_((State.OPEN.value, State.MISSED.value)),
-                                 Obligation.due_at >= now - timedelta(days=366))
+        select(Obligation).where(
+            Obligation.state.in_(UNSETTLED)
+            | ((Obligation.state == State.LATE.value)
+               & (Obligation.met_at >= now - timedelta(days=RECENT_LATE_DAYS))))
         .order_by(Obligation.due_at, Obligation.id))
     result = []
     for row in rows:
         lead = rules[row.rule].warn_workdays if row.rule in rules else 0
-        if row.state == State.MISSED or calendar.workdays_between(today, row.due_on) <= lead:
+        if row.state != State.OPEN or calendar.workdays_between(today, row.due_on) <= lead:
             result.append(row)
     return result
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from bot.settings import RulesSettings
 from content.db import Store
@@ -117,7 +118,7 @@ async def test_a_waiver_needs_a_reason_and_is_audited(desk: Desk) -> None:
     [r4] = await rows(desk.store)
     assert (r4.state, r4.waived_by, r4.waive_reason) == ("waived", "carol", "调整已撤销")
     async with desk.store.sessions() as s:
-        event = await s.scalar(ob.select(AuditEvent).where(AuditEvent.action == "obligation_waived"))
+        event = await s.scalar(select(AuditEvent).where(AuditEvent.action == "obligation_waived"))
     assert event is not None and event.actor == "carol" and event.detail["obligation"] == r4.id
 
 
@@ -157,8 +158,12 @@ def test_the_cli_lists_in_chinese_and_json_and_waives(tmp_path: Path, sqlite_url
     assert data[0]["due_at"] == "2025-02-06T16:00:00+00:00"  # end of 6 Feb 2025 in Beijing (after 春节)
     board = invoke(env, "obligations").output
     assert f"稿件 {item}" in board and "2025-02-06 23:59 前完成：已超期未完成" in board
+    status = invoke(env, "status").output
+    assert "时限义务（即将到期或已超期，1）" in status and "已超期未完成" in status
+    assert [o["id"] for o in cli_json(env, "status")["obligations"]] == [data[0]["id"]]
     assert "原因" not in invoke(env, "obligations", "waive", str(data[0]["id"]), code=2).output
     out = invoke(env, "obligations", "waive", str(data[0]["id"]), "--reason", "已在公报公开").output
     assert "已豁免" in out
     assert "已豁免（alice：已在公报公开）" in invoke(env, "obligations", "--state", "waived").output
     assert "未知状态" in invoke(env, "obligations", "--state", "gone", code=2).output
+    assert "时限义务" not in invoke(env, "status").output  # waived: off the duty board
