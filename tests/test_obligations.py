@@ -131,6 +131,26 @@ async def test_a_policy_marked_as_needing_no_interpretation_is_waived_with_its_r
     assert (r1.state, r1.waived_by, r1.waive_reason) == ("waived", "alice", "仅调整文号，无实质内容")
 
 
+async def test_the_ticker_sweep_evaluates_and_a_release_it_fires_meets_the_obligation(desk: Desk) -> None:
+    from schedules import releases
+    from schedules.ticker import Ticker
+
+    await desk.add("list_change", "名单变更", issued="2026-11-20", changed_on="2026-11-19")
+    item = await desk.approved("list_change", "清单调整", issued="2026-11-20", changed_on="2026-11-18")
+    await desk.schedule([item])
+
+    async def fire(rid: int) -> releases.FireResult:
+        return await desk.fire(rid)
+
+    ticker = Ticker(desk.store, desk.clock, fire, node="n1",
+                    on_sweep=lambda: evaluate(desk.store, desk.clock.now()))
+    await ticker.sweep()  # nothing due yet: two open obligations
+    assert [r.state for r in await rows(desk.store, rule="R4")] == ["open", "open"]
+    desk.clock.advance(minutes=5)
+    await ticker.sweep()  # fires the release, then evaluates
+    assert {r.subject_id: r.state for r in await rows(desk.store, rule="R4")}[item] == "met"
+
+
 POLICY = """---
 kind: policy
 title: 关于印发实施办法的通知
