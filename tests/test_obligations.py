@@ -187,3 +187,18 @@ def test_the_cli_lists_in_chinese_and_json_and_waives(tmp_path: Path, sqlite_url
     assert "已豁免（alice：已在公报公开）" in invoke(env, "obligations", "--state", "waived").output
     assert "未知状态" in invoke(env, "obligations", "--state", "gone", code=2).output
     assert "时限义务" not in invoke(env, "status").output  # waived: off the duty board
+
+
+@pytest.mark.parametrize(("meta", "field", "words"), [
+    ({"kind": "decision", "meeting_date": "2026-02-30"}, "meeting_date", "YYYY-MM-DD"),
+    ({"kind": "policy", "interpretation": "none"}, "interpretation_reason", "必须说明理由"),
+    ({"kind": "policy", "interpretation": "不要"}, "interpretation", "interpretation: none"),
+    ({"kind": "news", "interpretation": "none", "interpretation_reason": "无"}, "interpretation",
+     "只有 kind: policy"),
+])
+def test_bad_deadline_front_matter_is_refused_in_chinese(meta: dict, field: str, words: str) -> None:
+    from content.frontmatter import build
+
+    with pytest.raises(InputError) as err:
+        build({"title": "标题", **meta}, "正文。")
+    assert err.value.field == field and words in err.value.render()
