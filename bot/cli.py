@@ -54,7 +54,8 @@ def main(ctx: click.Context, config_path: str | None, actor: str | None, as_json
 main.add_lazy("post", "bot.cli_post:post", "稿件：新建、提交、审核、预览、更正、撤回。")
 main.add_lazy("release", "bot.cli_release:release", "发布计划：定时发布、捆绑发布、改期、取消、拆分。")
 main.add_lazy("delivery", "bot.cli_release:delivery", "投递：处理结果不明或失败的投递。")
-main.add_lazy("status", "bot.cli_status:status", "值班看板：即将发布、已暂停、投递异常、解读时限、待审核。")
+main.add_lazy("obligations", "bot.cli_obligations:obligations", "时限义务：列出与豁免（规则 R1、R3、R4、L26）。")
+main.add_lazy("status", "bot.cli_status:status", "值班看板：即将发布、已暂停、投递异常、时限义务、待审核。")
 
 
 @main.group("channel", cls=LazyGroup)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels, outbox
+from bot.cli_obligations import line as obligation_line
 from bot.clikit import Cli, command
 from bot.output import emit
 from bot.service import Service
@@ -16,8 +17,8 @@ from content import workflow
 from content.kinds import ItemState
 from content.models import AuditEvent, Delivery, Item, Release, ReleaseItem, Revision
 from content.render import Renderer
-from schedules.calendar import fallback_warning, uncertain_note
-from schedules.deadlines import open_interpretation_deadlines
+from schedules import obligations
+from schedules.calendar import fallback_warning
 from schedules.ticker import TickerHealth, TickerState, read_health
 
 
@@ -29,7 +30,7 @@ def _board() -> None:
 # ------------------------------------------------------------------------------------- status
 @command(_board, "status")
 def status(cli: Cli) -> None:
-    """值班看板：即将发布、已暂停、投递异常、解读时限、待审核。"""
+    """值班看板：即将发布、已暂停、投递异常、时限义务、待审核。"""
     async def work(svc: Service):  # noqa: ANN202
         now = svc.clock.now()
         actor = (cli.actor_name or "").strip()
@@ -61,8 +62,8 @@ def status(cli: Cli) -> None:
                 select(Item.id, Revision.title).join(Revision, (Revision.item_id == Item.id)
                                                      & (Revision.number == Item.current_revision))
                 .where(Revision.status == "submitted").order_by(Item.id)))
-            deadlines = await open_interpretation_deadlines(
-                s, svc.calendar, tz=svc.settings.tz, now=now, workdays=sched.interpretation_workdays)
+            deadlines = await obligations.attention(s, svc.calendar, dict(svc.settings.rules),
+                                                    tz=svc.settings.tz, now=now)
             returned = await returned_to(s, actor) if actor else []
             retractions = await workflow.pending_retractions(s)
         today = now.astimezone(svc.settings.tz).date()
@@ -89,11 +90,7 @@ def status(cli: Cli) -> None:
              "attempts": d.attempts, "error": d.last_error} for d in troubled],
             "draining": [e.to_json() for e in draining]},
         "awaiting_review": [{"id": i, "title": t} for i, t in awaiting_review],
-        "interpretation_deadlines": [
-            {"policy": d.policy_id, "title": d.title, "published_at": d.published_at, "due": d.due,
-             "state": d.state, "workdays_left": d.workdays_left,
-             "pending_interpretations": list(d.pending_interpretations),
-             "uncertain_years": list(d.uncertain_years)} for d in deadlines],
+        "obligations": [obligations.to_json(d) for d in deadlines],
         "returned_to_me": [{"id": x.item_id, "title": x.title, "by": x.by, "comment": x.comment,
                             "at": x.at} for x in returned],
         "retractions_awaiting_approval": [{"item": x.item_id, "requested_by": x.requested_by,
@@ -120,13 +117,9 @@ def status(cli: Cli) -> None:
               f"已试 {d.attempts} 次：{d.last_error or ''}" for d in troubled]
     lines += [f"  {e.line(lambda t: r.local(t, '%Y-%m-%d %H:%M'))}" for e in draining]
     if deadlines:
-        lines.append("政策解读时限（规则 R1）：")
-        for d in deadlines:
-            flag = "已超期！" if d.state == "overdue" else f"剩 {d.workdays_left} 个工作日"
-            lines.append(f"  政策 {d.policy_id}《{d.title}》{r.local(d.published_at)} 发布，解读须在 "
-                         f"{d.due.isoformat()} 前发布：{flag}"
-                         + (f"（待发布解读：{', '.join(map(str, d.pending_interpretations))}）"
-                            if d.pending_interpretations else "") + uncertain_note(d.uncertain_years))
+        lines.append(f"时限义务（即将到期或已超期，{len(deadlines)}）：")
+        lines += [obligation_line(d, r) for d in deadlines]
+        lines.append("  详见 gongkai obligations；确不需要的：gongkai obligations waive 编号 --reason \"理由\"")
     if returned:
         lines.append(f"退回给我（{len(returned)}）：")
         lines += [f"  稿件 {x.item_id} {x.title}：{x.by} 于 {r.local(x.at)} 退回，意见：{x.comment}；"

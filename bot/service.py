@@ -301,7 +301,20 @@ class Service:
                      len(result.deliveries))
             if self.runner is not None:
                 self.runner.wake()
+            try:
+                await self.evaluate_obligations()
+            except Exception:  # noqa: BLE001 - the periodic sweep evaluates again
+                log.exception("时限义务评估失败，将在下次巡检重试")
         return result
+
+    async def evaluate_obligations(self) -> int:
+        """Create and update the stored statutory deadlines (idempotent); returns how many new."""
+        from schedules import obligations
+
+        rules = dict(self.settings.rules)
+        return await self.store.transaction(
+            lambda s: obligations.evaluate(s, self.calendar, rules, tz=self.settings.tz,
+                                           now=self.clock.now()), what="evaluate obligations")
 
     async def open_channels(self) -> None:
         if not self._opened:
@@ -325,7 +338,8 @@ class Service:
         self._tasks.append(asyncio.create_task(self.runner.run(self._stop), name="runner"))
         sched = self.settings.schedule
         self.ticker = Ticker(self.store, self.clock, self.fire, node=self.settings.node,
-                             sweep_seconds=sched.sweep_seconds, refresh_seconds=sched.refresh_seconds)
+                             sweep_seconds=sched.sweep_seconds, refresh_seconds=sched.refresh_seconds,
+                             on_sweep=self.evaluate_obligations)
         await self.ticker.start()
 
     async def stop(self) -> None:

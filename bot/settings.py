@@ -104,6 +104,20 @@ class ScheduleSettings(Section):
     refresh_seconds: float = Field(default=1.0, gt=0)
 
 
+class RuleSettings(Section):
+    enabled: bool = True
+    workdays: int = Field(default=3, ge=0, le=60)  # working days after the triggering date
+    warn_workdays: int = Field(default=1, ge=0, le=60)  # status lists it this many before due
+
+
+class RulesSettings(Section):
+    """Statutory deadlines (rules R1, R3, R4 of the seed and 条例 art. 26, here L26)."""
+    R1: RuleSettings = Field(default_factory=lambda: RuleSettings(workdays=3))
+    R3: RuleSettings = Field(default_factory=lambda: RuleSettings(workdays=3))
+    R4: RuleSettings = Field(default_factory=lambda: RuleSettings(workdays=10, warn_workdays=3))
+    L26: RuleSettings = Field(default_factory=lambda: RuleSettings(workdays=20, warn_workdays=5))
+
+
 class TemplateSettings(Section):
     dir: str = ""  # a directory whose templates override the shipped ones
 
@@ -115,6 +129,7 @@ class Settings(Section):
     calendar: CalendarSettings = Field(default_factory=CalendarSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    rules: RulesSettings = Field(default_factory=RulesSettings)
     templates: TemplateSettings = Field(default_factory=TemplateSettings)
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
 

@@ -24,7 +24,14 @@ from typing import Any, Literal, overload
 from content import yamlsafe
 from content.errors import InputError
 from content.files import local_source
-from content.kinds import KINDS, METADATA_LABELS, SERVICE_GUIDE_FIELDS, Kind, parse_kind
+from content.kinds import (
+    DEADLINE_FIELDS,
+    KINDS,
+    METADATA_LABELS,
+    SERVICE_GUIDE_FIELDS,
+    Kind,
+    parse_kind,
+)
 from content.textguard import refuse_controls
 
 MAX_TITLE = 200
@@ -46,9 +53,9 @@ TEXT_LIMITS = {"title": MAX_TITLE, "summary": MAX_SUMMARY, "department": 200, "c
                **{name: MAX_GUIDE_FIELD for name in SERVICE_GUIDE_FIELDS}}
 KNOWN_FIELDS = set(TEXT_FIELDS) | {
     "kind", "issued", "interprets", "follows", "tags", "normative", "images", "attachments",
-    "cover", *SERVICE_GUIDE_FIELDS,
+    "cover", *SERVICE_GUIDE_FIELDS, *DEADLINE_FIELDS,
 }
-FIELD_LABELS = {**METADATA_LABELS, "summary": "摘要", "column": "栏目", "kind": "类型",
+FIELD_LABELS = {**METADATA_LABELS, **DEADLINE_FIELDS, "summary": "摘要", "column": "栏目", "kind": "类型",
                 "tags": "标签", "normative": "规范性文件", "images": "图片", "attachments": "附件",
                 "cover": "封面图", "follows": "后续信息所跟进的稿件"}
 
@@ -142,6 +149,7 @@ def build(meta: dict[str, Any], body: str, *, base_dir: Path | None = None) -> I
         raise InputError(f"正文过长（{len(body)} 字，上限 {MAX_BODY}）", field="body",
                          fix="拆分为多篇或以附件发布")
     extra = {name: _text(meta, name) for name in SERVICE_GUIDE_FIELDS if meta.get(name) is not None}
+    extra.update(_deadline_fields(meta, kind))
     interprets = _reference(meta, "interprets", allow_text=True)
     if interprets is not None and kind is not Kind.INTERPRETATION:
         raise InputError("只有 kind: interpretation（政策解读）的稿件可以填写本字段", field="interprets",
@@ -214,6 +222,32 @@ def _date(meta: dict[str, Any], name: str) -> date | None:
         return date.fromisoformat(str(value).strip())
     except ValueError:
         raise InputError(f"日期 {value!r} 无效", field=name, fix="格式为 YYYY-MM-DD，如 2026-11-20") from None
+
+
+def _deadline_fields(meta: dict[str, Any], kind: Kind) -> dict[str, str]:
+    """The dates that start a statutory deadline, and a policy's "no interpretation needed"."""
+    found = {name: day.isoformat() for name in ("meeting_date", "changed_on", "formed_on")
+             if (day := _date(meta, name)) is not None}
+    need = meta.get("interpretation")
+    if need is None or need == "":
+        if meta.get("interpretation_reason"):
+            raise InputError("只有写了 interpretation: none 才需要说明理由", field="interpretation_reason",
+                             fix="加上 interpretation: none，或删除 interpretation_reason")
+        return found
+    if str(need).strip().lower() != "none":
+        raise InputError(f"{need!r} 无效", field="interpretation",
+                         fix="不需要解读时写 interpretation: none，并用 interpretation_reason 说明理由")
+    if kind is not Kind.POLICY:
+        raise InputError("只有 kind: policy（政策文件）可以声明不需要解读", field="interpretation",
+                         fix="删除 interpretation")
+    reason = str(meta.get("interpretation_reason") or "").strip()
+    if not reason or isinstance(meta.get("interpretation_reason"), (dict, list)):
+        raise InputError("声明不需要解读时必须说明理由", field="interpretation_reason",
+                         fix="写成 interpretation_reason: 理由")
+    if len(reason) > MAX_SUMMARY:
+        raise InputError(f"理由过长（{len(reason)} 字，上限 {MAX_SUMMARY}）", field="interpretation_reason",
+                         fix="缩短理由")
+    return {**found, "interpretation": "none", "interpretation_reason": reason}
 
 
 def _bool(meta: dict[str, Any], name: str) -> bool:

@@ -66,6 +66,15 @@ SERVICE_GUIDE_FIELDS = {
     "phone": "咨询电话",
 }
 
+#: Front matter that starts a statutory deadline (see schedules.obligations), with its label.
+DEADLINE_FIELDS = {
+    "meeting_date": "会议日期",
+    "changed_on": "清单调整日期",
+    "formed_on": "信息形成日期",
+    "interpretation": "是否需要解读",
+    "interpretation_reason": "不需要解读的理由",
+}
+
 METADATA_LABELS = {
     "title": "标题",
     "department": "发布部门",

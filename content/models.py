@@ -328,3 +328,31 @@ class DeliveryRecipient(Base):
         UniqueConstraint("delivery_id", "address", name="uq_recipient_delivery_address"),
         Index("ix_delivery_recipients_remote", "remote_id", "address"),
     )
+
+
+class Obligation(Base):
+    """A statutory deadline owed for one item (rules R1, R3, R4, L26). Never deleted: after its
+    due instant it stays as ``late`` (met after due) or ``missed`` (still unmet)."""
+
+    __tablename__ = "obligations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(16))
+    department: Mapped[str] = mapped_column(String(200), default="")
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(Integer, index=True)
+    period: Mapped[str] = mapped_column(String(32))  # the triggering date, ISO
+    starts_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)  # the last working day that is on time
+    due_at: Mapped[datetime] = mapped_column(index=True)  # end of due_on in the configured zone
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    uncertain: Mapped[bool] = mapped_column(Boolean, default=False)
+    met_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    met_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    waived_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    waived_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    waive_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("rule", "subject_type", "subject_id", "period",
+                                       name="uq_obligation"),)

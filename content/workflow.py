@@ -409,9 +409,9 @@ async def _resolve_interprets(session: AsyncSession, draft: ItemDraft, self_id: 
                 + ("没有对应的稿件" if not found else f"对应 {len(found)} 篇稿件"),
                 field="interprets", fix="改填政策文件的稿件编号")
         target = found[0]
-    if target.kind != Kind.POLICY or target.id == self_id:
+    if target.kind not in (Kind.POLICY, Kind.DECISION) or target.id == self_id:
         raise InputError(f"所解读的稿件 {target.id} 不是政策文件（类型为 {kind_label(target.kind)}）",
-                         field="interprets", fix="解读只能关联 kind: policy 的稿件")
+                         field="interprets", fix="解读只能关联 kind: policy 或 decision 的稿件")
     if target.state == ItemState.RETRACTED:
         raise InputError(f"所解读的政策文件 {target.id} 已撤回", field="interprets",
                          fix="解读只能关联未撤回的政策文件")

@@ -75,8 +75,10 @@ async def read_health(session: AsyncSession, now: datetime) -> TickerHealth:
 
 class Ticker:
     def __init__(self, store: Store, clock: Clock, fire: Callable[[int], Awaitable[object]], *,
-                 node: str, sweep_seconds: float = 30.0, refresh_seconds: float = 1.0) -> None:
+                 node: str, sweep_seconds: float = 30.0, refresh_seconds: float = 1.0,
+                 on_sweep: Callable[[], Awaitable[object]] | None = None) -> None:
         self.store = store
+        self.on_sweep = on_sweep  # e.g. the obligations' evaluation
         self.clock = clock
         self.fire = fire
         self.node = node
@@ -167,6 +169,11 @@ class Ticker:
                 if startup or late > 1000:
                     log.warning("发布计划 %s 在停机期间到期，已补发，晚了 %.1f 秒",
                                 release_id, late / 1000)
+        if self.on_sweep is not None:
+            try:
+                await self.on_sweep()
+            except Exception:  # noqa: BLE001 - retried on the next sweep
+                log.exception("时限义务评估失败，将在下次巡检重试")
         await self._heartbeat(now)
         return fired
 

@@ -142,7 +142,9 @@ def test_the_whole_flow(env: dict) -> None:
         assert [d["attempts"] for d in again["deliveries"]] == [d["attempts"] for d in shown["deliveries"]]
         status = gk(env, "status")
         assert status["ticker"]["running"] is True
-        assert status["interpretation_deadlines"] == []
+        assert status["obligations"] == []  # nothing due soon, nothing late or missed
+        r1 = gk(env, "obligations", "--rule", "R1")["obligations"]
+        assert [(o["subject"]["id"], o["state"], o["met_by"]) for o in r1] == [(policy, "met", interp)]
     finally:
         stop_bot(bot)
 

@@ -12,8 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.settings import RulesSettings
 from content.clock import FixedClock
 from content.db import Store
+from schedules import obligations
+from schedules.calendar import WorkdayCalendar
 from tests.botproc import bot_env, cli_json, invoke, start_bot, stop_bot
 from tests.desk import Desk
 
@@ -96,16 +99,21 @@ def test_a_returned_item_is_shown_to_its_author_with_the_comment(env: dict) -> N
 
 
 def test_an_r1_deadline_in_a_year_without_data_says_uncertain_in_the_text(env: dict) -> None:
-    async def publish_policy() -> None:
+    async def publish_policy() -> int:
         store = Store.open(env["url"])
         try:
-            clock = FixedClock(datetime(2026, 12, 30, 2, 0, tzinfo=timezone.utc))
+            clock = FixedClock(datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc))
             desk = Desk(store, clock, env["dir"] / "files")
-            await desk.publish([await desk.approved("policy", "关于年末事项的通知")])
+            policy = await desk.approved("policy", "关于年末事项的通知")
+            await desk.publish([policy], at=datetime(2026, 12, 30, 2, 0, tzinfo=timezone.utc))
+            later = datetime(2027, 1, 11, 2, 0, tzinfo=timezone.utc)  # past due, no interpretation
+            await store.transaction(lambda s: obligations.evaluate(
+                s, WorkdayCalendar.load(), dict(RulesSettings()), tz=SHANGHAI, now=later))
+            return policy
         finally:
             await store.close()
 
-    asyncio.run(publish_policy())
+    policy = asyncio.run(publish_policy())
     board = invoke(env, "status").output
-    line = next(x for x in board.splitlines() if "关于年末事项的通知" in x)
+    line = next(x for x in board.splitlines() if f"稿件 {policy}" in x and "R1" in x)
     assert "不确定" in line and "2027 年" in line
