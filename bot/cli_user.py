@@ -18,7 +18,7 @@ from content.errors import GongkaiError, InputError
 
 @click.group("user", cls=LazyGroup)
 def user() -> None:
-    """账号与角色：新建、列出、停用、改密码、改角色、签发个人令牌（管理员）。"""
+    """账号与角色：新建、列出、停用与启用、改密码、改角色、签发个人令牌（管理员）。"""
 
 
 @click.group()
@@ -119,6 +119,20 @@ def disable(cli: Cli, login: str) -> None:
 
     acc = cli.run(work)
     emit(cli.as_json, acc.as_json(), f"账号 {acc.login}（{acc.name}）已停用，其个人令牌不再有效。")
+
+
+@command(user, "enable")
+@click.argument("login")
+def enable(cli: Cli, login: str) -> None:
+    """重新启用停用的账号（之前的令牌未过期的重新有效）。"""
+    actor = _acting(cli)
+
+    async def work(svc: Service) -> accounts.AccountView:
+        return await svc.store.transaction(lambda s: accounts.enable(
+            s, login, actor=actor, now=svc.clock.now()), what="enable account")
+
+    acc = cli.run(work)
+    emit(cli.as_json, acc.as_json(), f"账号 {acc.login}（{acc.name}）已重新启用。")
 
 
 @command(user, "passwd")

@@ -13,6 +13,8 @@ from enum import Enum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import audit
@@ -156,13 +158,17 @@ async def ensure_demo(session: AsyncSession, login: str, *, now: datetime) -> Ac
     """Demo mode: the account named by ``--as``, made with the author, reviewer and approver
     roles when it does not exist yet. A disabled account is refused."""
     acc = await session.scalar(select(Account).where(Account.login == login))
+    if acc is None:  # not audited: the events it then acts in name it
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        # another command may make it at the same moment: then that one is used
+        await session.execute(insert(Account).values(
+            login=login, name=login, department="", roles=[r.value for r in DEMO_ROLES], disabled=False,
+            created_at=now, password_hash=None).on_conflict_do_nothing(index_elements=["login"]))
+        acc = await session.scalar(select(Account).where(Account.login == login))
     if acc is None:
-        acc = Account(login=login, name=login, department="", roles=[r.value for r in DEMO_ROLES],
-                      disabled=False, created_at=now, password_hash=None)
-        session.add(acc)  # not audited: the events it then acts in name it
-        await session.flush()
-    elif acc.disabled:
-        raise GongkaiError(f"账号 {login} 已停用", fix="请管理员用 gongkai user roles 或换一个账号操作")
+        raise GongkaiError(f"账号 {login} 无法创建", fix="稍后重试")
+    if acc.disabled:
+        raise GongkaiError(f"账号 {login} 已停用", fix="请管理员用 gongkai user enable 重新启用，或换一个账号操作")
     return AccountView.of(acc)
 
 
@@ -185,6 +191,14 @@ async def disable(session: AsyncSession, login: str, *, actor: str, now: datetim
     if not acc.disabled:
         acc.disabled = True
         audit.record(session, at=now, actor=actor, action="account_disabled", login=login)
+    return AccountView.of(acc)
+
+
+async def enable(session: AsyncSession, login: str, *, actor: str, now: datetime) -> AccountView:
+    acc = await _get(session, login)
+    if acc.disabled:
+        acc.disabled = False
+        audit.record(session, at=now, actor=actor, action="account_enabled", login=login)
     return AccountView.of(acc)
 
 

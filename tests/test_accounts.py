@@ -116,6 +116,9 @@ def test_demo_mode_makes_an_account_for_as(database_url: str, tmp_path: Path, ho
     invoke(env, "user", "disable", "李华", user="bob")
     out = invoke(env, "user", "list", user="李华", code=2).output
     assert "账号 李华 已停用" in out
+    invoke(env, "user", "enable", "李华", user="bob")
+    assert [a["login"] for a in cli_json(env, "user", "list", user="李华")["accounts"]] == ["bob", "李华"]
+    assert [e.actor for e in _events(database_url, "account_enabled")] == ["bob"]
 
 
 def _run_once(env: dict) -> str:
