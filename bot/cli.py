@@ -56,6 +56,8 @@ main.add_lazy("release", "bot.cli_release:release", "发布计划：定时发布
 main.add_lazy("delivery", "bot.cli_release:delivery", "投递：处理结果不明或失败的投递。")
 main.add_lazy("obligations", "bot.cli_obligations:obligations", "时限义务：列出与豁免（规则 R1、R3、R4、L26）。")
 main.add_lazy("status", "bot.cli_status:status", "值班看板：即将发布、已暂停、投递异常、时限义务、待审核。")
+main.add_lazy("user", "bot.cli_user:user", "账号与角色：新建、停用、改密码、改角色、签发个人令牌。")
+main.add_lazy("login", "bot.cli_user:login_", "用密码登录并保存个人令牌（非演示模式下凭令牌确认操作人）。")
 
 
 @main.group("channel", cls=LazyGroup)
@@ -117,6 +119,7 @@ async def _serve(settings) -> None:  # noqa: ANN001
         await web.TCPSite(app_runner, host.strip("[]"), int(port)).start()
         if settings.bot.load_sample:
             await sample.load_if_empty(service)
+        await _first_admin(service, log)
         await service.start()
         log.info("公开（Gongkai）已启动：网站 %s/ ，数据库 %s，渠道 %s", settings.base_url,
                  settings.database_url.split("@")[-1], "、".join(service.channels))
@@ -136,6 +139,18 @@ async def _serve(settings) -> None:  # noqa: ANN001
         if app_runner is not None:
             await app_runner.cleanup()
         await service.stop()
+
+
+async def _first_admin(service: Service, log) -> None:  # noqa: ANN001
+    """First start with no administrator: make ``admin`` and print its password once."""
+    from content import accounts
+
+    password = await service.store.transaction(
+        lambda s: accounts.ensure_first_admin(s, now=service.clock.now()), what="first admin")
+    if password is not None:
+        log.warning("首次启动：已创建管理员账号 %s，初始密码 %s（只显示这一次，库中只存其散列；"
+                    "请用 gongkai login %s 登录后以 gongkai user passwd %s 修改）",
+                    accounts.FIRST_ADMIN, password, accounts.FIRST_ADMIN, accounts.FIRST_ADMIN)
 
 
 # ----------------------------------------------------------------------------------------- db

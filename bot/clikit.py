@@ -19,6 +19,7 @@ from content.errors import GongkaiError
 
 if TYPE_CHECKING:
     from bot import settings as config
+    from content.accounts import AccountView
     from bot.service import Service
 
 T = TypeVar("T")
@@ -30,6 +31,9 @@ class Cli:
     actor_name: str | None
     as_json: bool
     _settings: config.Settings | None = None
+    account: AccountView | None = None  # who acts, once known (see bot.identity)
+    _identity: str | None = None
+    _demo_pending: str | None = None  # demo mode: the --as account to make if it is missing
 
     @property
     def settings(self) -> config.Settings:
@@ -50,10 +54,13 @@ class Cli:
 
     @property
     def actor(self) -> str:
-        if not self.actor_name or not self.actor_name.strip():
-            raise GongkaiError("不知道是谁在操作（审计记录需要操作人）",
-                               fix="加 --as 姓名，或设置环境变量 GONGKAI_USER")
-        return self.actor_name.strip()
+        """The acting account's login: in demo mode ``--as`` (or GONGKAI_USER) without proof,
+        otherwise the account a personal API token proves."""
+        if self._identity is None:
+            from bot.identity import resolve
+
+            self._identity = resolve(self)
+        return self._identity
 
     def run(self, work: Callable[[Service], Awaitable[T]], *, migrate: bool = True,
             create: bool = False) -> T:
@@ -65,6 +72,10 @@ class Cli:
         async def main() -> T:
             service = await Service.create(settings, migrate=migrate, create=create)
             try:
+                if self._demo_pending and migrate:
+                    from bot.identity import ensure_demo_account
+
+                    await ensure_demo_account(self, service)
                 return await work(service)
             finally:
                 await service.store.close()

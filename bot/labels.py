@@ -34,6 +34,8 @@ AUDIT_LABELS = {
     "sms_subscribers_imported": "导入短信订阅者",
     "wechat_follow": "微信关注", "wechat_unfollow": "微信取消关注",
     "wechat_topic_subscribe": "微信订阅主题", "wechat_topic_unsubscribe": "微信退订主题",
+    "account_added": "新建账号", "account_disabled": "停用账号", "account_enabled": "启用账号",
+    "account_password_changed": "修改密码", "account_roles_changed": "修改角色", "account_token_issued": "签发个人令牌",
 }
 
 

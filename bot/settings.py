@@ -47,6 +47,7 @@ class BotSettings(Section):
     load_sample: bool = True
     log_level: str = "INFO"
     node_name: str = ""  # empty = hostname-pid
+    demo: bool = True  # --as without proof; config.example.toml sets false for production
 
     @field_validator("timezone")
     @classmethod

@@ -356,3 +356,30 @@ class Obligation(Base):
 
     __table_args__ = (UniqueConstraint("rule", "subject_type", "subject_id", "period",
                                        name="uq_obligation"),)
+
+
+class Account(Base):
+    """A member of staff: a login name, roles (``content.accounts.Role`` ids) and an argon2id
+    password hash (never the password). Audit events name the account by ``login``."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    department: Mapped[str] = mapped_column(String(200), default="")
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class ApiToken(Base):
+    """A personal API token: only the SHA-256 of its secret is kept, with an expiry."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))

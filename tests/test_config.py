@@ -39,6 +39,7 @@ def test_the_example_documents_every_key_and_loads() -> None:
     s = config.load(example, environ={})
     defaults = config.Settings().model_dump(exclude={"source"})
     defaults["bot"]["data_dir"] = str(ROOT / "var")  # relative to the file's folder
+    defaults["bot"]["demo"] = False  # the one deliberate difference: the example is for production
     assert s.model_dump(exclude={"source"}) == defaults
     text = example.read_text(encoding="utf-8")
     data = tomllib.loads(text)
