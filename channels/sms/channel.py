@@ -21,9 +21,9 @@ from channels.sms.pacing import Pacer
 from channels.sms.providers.aliyun import AliyunSms
 from channels.sms.providers.base import NumberResult, Provider, Reply, Report
 from channels.sms.providers.tencent import TencentSms
+from channels.sms import recipients
 from channels.sms.quiet import QuietHours
 from channels.sms.sandbox_keys import SandboxKeys, load_or_create
-from content import subscribers
 from content.errors import InputError
 from content.kinds import Kind, kind_label
 from content.topics import release_topics
@@ -132,9 +132,8 @@ class SmsChannel:
                              fix="用 gongkai post preview 稿件编号 --channel sms 查看；缩短标题，或在 "
                                  f"[channels.sms.templates.{message.kind}] params 中用 clip 截短，如 "
                                  "\"{{ item.title | clip(20) }}\"")
-        topics = release_topics(items)
-        count = await subscribers.count(self.ctx.store, "sms", topics)
-        warnings = [f"短信将发给 {count} 个订阅号码，每人 {message.segments} 条计费短信（共 {len(message.full)} 字）"]
+        reach = await recipients.count_for_items(self.ctx.store, items, message)
+        warnings = [f"短信将发给 {reach.numbers} 个订阅号码，每人 {reach.parts} 条计费短信（共 {reach.characters} 字）"]
         if not any(i.kind == Kind.EMERGENCY for i in items):
             due = options.get("due_at") or self.ctx.clock.now()
             if self.quiet.wait(due) > 0:
@@ -147,10 +146,10 @@ class SmsChannel:
 
     async def reach(self, items: tuple[ItemView, ...], options: Mapping[str, Any]) -> Reach | None:
         """Every active subscriber of the items' topics gets one SMS of ``segments`` billed parts."""
-        count = await subscribers.count(self.ctx.store, "sms", release_topics(items))
-        if not count:
+        counted = await recipients.count_for_items(self.ctx.store, items, self.message(items))
+        if not counted.numbers:
             return None
-        return Reach("sms", count, self.message(items).segments, "短信订阅号码")
+        return Reach("sms", counted.numbers, counted.parts, "短信订阅号码")
 
     async def alerts(self) -> list[str]:
         lines = []
