@@ -170,21 +170,27 @@ class Service:
                                      + (f"；启用请设 [channels.{name}] enabled = true" if name in known else ""))
         return list(dict.fromkeys(requested))
 
-    async def precheck(self, channels: list[str], item_ids: list[int], options: dict,
-                       due_at: datetime) -> list[str]:
-        """Ask each chosen channel whether the release fits (quotas, lengths); returns warnings,
-        raises InputError to refuse. Channels see the release instant as ``options["due_at"]``."""
-        options = {**options, "due_at": due_at}
+    async def _ask_channels(self, hook: str, channels: list[str], item_ids: list[int],
+                            options: dict) -> list:
+        """Call the optional ``hook(items, options)`` of each chosen channel that has it, with
+        the items loaded once; only the chosen adapters are built."""
         from content.views import load_views
 
         async with self.store.sessions() as session:
             items = tuple(await load_views(session, item_ids, revision="current"))
-        warnings: list[str] = []
+        answers = []
         for name in channels:
-            check = getattr(self.channels.get(name), "precheck", None)
-            if check is not None:
-                warnings += await check(items, options)
-        return warnings
+            call = getattr(self.channel(name), hook, None)
+            if call is not None:
+                answers.append(await call(items, options))
+        return answers
+
+    async def precheck(self, channels: list[str], item_ids: list[int], options: dict,
+                       due_at: datetime) -> list[str]:
+        """Ask each chosen channel whether the release fits (quotas, lengths); returns warnings,
+        raises InputError to refuse. Channels see the release instant as ``options["due_at"]``."""
+        answers = await self._ask_channels("precheck", channels, item_ids, {**options, "due_at": due_at})
+        return [line for lines in answers for line in lines]
 
     async def scheduler_warnings(self, due_at: datetime) -> list[str]:
         """A release due within minutes goes out only if a scheduler runs: say so when none does."""
@@ -194,16 +200,7 @@ class Service:
 
     async def reach(self, channels: list[str], item_ids: list[int], options: dict) -> list[Reach]:
         """Whom a release of ``item_ids`` would message or push to, per channel that says."""
-        from content.views import load_views
-
-        async with self.store.sessions() as session:
-            items = tuple(await load_views(session, item_ids, revision="current"))
-        found: list[Reach] = []
-        for name in channels:
-            count = getattr(self.channels.get(name), "reach", None)
-            if count is not None and (reach := await count(items, options)) is not None:
-                found.append(reach)
-        return found
+        return [r for r in await self._ask_channels("reach", channels, item_ids, options) if r is not None]
 
     async def split_reach(self, release_id: int, actor: str) -> list[Reach]:
         """Whom ``release split`` would reach: the split runs in a transaction that is rolled
