@@ -80,7 +80,7 @@ def kind(code: str) -> str:
 
 def channel(name: str) -> str:
     """The channel's Chinese name, as its package declares it (no adapter is imported)."""
-    return next((ext.label for ext in catalogue.extensions() if ext.name == name), name)
+    return catalogue.label(name)
 
 
 def channels(names: list[str]) -> str:

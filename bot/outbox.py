@@ -282,8 +282,7 @@ class DrainEstimate:
         """One line for ``gongkai status`` / ``release show``, with times in the configured zone."""
         left = f"还有 {self.remaining} 条，" if self.remaining is not None else ""
         rate = f"每{_window_label(self.window_seconds)}最多 {self.per_window} 条，" if self.per_window else ""
-        label = next((e.label for e in catalogue.extensions() if e.name == self.channel), self.channel)
-        return (f"投递 {self.delivery_id}（计划 {self.release_id} → {label}）限流中："
+        return (f"投递 {self.delivery_id}（计划 {self.release_id} → {catalogue.label(self.channel)}）限流中："
                 f"{left}{rate}{local(self.resumes_at)} 继续，预计 {local(self.finishes_at)} 发完")
 
 

@@ -26,3 +26,8 @@ def load() -> None:
     """Import every adapter module, which registers its channel class."""
     for ext in extensions():
         importlib.import_module(ext.adapter)
+
+
+def label(name: str) -> str:
+    """A channel's Chinese name as its package declares it (``name`` itself if unknown)."""
+    return next((ext.label for ext in extensions() if ext.name == name), name)
