@@ -41,20 +41,15 @@ class Hits:
     ids: list[int]
 
 
-def _like(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _filtered(stmt, query: Query, tz: tzinfo):  # noqa: ANN001, ANN202 - a Select
     stmt = stmt.join(Revision, and_(Revision.item_id == Item.id,
                                     Revision.number == Item.published_revision)) \
         .where(Item.state.in_(LIVE))
     for term in query.terms:
-        pattern = _like(term)
-        stmt = stmt.where(or_(Revision.title.like(pattern, escape="\\"),
-                              Revision.summary.like(pattern, escape="\\"),
-                              Revision.body_html.like(pattern, escape="\\")))
+        # % and _ in a search term are literal (as in `subscribers list --search`)
+        stmt = stmt.where(or_(Revision.title.contains(term, autoescape=True),
+                              Revision.summary.contains(term, autoescape=True),
+                              Revision.body_html.contains(term, autoescape=True)))
     if query.column:
         stmt = stmt.where(Item.column_name == query.column)
     if query.topic:
