@@ -111,7 +111,7 @@ def disable(cli: Cli, login: str) -> None:
     """停用账号：不能再登录，其个人令牌随即失效。"""
     actor = _acting(cli)
     if login == actor:
-        raise InputError("不能停用自己正在使用的账号", field="LOGIN", fix="请另一位管理员操作")
+        raise InputError("不能停用自己正在使用的账号", field="登录名", fix="请另一位管理员操作")
 
     async def work(svc: Service) -> accounts.AccountView:
         return await svc.store.transaction(lambda s: accounts.disable(
