@@ -70,6 +70,8 @@ async def _state(svc: Service, item_id: int) -> str:
 async def test_two_steps_by_two_colleagues_each_in_their_role(svc: Service) -> None:
     p = await _people(svc)
     item = await _submitted(svc, p["张敏"])
+    assert [c.item_id for c in await items.awaiting(svc, p["李华"])] == [item]
+    assert await items.awaiting(svc, p["张敏"]) == () and await items.awaiting(svc, p["王强"]) == ()
 
     # the author holds 保密审查 too, but may not review her own revision (rule C1)
     with pytest.raises(WorkflowError, match="规则 C1") as err:
@@ -94,8 +96,13 @@ async def test_two_steps_by_two_colleagues_each_in_their_role(svc: Service) -> N
     assert same.value.code == "same_reviewer"
     assert await _steps(svc) == 1 and await _state(svc, item) == "submitted"
 
+    # the duty board: whose step it is now
+    assert [c.item_id for c in await items.awaiting(svc, p["王强"])] == [item]
+    assert await items.awaiting(svc, p["李华"]) == () and await items.awaiting(svc, p["陈静"]) == ()
+    assert await items.awaiting(svc, p["张敏"]) == ()
     done = await items.review(svc, p["王强"], item)
     assert done.approved and done.state == "approved" and done.chain.complete
+    assert await items.awaiting(svc, p["王强"]) == ()
     chain = (await items.chain_state(svc, p["张敏"], item)).as_json()
     assert [(s["step"], s["role"], s["account"]) for s in chain["steps"]] == [
         (1, "reviewer", "李华"), (2, "approver", "王强")]
