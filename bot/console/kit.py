@@ -155,7 +155,15 @@ def make_env(service: Service) -> Environment:
     def local(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return service.renderer.local(value, fmt) if value else ""
 
+    from bot import labels
+    from schedules import obligations
+
     env.filters["local"] = local
+    env.globals["labels"] = labels
+    env.globals["Role"] = Role
+    env.globals["local_time"] = local
+    env.globals["rule_label"] = lambda code: obligations.RULE_LABELS.get(code, code)
+    env.globals["obligation_state"] = lambda code: obligations.STATE_LABELS[obligations.State(code)]
     env.filters["role_label"] = lambda r: ROLE_LABELS.get(Role(r), str(r))
     env.filters["roles_label"] = lambda rs: "、".join(ROLE_LABELS.get(Role(r), str(r)) for r in rs)
     return env
