@@ -18,11 +18,11 @@ if TYPE_CHECKING:
 class LoginRefused(GongkaiError):
     """A failed sign-in: one message whether or not the account exists."""
 
-    code = "login_failed"
+    default_code = "login_failed"
 
 
 class LoginThrottled(GongkaiError):
-    code = "login_throttled"
+    default_code = "login_throttled"
 
 
 @dataclass(frozen=True)
