@@ -18,6 +18,7 @@ PAGES: tuple[str, ...] = (
     "bot.console.dashboard",
     "bot.console.password",
     "bot.console.audit",
+    "bot.console.users",
 )
 
 
