@@ -19,6 +19,7 @@ PAGES: tuple[str, ...] = (
     "bot.console.password",
     "bot.console.audit",
     "bot.console.users",
+    "bot.console.channels",
 )
 
 
