@@ -30,6 +30,7 @@ async def test_the_channels_page_shows_state_and_panels_without_secrets(tmp_path
             assert label in page, label
         assert "沙箱（模拟器）" in page
         website = page.split('id="ch-website"')[1].split("</section>")[0]
+        assert "本机生成" in website and "沙箱" not in website
         assert "网站状态" in website and "在网站上的稿件" in website and "0 篇" in website
         weibo = page.split('id="ch-weibo"')[1].split("</section>")[0]
         assert "访问令牌到期" in weibo and "2026-03-05 09:00" in weibo and "还剩 3 天" in weibo
@@ -59,7 +60,7 @@ async def test_panel_facts_are_escaped_on_the_page(tmp_path: Path) -> None:
         from bot.ops.channels import ChannelView
 
         page = kit.make_env(svc).get_template("channels.html").render(
-            channels=[ChannelView("x", "X", True, True, (), (view,))], who=None, nav=[], flash=[],
+            channels=[ChannelView("x", "X", True, True, False, (), (view,))], who=None, nav=[], flash=[],
             static=lambda n: n, path="/", csrf="", csrf_input="")
         assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
 

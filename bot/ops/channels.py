@@ -37,6 +37,7 @@ class ChannelView:
     label: str
     enabled: bool
     sandbox: bool
+    local: bool  # no remote service: neither sandbox nor live
     alerts: tuple[str, ...]
     panels: tuple[PanelView, ...]
 
@@ -74,5 +75,6 @@ async def overview(svc: Service, who: Who) -> list[ChannelView]:
                 log.exception("渠道 %s 的提醒无法读取", ext.name)
                 alerts = [f"提醒暂时无法读取（{type(exc).__name__}），详情见日志"]
             panels = [await show_panel(svc, p) for p in ext.panels]
-        views.append(ChannelView(ext.name, ext.label, on, bool(settings.sandbox), tuple(alerts), tuple(panels)))
+        views.append(ChannelView(ext.name, ext.label, on, bool(settings.sandbox), ext.local, tuple(alerts),
+                                 tuple(panels)))
     return views

@@ -11,4 +11,5 @@ EXTENSION = Extension(
     settings="channels.website.config:WebsiteSettings",
     web=("channels.website.search_web:install",),  # /search/: the no-JavaScript search fallback
     panels=(Panel("status", "网站状态", "channels.website.panel:status"),),
+    local=True,
 )
