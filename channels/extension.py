@@ -50,16 +50,7 @@ class CliCommand:
 
 @dataclass(frozen=True)
 class Panel:
-    """A console panel a channel shows on the console's 渠道 page (status, quota, subscribers).
-
-    ``target`` is ``"module:function"``, called as ``function(host)`` (a coroutine function or a
-    plain one) when the page is shown. It returns what the panel shows, never a secret:
-
-    * a mapping of label → value: shown as a list of facts (the console escapes both);
-    * a ``markupsafe.Markup`` HTML fragment: inserted as it is, so the channel escapes whatever
-      it puts in (no script: the console's Content-Security-Policy refuses inline script);
-    * a plain string: shown as escaped text.
-    """
+    """A console panel a channel shows (status, preview, subscribers): ``target`` renders it."""
 
     name: str
     title: str

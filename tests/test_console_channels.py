@@ -48,6 +48,8 @@ async def test_panels_render_facts_markup_or_text_and_survive_errors(tmp_path: P
         assert facts.facts == (("<b>名</b>", "<script>x</script>"),)
         html = await show_panel(svc, Panel("h", "H", "tests.test_console_channels:html_panel"))
         assert html.html == Markup("<p>好</p>")
+        pages = await show_panel(svc, Panel("p", "订阅用户", "tests.test_console_channels:PAGES"))
+        assert pages.link == "/console/subscribers/"
         broken = await show_panel(svc, Panel("b", "B", "tests.test_console_channels:broken_panel"))
         assert "面板暂时无法显示（RuntimeError）" in broken.error and "secret" not in broken.error
 
@@ -77,3 +79,15 @@ async def broken_panel(host) -> None:  # noqa: ANN001
     raise RuntimeError("the secret is hunter2")
 
 
+
+
+class _Page:
+    def __init__(self, method: str, path: str) -> None:
+        self.method, self.path = method, path
+
+
+class _Pages:
+    pages = (_Page("POST", "subscribers/import"), _Page("GET", "subscribers/"))
+
+
+PAGES = _Pages()

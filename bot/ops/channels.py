@@ -1,6 +1,16 @@
 """The channels as staff see them on the console's 渠道 page: enabled, sandbox or live, their
 alerts (token expiry, quota), and the panels each channel declares (``Extension.panels``).
-Never a secret: nothing of a channel's settings is shown but whether it runs in the sandbox."""
+Never a secret: nothing of a channel's settings is shown but whether it runs in the sandbox.
+
+A panel's ``target`` (``"module:attribute"``) is either
+
+* a function, called as ``function(host)`` (coroutine or plain) when the page is shown, that
+  returns what the panel shows: a mapping of label → value (a list of facts; the console
+  escapes both), a ``markupsafe.Markup`` HTML fragment (inserted as it is: the channel escapes
+  what it puts in, and the console's CSP refuses inline script), or plain text; or
+* a set of console pages of the channel's own (an object with ``pages``, each with ``method``
+  and ``path`` below /console/, mounted by the console): the panel then links to its first page.
+"""
 from __future__ import annotations
 
 import inspect
@@ -29,6 +39,7 @@ class PanelView:
     html: Markup | None = None
     text: str = ""
     error: str = ""
+    link: str = ""  # the channel's own console page, for a panel that is a set of pages
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,12 @@ async def show_panel(svc: Service, panel: Panel) -> PanelView:
     """Call a panel's target with the service as its host; a failing panel says so and the
     page goes on (the details go to the log, not the page)."""
     try:
-        answer: Any = resolve(panel.target)(svc)
+        target: Any = resolve(panel.target)
+        if not callable(target):
+            pages = [p for p in getattr(target, "pages", ()) if str(p.method).upper() == "GET"]
+            link = "/console/" + str(pages[0].path).lstrip("/") if pages else ""
+            return PanelView(panel.name, panel.title, link=link)
+        answer = target(svc)
         if inspect.isawaitable(answer):
             answer = await answer
     except Exception as exc:  # noqa: BLE001 - one broken panel must not break the page
