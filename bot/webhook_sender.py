@@ -31,7 +31,7 @@ from bot.settings import DeliverySettings
 from content.clock import Clock
 from content.db import Store
 from content.webhook_models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from content.webhooks import signature
+from content.webhooks import DELIVERY_LABELS, signature
 
 log = logging.getLogger("gongkai.webhooks")
 TIMEOUT_SECONDS = 10.0
@@ -124,7 +124,20 @@ async def post(http: aiohttp.ClientSession, claim: Claim, now: datetime,
     except TimeoutError:
         return Answer(None, f"接收方 {timeout:.0f} 秒内未应答")
     except aiohttp.ClientError as exc:
-        return Answer(None, f"连接失败：{type(exc).__name__}: {str(exc)[:200]}")
+        return Answer(None, _short(exc))
+
+
+def _short(exc: aiohttp.ClientError) -> str:
+    """A short Chinese error for staff (never a header, so never the signature)."""
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return "TLS 握手或证书校验失败（检查对方的 https 证书）"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"无法连接 {exc.host}:{exc.port}（对方未在监听、被防火墙拦截或域名无法解析）"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "对方未应答就断开了连接"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return "网址无效"
+    return f"连接出错（{type(exc).__name__}）"
 
 
 async def record(session: AsyncSession, claim: Claim, answer: Answer, *, now: datetime, node: str,
@@ -224,5 +237,5 @@ class WebhookSender:
             what="record webhook attempt")
         level = logging.WARNING if state == "failed" else logging.INFO
         log.log(level, "Webhook %s（事件 %s %s）第 %d 次：%s %s", c.endpoint_id, c.event, c.event_id,
-                c.attempt, state, answer.error or f"HTTP {answer.status}")
+                c.attempt, DELIVERY_LABELS.get(state, state), answer.error or f"HTTP {answer.status}")
         return state
