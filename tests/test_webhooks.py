@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,7 +29,7 @@ from content.events import emit
 from content.webhook_models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from schedules import obligations as ob
 from schedules.calendar import WorkdayCalendar
-from tests.botproc import bot_env, cli_json, free_port, invoke
+from tests.botproc import bot_env, cli_json, free_port, invoke, start_bot, stop_bot
 from tests.conftest import fresh_database
 from tests.desk import Desk
 
@@ -366,3 +367,37 @@ def test_unknown_events_and_non_administrators_are_refused(admin_env: dict) -> N
     assert _stored(env["url"]) == 0
     assert "没有“管理员”或“只读”角色" in invoke(env, "webhook", "list", user="李华", code=2).output
     assert "Webhook 9 不存在" in invoke(env, "webhook", "test", "9", user="guanli", code=2).output
+
+
+NEWS = """---
+kind: news
+title: 市政务服务中心延长周末服务时间
+department: 示例市政务服务局
+---
+自下周起，周六上午照常办理业务。
+"""
+
+
+def test_the_running_bot_posts_what_happens_to_its_subscribers(admin_env: dict, receiver: Receiver) -> None:
+    env = admin_env
+    hook = cli_json(env, "webhook", "add", receiver.url, "--events", "item.approved,release.fired,delivery.sent",
+                    user="guanli")
+    cli_json(env, "webhook", "add", receiver.url + "?quiet", "--events", "obligation.missed", user="guanli")
+    (env["dir"] / "news.md").write_text(NEWS, encoding="utf-8")
+    bot = start_bot(env, quiet=True)
+    try:
+        item = cli_json(env, "post", "add", str(env["dir"] / "news.md"), user="alice")["id"]
+        cli_json(env, "post", "submit", str(item), user="alice")
+        cli_json(env, "post", "approve", str(item), user="bob")
+        cli_json(env, "release", "create", str(item), "--now", "--channels", "website", "--yes", user="carol")
+        deadline = time.time() + 30
+        while len(receiver.got) < 3 and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # nothing more should come
+    finally:
+        stop_bot(bot)
+    assert [e["event"] for e in receiver.events()] == ["item.approved", "release.fired", "delivery.sent"]
+    assert all(verify(hook["secret"], r) and r["headers"].get("Host", "").startswith("127.0.0.1") for r in receiver.got)
+    sent = receiver.events()[2]["data"]
+    assert (sent["channel"], sent["state"]) == ("website", "sent")
+    assert len({e["id"] for e in receiver.events()}) == 3
