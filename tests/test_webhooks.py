@@ -93,6 +93,15 @@ def receiver():
     r.stop()
 
 
+def readme_example():  # noqa: ANN201
+    """The ``verify`` function of the README's webhook section, as a reader would copy it."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    code = text.split("### Webhooks", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    return namespace["verify"]
+
+
 def verify(secret: str, request: dict) -> bool:
     """What a receiver does (the README's example): recompute the signature and compare."""
     timestamp = request["headers"]["X-Gongkai-Timestamp"]
@@ -326,6 +335,9 @@ def test_the_cli_registers_tests_and_lists_without_ever_showing_the_secret_again
     assert "测试事件已送达 Webhook" in tested.stdout and "HTTP 200" in tested.stdout
     [request] = receiver.got
     assert verify(secret, request) and request["headers"]["X-Gongkai-Event"] == "webhook.test"
+    readme_verify = readme_example()  # the README's example, run on the real request
+    assert readme_verify(secret, request["headers"], request["body"]) is True
+    assert readme_verify(secret, request["headers"], request["body"] + b" ") is False
     shown = cli_json(env, "webhook", "deliveries", str(made["id"]), user="guanli")["deliveries"]
     assert [(d["event"], d["state"], d["last_status"]) for d in shown] == [("webhook.test", "sent", 200)]
 
@@ -384,7 +396,7 @@ def test_the_running_bot_posts_what_happens_to_its_subscribers(admin_env: dict, 
                     user="guanli")
     cli_json(env, "webhook", "add", receiver.url + "?quiet", "--events", "obligation.missed", user="guanli")
     (env["dir"] / "news.md").write_text(NEWS, encoding="utf-8")
-    bot = start_bot(env, quiet=True)
+    bot = start_bot(env)
     try:
         item = cli_json(env, "post", "add", str(env["dir"] / "news.md"), user="alice")["id"]
         cli_json(env, "post", "submit", str(item), user="alice")
@@ -395,7 +407,8 @@ def test_the_running_bot_posts_what_happens_to_its_subscribers(admin_env: dict, 
             time.sleep(0.1)
         time.sleep(0.5)  # nothing more should come
     finally:
-        stop_bot(bot)
+        logged = stop_bot(bot)
+    assert "Webhook" in logged and hook["secret"] not in logged
     assert [e["event"] for e in receiver.events()] == ["item.approved", "release.fired", "delivery.sent"]
     assert all(verify(hook["secret"], r) and r["headers"].get("Host", "").startswith("127.0.0.1") for r in receiver.got)
     sent = receiver.events()[2]["data"]
