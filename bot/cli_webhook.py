@@ -11,7 +11,6 @@ from bot.clikit import Cli, command
 from bot.climount import LazyGroup
 from bot.ops import webhooks as ops
 from bot.output import emit, table
-from bot.service import Service
 from content.events import ALL, EVENT_LABELS
 from content.webhooks import DELIVERY_LABELS, DeliveryView, EndpointView, Registered
 
@@ -33,12 +32,7 @@ def _events_text(events: tuple[str, ...]) -> str:
 
 def _run(cli: Cli, op, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
     """Run ``op(svc, who, …)`` as the acting account."""
-    cli.actor  # noqa: B018 - resolves who acts (a token, or --as in demo mode) before the store opens
-
-    async def work(svc: Service):  # noqa: ANN202
-        return await op(svc, cli.account, *args, **kwargs)
-
-    return cli.run(work)
+    return cli.run_as(lambda svc, who: op(svc, who, *args, **kwargs))
 
 
 @command(webhook, "add")

@@ -101,22 +101,22 @@ def check_url(url: str) -> str:
     url = url.strip()
     fix = f"填写以 https:// 或 http:// 开头的完整网址，如 {EXAMPLE_URL}"
     if not url:
-        raise InputError("网址不能为空", field="网址", fix=fix)
+        raise InputError("网址不能为空", field="网址", fix=fix, code="invalid_url")
     if len(url) > MAX_URL or any(ch.isspace() or ord(ch) < 32 for ch in url):
-        raise InputError("网址过长或含有空白、控制字符", field="网址", fix=fix)
+        raise InputError("网址过长或含有空白、控制字符", field="网址", fix=fix, code="invalid_url")
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:
-        raise InputError(f"网址 {url} 无法解析", field="网址", fix=fix) from None
+        raise InputError(f"网址 {url} 无法解析", field="网址", fix=fix, code="invalid_url") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise InputError(f"网址 {url} 不是 http 或 https 地址，Webhook 只能推送到 http(s) 网址",
-                         field="网址", fix=fix)
+                         field="网址", fix=fix, code="invalid_url")
     if not host:
-        raise InputError(f"网址 {url} 缺少主机名", field="网址", fix=fix)
+        raise InputError(f"网址 {url} 缺少主机名", field="网址", fix=fix, code="invalid_url")
     if parts.username or parts.password:
         raise InputError("网址中不能包含用户名或密码", field="网址",
-                         fix="去掉网址中的“用户名:密码@”；接收方请用签名（X-Gongkai-Signature）确认来源")
+                         fix="去掉网址中的“用户名:密码@”；接收方请用签名（X-Gongkai-Signature）确认来源", code="invalid_url")
     return url
 
 
@@ -129,7 +129,8 @@ def parse_events(text: str) -> tuple[str, ...]:
                          fix=f"如 --events item.approved,release.fired，或 --events '*' 订阅全部；可用：{known}")
     for name in names:
         if name != ALL and name not in EVENT_LABELS:
-            raise InputError(f"未知事件 {name}", field="--events", fix=f"可用事件：{known}，或 * 表示全部")
+            raise InputError(f"未知事件 {name}", field="--events", fix=f"可用事件：{known}，或 * 表示全部",
+                             code="unknown_event")
     return (ALL,) if ALL in names else tuple(dict.fromkeys(names))
 
 
@@ -151,7 +152,8 @@ async def register(session: AsyncSession, url: str, events: tuple[str, ...], *, 
 async def _get(session: AsyncSession, endpoint_id: int) -> WebhookEndpoint:
     row = await session.get(WebhookEndpoint, endpoint_id)
     if row is None:
-        raise NotFound(f"Webhook {endpoint_id} 不存在", field="编号", fix="用 gongkai webhook list 查看编号")
+        raise NotFound(f"Webhook {endpoint_id} 不存在", field="编号", fix="用 gongkai webhook list 查看编号",
+                       code="webhook_not_found")
     return row
 
 

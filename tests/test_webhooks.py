@@ -304,7 +304,8 @@ def admin_env(tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("GONGKAI_USER", raising=False)
     monkeypatch.delenv("GONGKAI_TOKEN", raising=False)
     env = bot_env(tmp_path, sqlite_url, url=sqlite_url)
-    invoke(env, "user", "add", "guanli", "--name", "管理员", "--role", "admin", user="root")
+    invoke(env, "user", "add", "guanli", "--name", "管理员", "--role", "admin", user="admin")
+    invoke(env, "user", "add", "shenji", "--name", "审计", "--role", "auditor", user="admin")
     return env
 
 
@@ -369,6 +370,13 @@ def test_a_bad_url_is_refused_in_chinese_and_nothing_is_stored(admin_env: dict, 
     assert _stored(admin_env["url"]) == 0
 
 
+def test_a_bad_url_gives_a_machine_readable_error_with_json(admin_env: dict) -> None:
+    error = cli_json(admin_env, "webhook", "add", "ftp://x.example.gov.cn/", "--events", "*", user="guanli",
+                     code=2)["error"]
+    assert error["code"] == "invalid_url" and error["field"] == "网址" and "http" in error["message"]
+    assert _stored(admin_env["url"]) == 0
+
+
 def test_unknown_events_and_non_administrators_are_refused(admin_env: dict) -> None:
     env = admin_env
     out = invoke(env, "webhook", "add", "https://example.gov.cn/h", "--events", "item.published", user="guanli",
@@ -378,6 +386,9 @@ def test_unknown_events_and_non_administrators_are_refused(admin_env: dict) -> N
     assert "没有“管理员”角色" in refused
     assert _stored(env["url"]) == 0
     assert "没有“管理员”或“只读”角色" in invoke(env, "webhook", "list", user="李华", code=2).output
+    assert cli_json(env, "webhook", "list", user="shenji") == {"webhooks": []}  # an auditor reads
+    assert cli_json(env, "webhook", "add", "https://example.gov.cn/h", "--events", "*", user="shenji",
+                    code=2)["error"]["code"] == "forbidden"
     assert "Webhook 9 不存在" in invoke(env, "webhook", "test", "9", user="guanli", code=2).output
 
 

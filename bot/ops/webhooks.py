@@ -23,7 +23,7 @@ READERS = (Role.ADMIN, Role.AUDITOR)
 
 
 async def add(svc: Service, who: Who, url: str, events: Sequence[str]) -> Registered:
-    require(who, Role.ADMIN)
+    require(who, Role.ADMIN, action="管理 Webhook")
     url = webhooks.check_url(url)
     chosen = webhooks.parse_events(",".join(events))
     return await svc.store.transaction(lambda s: webhooks.register(
@@ -31,25 +31,25 @@ async def add(svc: Service, who: Who, url: str, events: Sequence[str]) -> Regist
 
 
 async def listing(svc: Service, who: Who) -> list[EndpointView]:
-    require(who, *READERS)
+    require(who, *READERS, action="查看 Webhook")
     async with svc.store.sessions() as s:
         return await webhooks.listing(s)
 
 
 async def remove(svc: Service, who: Who, endpoint_id: int) -> EndpointView:
-    require(who, Role.ADMIN)
+    require(who, Role.ADMIN, action="管理 Webhook")
     return await svc.store.transaction(lambda s: webhooks.remove(
         s, endpoint_id, actor=who.login, now=svc.clock.now()), what="remove webhook")
 
 
 async def set_enabled(svc: Service, who: Who, endpoint_id: int, enabled: bool) -> EndpointView:
-    require(who, Role.ADMIN)
+    require(who, Role.ADMIN, action="管理 Webhook")
     return await svc.store.transaction(lambda s: webhooks.set_enabled(
         s, endpoint_id, enabled, actor=who.login, now=svc.clock.now()), what="enable webhook")
 
 
 async def deliveries(svc: Service, who: Who, endpoint_id: int, limit: int = 20) -> list[DeliveryView]:
-    require(who, *READERS)
+    require(who, *READERS, action="查看 Webhook")
     async with svc.store.sessions() as s:
         return await webhooks.deliveries(s, endpoint_id, limit)
 
@@ -59,7 +59,7 @@ async def test(svc: Service, who: Who, endpoint_id: int) -> DeliveryView:
     delivery with its attempt: what the receiver answered."""
     from bot.webhook_sender import WebhookSender
 
-    require(who, Role.ADMIN)
+    require(who, Role.ADMIN, action="管理 Webhook")
 
     async def txn(s):  # noqa: ANN001, ANN202
         endpoint = await webhooks.get(s, endpoint_id)
