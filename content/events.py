@@ -93,10 +93,11 @@ async def emit(session: AsyncSession, name: str, payload: dict[str, Any], *, now
 
 
 def item_data(item: Any, rev: Any, actor: str, **more: Any) -> dict[str, Any]:
-    """The payload of an ``item.*`` event: the item, its revision, kind, title and department,
-    who acted, and what else the step says."""
-    return {"item": item.id, "revision": rev.number, "kind": item.kind, "title": rev.title,
-            "department": rev.department, "actor": actor, **more}
+    """The payload of an ``item.*`` event: the item, its revision (and whether it corrects a
+    published one), kind, title, department and state, who acted, and what else the step says."""
+    correction = item.published_revision is not None and rev.number != item.published_revision
+    return {"item": item.id, "revision": rev.number, "correction": correction, "kind": item.kind,
+            "title": rev.title, "department": rev.department, "state": item.state, "actor": actor, **more}
 
 
 def release_data(release: Any, items: Iterable[Any] = (), **more: Any) -> dict[str, Any]:

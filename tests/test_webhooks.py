@@ -140,7 +140,7 @@ async def test_a_signed_event_reaches_its_subscriber_once_and_no_one_else(
     assert body["event"] == "item.approved" and request["headers"]["X-Gongkai-Event"] == "item.approved"
     assert body["id"] == request["headers"]["X-Gongkai-Delivery"]
     assert body["data"]["item"] == item and body["data"]["title"] == "关于开展政务公开日活动的通知"
-    assert body["data"]["actor"] == "bob" and body["at"] == clock.now().isoformat()
+    assert body["data"]["actor"] == "carol" and body["at"]  # the chain's last step: 审核签发 == clock.now().isoformat()
     assert request["headers"]["X-Gongkai-Timestamp"] == str(int(clock.now().timestamp()))
     assert request["headers"]["Content-Type"].startswith("application/json")
 
@@ -411,7 +411,8 @@ def test_the_running_bot_posts_what_happens_to_its_subscribers(admin_env: dict, 
     try:
         item = cli_json(env, "post", "add", str(env["dir"] / "news.md"), user="alice")["id"]
         cli_json(env, "post", "submit", str(item), user="alice")
-        cli_json(env, "post", "approve", str(item), user="bob")
+        cli_json(env, "post", "approve", str(item), user="bob")  # 保密审查
+        cli_json(env, "post", "approve", str(item), user="carol")  # 审核签发: approved
         cli_json(env, "release", "create", str(item), "--now", "--channels", "website", "--yes", user="carol")
         deadline = time.time() + 30
         while len(receiver.got) < 3 and time.time() < deadline:
