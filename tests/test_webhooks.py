@@ -284,16 +284,17 @@ async def test_an_obligation_warns_once_and_is_announced_missed_once_across_swee
         await sweep(at)
     async with store.sessions() as s:
         found = list(await s.scalars(select(Event).where(Event.name.like("obligation.%")).order_by(Event.at)))
-    assert names() == ["obligation.warning", "obligation.missed"]
-    assert found[1].payload["rule"] == "R1" and found[1].payload["state"] == "missed"
-    assert found[1].payload["subject"] == {"type": "item", "id": policy}
+    assert names() == ["obligation.warning", "obligation.warning", "obligation.missed"]
+    assert [e.payload.get("working_days_left") for e in found] == [1, 0, None]
+    assert found[2].payload["rule"] == "R1" and found[2].payload["state"] == "missed"
+    assert found[2].payload["subject"] == {"type": "item", "id": policy}
     clock.set(beijing(2026, 10, 12, 9))
     sender = WebhookSender(store, clock, DeliverySettings(), "node-a")
     try:
         await sender.run_once()
     finally:
         await sender.close()
-    assert [e["event"] for e in receiver.events()] == ["obligation.warning", "obligation.missed"]
+    assert [e["event"] for e in receiver.events()] == ["obligation.warning", "obligation.warning", "obligation.missed"]
 
 
 # ---------------------------------------------------------------------------- the command line
