@@ -20,6 +20,7 @@ PAGES: tuple[str, ...] = (
     "bot.console.audit",
     "bot.console.users",
     "bot.console.channels",
+    "bot.console.webhooks",
 )
 
 

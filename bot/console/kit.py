@@ -86,6 +86,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("渠道", "/console/channels/", ()),
     NavEntry("审计日志", "/console/audit/", (Role.ADMIN, Role.AUDITOR)),
     NavEntry("用户管理", "/console/users/", (Role.ADMIN,)),
+    NavEntry("Webhook", "/console/webhooks/", (Role.ADMIN, Role.AUDITOR)),
 )
 
 
