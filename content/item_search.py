@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Integer, Select, and_, column, func, literal_column, or_, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content.errors import InputError
@@ -28,6 +28,7 @@ MAX_PER_PAGE = 200
 MAX_TERMS = 8
 MAX_TEXT = 100
 TRIGRAM = 3
+COUNT_CAP = 1000
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,15 @@ class ItemRow:
 @dataclass(frozen=True)
 class Page:
     rows: tuple[ItemRow, ...]
-    total: int
+    total: int  # at most COUNT_CAP + 1 for a text search (see ``more_than``)
     per_page: int
     before: int | None  # the cursor of the next (older) page, None on the last page
     after: int | None  # the cursor of the previous (newer) page, None on the first page
+
+    @property
+    def more_than(self) -> int | None:
+        """COUNT_CAP when a text search matched more items than were counted."""
+        return COUNT_CAP if self.total > COUNT_CAP else None
 
 
 def check_filters(filters: ItemFilters) -> ItemFilters:
@@ -93,38 +99,53 @@ def _replace(filters: ItemFilters, **changes: object) -> ItemFilters:
     return replace(filters, **changes)  # type: ignore[arg-type]
 
 
+_FTS = table("items_fts", column("rowid", Integer), column("title"), column("body"))
+
+
 async def search(session: AsyncSession, filters: ItemFilters, *, before: int | None = None,
                  after: int | None = None, per_page: int = 50) -> Page:
     """One page of items matching ``filters``, newest first."""
     filters = check_filters(filters)
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    base = (select(Item, Revision.title)
-            .join(Revision, and_(Revision.item_id == Item.id, Revision.number == Item.current_revision)))
-    conditions = _conditions(filters, dialect)
-    query = base.where(*conditions)
+    terms = filters.terms()
+    use_fts = dialect == "sqlite" and bool(terms)
+    key = _FTS.c.rowid if use_fts else Item.id
+    conditions = _conditions(filters, indexed=not use_fts) + (
+        _fts_terms(terms) if use_fts else [_like(t) for t in terms])
+
+    def query(*extra: ColumnElement[bool]) -> Select:
+        q = select(Item, Revision.title)
+        if use_fts:
+            q = q.select_from(_FTS).join(Item, Item.id == _FTS.c.rowid)
+        return q.join(Revision, _CURRENT).where(*conditions, *extra)
+
     if after is not None:
-        page_q = query.where(Item.id > after).order_by(Item.id.asc()).limit(per_page + 1)
+        found = list(await session.execute(query(key > after).order_by(key.asc()).limit(per_page + 1)))
+        more = len(found) > per_page
+        found = found[:per_page][::-1]
     else:
-        if before is not None:
-            query = query.where(Item.id < before)
-        page_q = query.order_by(Item.id.desc()).limit(per_page + 1)
-    found = list(await session.execute(page_q))
-    more = len(found) > per_page
-    found = found[:per_page]
-    if after is not None:
-        found.reverse()
+        extra = (key < before,) if before is not None else ()
+        found = list(await session.execute(query(*extra).order_by(key.desc()).limit(per_page + 1)))
+        more = len(found) > per_page
+        found = found[:per_page]
     rows = tuple(_row(item, title) for item, title in found)
-    total = await _count(session, conditions, join=bool(filters.terms()))
+    counted = query().with_only_columns(Item.id) if terms else select(Item.id).where(*conditions)
+    if terms:  # a common word matches most items: count up to a bound, the page says "more than"
+        counted = counted.limit(COUNT_CAP + 1)
+    total = int(await session.scalar(select(func.count()).select_from(counted.subquery())) or 0)
     if after is not None:
-        older = await _exists(session, conditions, Item.id < rows[-1].id) if rows else False
+        older = bool(rows) and await _exists(session, query(key < rows[-1].id))
         newer = more
     else:
         older = more
-        newer = before is not None and bool(rows) and await _exists(session, conditions, Item.id > rows[0].id)
+        newer = before is not None and bool(rows) and await _exists(session, query(key > rows[0].id))
     return Page(rows=rows, total=total, per_page=per_page,
                 before=rows[-1].id if rows and older else None,
                 after=rows[0].id if rows and newer else None)
+
+
+_CURRENT = and_(Revision.item_id == Item.id, Revision.number == Item.current_revision)
 
 
 def _row(item: Item, title: str) -> ItemRow:
@@ -134,49 +155,45 @@ def _row(item: Item, title: str) -> ItemRow:
                    published_at=item.published_at)
 
 
-async def _count(session: AsyncSession, conditions: list, *, join: bool) -> int:
-    q: Select = select(func.count()).select_from(Item)
-    if join:
-        q = q.join(Revision, and_(Revision.item_id == Item.id, Revision.number == Item.current_revision))
-    return int(await session.scalar(q.where(*conditions)) or 0)
+async def _exists(session: AsyncSession, query: Select) -> bool:
+    return await session.scalar(query.with_only_columns(Item.id).limit(1)) is not None
 
 
-async def _exists(session: AsyncSession, conditions: list, extra) -> bool:  # noqa: ANN001
-    q = (select(Item.id)
-         .join(Revision, and_(Revision.item_id == Item.id, Revision.number == Item.current_revision))
-         .where(*conditions, extra).limit(1))
-    return await session.scalar(q) is not None
-
-
-def _conditions(filters: ItemFilters, dialect: str) -> list:
-    found: list = []
-    if filters.state:
-        found.append(Item.state == filters.state)
-    if filters.kind:
-        found.append(Item.kind == filters.kind)
-    if filters.department:
-        found.append(Item.department == filters.department)
-    if filters.column:
-        found.append(Item.column_name == filters.column)
-    if filters.author:
-        found.append(Item.created_by == filters.author)
+def _conditions(filters: ItemFilters, *, indexed: bool) -> list[ColumnElement[bool]]:
+    """Without ``indexed`` the columns are compared as expressions (``state || ''``), which no
+    index answers: SQLite then has to walk the search index's matches newest first (and stops
+    after a page) rather than walking, say, every published item and running the text query
+    once for each."""
+    found: list[ColumnElement[bool]] = []
+    for value, col in ((filters.state, Item.state), (filters.kind, Item.kind),
+                       (filters.department, Item.department), (filters.column, Item.column_name),
+                       (filters.author, Item.created_by)):
+        if value:
+            found.append((col if indexed else col.concat("")) == value)
     zone = ZoneInfo(filters.zone)
     if filters.since:
         found.append(Item.updated_at >= datetime.combine(filters.since, time(), zone))
     if filters.until:
         found.append(Item.updated_at < datetime.combine(filters.until + timedelta(days=1), time(), zone))
-    for term in filters.terms():
-        found.append(_text_condition(term, dialect))
     return found
 
 
-def _text_condition(term: str, dialect: str):  # noqa: ANN202
-    like = (Revision.title.contains(term, autoescape=True)
-            | Revision.body_md.contains(term, autoescape=True))
-    if dialect != "sqlite" or len(term) < TRIGRAM:
-        # PostgreSQL: LIKE '%term%' is answered from the pg_trgm GIN indexes (3+ characters)
-        return or_(like)
-    phrase = '"' + term.replace('"', '""') + '"'
-    fts = literal_column("revisions_fts")
-    matched = select(literal_column("rowid")).select_from(text("revisions_fts")).where(fts.op("MATCH")(phrase))
-    return Revision.id.in_(matched)
+def _like(term: str) -> ColumnElement[bool]:
+    """PostgreSQL: ``LIKE '%term%'`` is answered from the pg_trgm GIN indexes (3+ characters)."""
+    return or_(Revision.title.contains(term, autoescape=True),
+               Revision.body_md.contains(term, autoescape=True))
+
+
+def _fts_terms(terms: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """SQLite: the terms of three or more characters as one FTS5 query of quoted phrases (all
+    must occur), the shorter ones as LIKE on the index's own copy of the text."""
+    found: list[ColumnElement[bool]] = []
+    long = [t for t in terms if len(t) >= TRIGRAM]
+    if long:
+        phrases = " ".join('"' + t.replace('"', '""') + '"' for t in long)
+        found.append(literal_column("items_fts").op("MATCH")(phrases))
+    for term in terms:
+        if len(term) < TRIGRAM:
+            found.append(or_(_FTS.c.title.contains(term, autoescape=True),
+                             _FTS.c.body.contains(term, autoescape=True)))
+    return found
