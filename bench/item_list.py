@@ -119,7 +119,7 @@ async def run(database: str | None, count: int, runs: int) -> None:
             await conn.execute(text("DELETE FROM items"))
         seconds = await fill(store, count)
         print(f"{store.dialect}: {count} items inserted and indexed in {seconds:.1f} s; {runs} runs per case")
-        print(f"| case | rows | total | median ms | p95 ms |\n|---|---|---|---|---|")
+        print("| case | rows | total | median ms | p95 ms |\n|---|---|---|---|---|")
         try:
             for label, filters, kw in CASES:
                 times = []
