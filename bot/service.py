@@ -24,9 +24,9 @@ from content.db import (Store, check_reachable, secure_sqlite, short_error, sqli
                         upgrade_if_needed)
 from content.errors import InputError
 from content.files import FileStore
-from content import workflow
-from content.models import ReleaseItem, ReviewRequest
+from content.models import ReleaseItem
 from content.private import private_dir, private_tree
+from content.review_chain import Chains
 from content.render import Renderer
 from schedules.calendar import WorkdayCalendar
 
@@ -131,6 +131,11 @@ class Service:
         return service
 
     @property
+    def chains(self) -> Chains:
+        """The review chain of each kind, from ``[review.chains]``."""
+        return Chains.from_config(self.settings.review.chains)
+
+    @property
     def channels(self) -> dict[str, Channel]:
         """The enabled channels, built on first use (commands that never touch a channel do not
         pay for importing the adapters)."""
@@ -218,23 +223,6 @@ class Service:
                 await session.rollback()
         return await self.reach([c for c in channels if c in self.channels], ids, options)
 
-    async def approve_retraction(self, item_id: int, actor: str) -> ReviewRequest:
-        """A colleague approves a retraction request: the item is retracted and a retraction
-        release, due at once, goes to the channels that carried it (recorded on the request)."""
-        from schedules import releases
-
-        async def txn(s):  # noqa: ANN001, ANN202
-            now = self.clock.now()
-            request = await workflow.approve_retraction(s, item_id, actor=actor, now=now)
-            channels = [c for c in await releases.channels_used(s, item_id) if c in self.channels]
-            release = await releases.create_followup(
-                s, "retract", [item_id], channels=channels or ["website"], actor=actor, now=now,
-                reason=request.reason)
-            request.release_id = release.id
-            return request
-
-        return await self.store.transaction(txn, what=f"approve retraction of item {item_id}")
-
     async def ticker_health(self) -> TickerHealth:
         from schedules.ticker import read_health
 
@@ -246,18 +234,23 @@ class Service:
         quota left, missing templates); only those adapters are loaded and opened."""
         lines: list[str] = []
         for ext in catalogue.extensions():
-            if not ext.alerts or ext.name not in self.enabled_channel_names():
-                continue
-            channel = self.channel(ext.name)
-            opened = not self._opened
-            if opened:
-                await channel.open()
-            try:
-                lines += await channel.alerts()  # type: ignore[attr-defined]
-            finally:
-                if opened:
-                    await channel.close()
+            lines += await self.alerts_of(ext.name)
         return lines
+
+    async def alerts_of(self, name: str) -> list[str]:
+        """One enabled channel's alert lines (none when it declares no alerts)."""
+        ext = next((e for e in catalogue.extensions() if e.name == name), None)
+        if ext is None or not ext.alerts or name not in self.enabled_channel_names():
+            return []
+        channel = self.channel(name)
+        opened = not self._opened
+        if opened:
+            await channel.open()
+        try:
+            return list(await channel.alerts())  # type: ignore[attr-defined]
+        finally:
+            if opened:
+                await channel.close()
 
     # ------------------------------------------------------------------ what channels use
     async def settle(self, session, delivery_id: int, result, *, now: datetime,  # noqa: ANN001
