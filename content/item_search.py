@@ -24,7 +24,7 @@ from content.kinds import ItemState, parse_kind
 from content.models import Item, Revision
 from content.textguard import refuse_controls
 
-MAX_PER_PAGE = 200
+MAX_PER_PAGE = 1000
 MAX_TERMS = 8
 MAX_TEXT = 100
 TRIGRAM = 3
