@@ -4,18 +4,18 @@ decide on retractions; every account may read."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ops import Role, Who, any_role, require
-from content import review_chain, workflow
+from content import item_search, review_chain, workflow
 from content.checks import Finding
 from content.errors import GongkaiError, InputError
 from content.frontmatter import ItemDraft
-from content.kinds import ItemState, Kind, parse_kind
+from content.kinds import ItemState, Kind
 from content.models import AuditEvent, CheckFinding, Item, Link, Release, ReleaseItem, Revision
 from content.review_chain import ChainState, StepState
 from content.views import load_views
@@ -141,12 +141,20 @@ class Filters:
     kind: str | None = None
     department: str | None = None
     author: str | None = None
+    column: str | None = None
+    since: date | None = None  # last changed on or after this day (configured zone)
+    until: date | None = None
+    text: str = ""  # words in the current title or body (Chinese too), all of them
 
 
 @dataclass(frozen=True)
 class Page:
+    """Newest first; ``before``/``after`` are the cursors a listing returns (the next, older
+    page and the previous, newer one)."""
     number: int = 1
     size: int = 50
+    before: int | None = None
+    after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,8 @@ class Row:
     column: str
     revision: int
     published_at: datetime | None
+    author: str = ""
+    updated_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "state": self.state, "title": self.title,
@@ -171,6 +181,9 @@ class Listing:
     rows: tuple[Row, ...]
     total: int
     page: Page = field(default_factory=Page)
+    before: int | None = None  # cursor of the next (older) page
+    after: int | None = None  # cursor of the previous (newer) page
+    more_than: int | None = None  # a text search counted this many and stopped
 
 
 @dataclass(frozen=True)
@@ -360,30 +373,20 @@ async def get(svc: Service, who: Who, item_id: int) -> Detail:
 
 
 async def listing(svc: Service, who: Who, filters: Filters = Filters(), page: Page = Page()) -> Listing:
+    """Items matching ``filters``, newest first, one page (the query is
+    :func:`content.item_search.search`: Chinese search, keyset pages)."""
     any_role(who, "查看稿件")
-    if filters.state is not None and filters.state not in {s.value for s in ItemState}:
-        raise InputError(f"未知状态 {filters.state}", field="state",
-                         fix="可用：" + "、".join(s.value for s in ItemState))
-    kind = parse_kind(filters.kind, field="kind").value if filters.kind else None
-    if page.number < 1 or not 1 <= page.size <= 1000:
-        raise InputError("页码须从 1 开始，每页 1 到 1000 条", field="page")
-    current = (Revision.item_id == Item.id) & (Revision.number == Item.current_revision)
-    conditions = []
-    if filters.state:
-        conditions.append(Item.state == filters.state)
-    if kind:
-        conditions.append(Item.kind == kind)
-    if filters.department:
-        conditions.append(Item.department == filters.department)
-    if filters.author:
-        conditions.append(Item.created_by == filters.author)
+    if page.number < 1 or not 1 <= page.size <= item_search.MAX_PER_PAGE:
+        raise InputError(f"页码须从 1 开始，每页 1 到 {item_search.MAX_PER_PAGE} 条", field="page")
+    wanted = item_search.ItemFilters(
+        state=filters.state, kind=filters.kind, department=filters.department, column=filters.column,
+        author=filters.author, since=filters.since, until=filters.until, text=filters.text,
+        zone=svc.renderer.tz.key)
     async with svc.store.sessions() as s:
-        total = int(await s.scalar(select(func.count(Item.id)).where(*conditions)) or 0)
-        rows = await s.execute(select(Item, Revision.title).join(Revision, current).where(*conditions)
-                               .order_by(Item.id.desc()).limit(page.size)
-                               .offset((page.number - 1) * page.size))
-        return Listing(tuple(Row(i.id, i.kind, i.state, t, i.department, i.column_name,
-                                 i.current_revision, i.published_at) for i, t in rows), total, page)
+        found = await item_search.search(s, wanted, before=page.before, after=page.after, per_page=page.size)
+    rows = tuple(Row(r.id, r.kind, r.state, r.title, r.department, r.column, r.revision, r.published_at,
+                     r.author, r.updated_at) for r in found.rows)
+    return Listing(rows, found.total, page, found.before, found.after, found.more_than)
 
 
 async def preview(svc: Service, who: Who, item_id: int, channel: str) -> Preview:

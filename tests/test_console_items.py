@@ -1,0 +1,193 @@
+"""The console's item pages (稿件, 编辑, 预览, 审核) and what they stand on: the Chinese search of
+the item list, uploads, the form that builds the same item as ``post add``, the correction diff."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from content.errors import InputError
+from content.item_search import ItemFilters, search
+
+
+# ----------------------------------------------------------------------------------- search
+async def test_search_finds_chinese_words_in_bodies_and_titles(desk, store):
+    first = await desk.add("news", "市政府召开常务会议", body="会议研究部署基层政务公开标准化规范化工作。")
+    second = await desk.add("news", "关于推进政务公开标准化的通知", body="各区县人民政府：现将有关事项通知如下。")
+    await desk.add("news", "天气预报", body="明日多云转晴。")
+    async with store.sessions() as s:
+        in_body = await search(s, ItemFilters(text="标准化规范化"))
+        both = await search(s, ItemFilters(text="政务公开标准化"))
+        two_chars = await search(s, ItemFilters(text="会议"))
+        two_terms = await search(s, ItemFilters(text="政务公开 通知"))
+        none = await search(s, ItemFilters(text="不存在的词语"))
+    assert [r.id for r in in_body.rows] == [first]
+    assert [r.id for r in both.rows] == [second, first]
+    assert [r.id for r in two_chars.rows] == [first]  # shorter than a trigram: LIKE
+    assert [r.id for r in two_terms.rows] == [second]
+    assert none.rows == () and none.total == 0
+
+
+async def test_search_sees_only_the_current_revision(desk, store):
+    from content import workflow
+    from content.frontmatter import build
+
+    item = await desk.add("news", "旧标题", body="原来的正文内容在这里。")
+    draft = build({"kind": "news", "title": "新标题", "department": "市政务服务局"}, "改写后的正文内容。")
+    await store.transaction(lambda s: workflow.edit_item(s, item, draft, actor="alice",
+                                                         now=desk.clock.now(), files=desk.files))
+    async with store.sessions() as s:
+        assert (await search(s, ItemFilters(text="改写后的正文"))).total == 1
+        assert (await search(s, ItemFilters(text="原来的正文"))).total == 0
+
+
+async def test_the_list_filters_by_state_kind_department_column_author_and_dates(desk, store):
+    policy = await desk.add("policy", "某政策", author="alice")
+    news = await desk.add("news", "某动态", author="dave", department="市财政局")
+    await desk.approve(news, author="dave")
+    async with store.sessions() as s:
+        assert [r.id for r in (await search(s, ItemFilters(kind="policy"))).rows] == [policy]
+        assert [r.id for r in (await search(s, ItemFilters(kind="政策文件"))).rows] == [policy]
+        assert [r.id for r in (await search(s, ItemFilters(state="approved"))).rows] == [news]
+        assert [r.id for r in (await search(s, ItemFilters(department="市财政局"))).rows] == [news]
+        assert [r.id for r in (await search(s, ItemFilters(column="政策文件"))).rows] == [policy]
+        assert [r.id for r in (await search(s, ItemFilters(author="dave"))).rows] == [news]
+        day = desk.clock.now().date()
+        assert (await search(s, ItemFilters(since=day, until=day))).total == 2
+        assert (await search(s, ItemFilters(until=date(2026, 1, 1)))).total == 0
+        with pytest.raises(InputError) as bad:
+            await search(s, ItemFilters(state="lost"))
+        assert bad.value.field == "state"
+        with pytest.raises(InputError):
+            await search(s, ItemFilters(since=date(2026, 12, 1), until=date(2026, 11, 1)))
+
+
+async def test_pages_go_forward_and_back_by_id(desk, store):
+    ids = [await desk.add("news", f"第{n}篇动态", body="政务公开工作动态。") for n in range(7)]
+    async with store.sessions() as s:
+        first = await search(s, ItemFilters(text="政务公开"), per_page=3)
+        second = await search(s, ItemFilters(text="政务公开"), before=first.before, per_page=3)
+        third = await search(s, ItemFilters(text="政务公开"), before=second.before, per_page=3)
+        back = await search(s, ItemFilters(text="政务公开"), after=third.after, per_page=3)
+    newest = ids[::-1]
+    assert [r.id for r in first.rows] == newest[:3] and first.after is None and first.total == 7
+    assert [r.id for r in second.rows] == newest[3:6]
+    assert [r.id for r in third.rows] == newest[6:] and third.before is None
+    assert [r.id for r in back.rows] == newest[3:6] and back.after == newest[3]
+
+
+# ----------------------------------------------------------------------------------- uploads
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f"
+       b"\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND"
+       b"\xaeB`\x82")
+
+
+def test_an_upload_is_refused_when_too_large_or_not_what_its_name_says(tmp_path):
+    from content.files import MAX_FILE
+    from content.uploads import UploadStage
+
+    stage = UploadStage(tmp_path / "uploads")
+    with pytest.raises(InputError) as big:
+        stage.put("大图.png", PNG + b"\0" * MAX_FILE, role="image")
+    assert "超过 20 MB" in big.value.message
+    with pytest.raises(InputError) as lying:
+        stage.put("通知.pdf", PNG, role="attachment")
+    assert "不是 .pdf 格式" in lying.value.message and ".png" in lying.value.message
+    for name, data in (("页面.png", b"<html><script>alert(1)</script></html>"),
+                       ("图.svg", b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>"),
+                       ("页面.html", b"<html></html>")):
+        with pytest.raises(InputError):
+            stage.put(name, data, role="attachment")
+    assert not any((tmp_path / "uploads").rglob("*.*"))  # nothing was kept
+    staged = stage.put("../../图1.png", PNG, role="image")
+    assert staged.filename == "图1.png"
+    assert (tmp_path / "uploads" / staged.sha256 / "图1.png").read_bytes() == PNG
+    with pytest.raises(InputError):
+        stage.get("../etc/passwd", role="image")
+
+
+FILE_MD = """---
+kind: policy
+title: 关于推进政务公开标准化的通知
+department: 市政务服务局
+index_no: 11000000/2026-00123
+doc_no: 京政服发〔2026〕12号
+issuer: 示例市政务服务局
+issued: 2026-11-18
+tags: [政务公开, 标准化]
+normative: true
+---
+各区县：
+
+![示意图](images/图1.png)
+
+现将有关事项通知如下。
+"""
+
+
+async def test_the_form_builds_the_same_item_as_post_add_with_the_same_file(desk, store, tmp_path):
+    from sqlalchemy import select
+
+    from content import frontmatter, workflow
+    from content.itemform import draft_from_form
+    from content.models import Attachment, Revision
+    from content.uploads import UploadStage
+
+    folder = tmp_path / "doc"
+    (folder / "images").mkdir(parents=True)
+    (folder / "images" / "图1.png").write_bytes(PNG)
+    (folder / "通知.md").write_text(FILE_MD, encoding="utf-8")
+    from_file = frontmatter.load(folder / "通知.md")
+
+    stage = UploadStage(tmp_path / "uploads")
+    staged = stage.put("图1.png", PNG, role="image")
+    form = {"title": "关于推进政务公开标准化的通知", "department": "市政务服务局",
+            "index_no": "11000000/2026-00123", "doc_no": "京政服发〔2026〕12号",
+            "issuer": "示例市政务服务局", "issued": "2026-11-18", "tags": "政务公开，标准化",
+            "normative": "on"}
+    body = f"各区县：\r\n\r\n![示意图]({staged.ref})\r\n\r\n现将有关事项通知如下。\r\n"
+    from_form = draft_from_form("policy", form, body, [(staged, "")], stage.root)
+
+    ids = []
+    for draft in (from_file, from_form):
+        item = await store.transaction(lambda s, d=draft: workflow.add_item(
+            s, d, actor="alice", now=desk.clock.now(), files=desk.files))
+        ids.append(item.id)
+    async with store.sessions() as s:
+        revs = [await s.scalar(select(Revision).where(Revision.item_id == i)) for i in ids]
+        files = [[(a.role, a.filename, a.sha256, a.mime, a.alt) for a in
+                  await s.scalars(select(Attachment).where(Attachment.item_id == i))] for i in ids]
+    columns = ("title", "summary", "body_html", "department", "column_name", "index_no", "doc_no",
+               "issuer", "topic", "issued", "validity", "normative", "tags", "extra")
+    assert [getattr(revs[0], c) for c in columns] == [getattr(revs[1], c) for c in columns]
+    assert files[0] == files[1] and len(files[0]) == 1
+    assert (desk.files.root / f"{files[0][0][2]}.png").read_bytes() == PNG  # stored by its hash
+
+
+def test_a_form_with_a_bad_field_gets_the_front_matter_message():
+    from content.itemform import draft_from_form, fields_for
+
+    with pytest.raises(InputError) as bad:
+        draft_from_form("policy", {"title": "标题", "issued": "2026-13-45"}, "正文", [], None)
+    assert bad.value.field == "issued" and "YYYY-MM-DD" in (bad.value.fix or "")
+    labels = {f.name: (f.label, f.required) for f in fields_for("service_guide")}
+    assert labels["matter"] == ("事项名称", True) and labels["summary"] == ("摘要", False)
+    assert [f.name for f in fields_for("interpretation")][:3] == ["title", "summary", "interprets"]
+
+
+# ----------------------------------------------------------------------------------- diff
+def test_the_diff_marks_a_chinese_correction_character_by_character():
+    from content.models import Revision
+    from content.revision_diff import compare
+
+    old = Revision(number=1, title="关于调整公交票价的通知", body_md="票价调整为2元。\n自12月1日起执行。",
+                   summary="", department="市交通局", column_name="通知公告", index_no="", doc_no="",
+                   issuer="", topic="", issued=None, validity="", normative=False, tags=[], extra={})
+    new = Revision(number=2, title="关于调整公交票价的通知", body_md="票价调整为3元。\n自12月1日起执行。",
+                   summary="", department="市交通局<script>", column_name="通知公告", index_no="",
+                   doc_no="", issuer="", topic="", issued=None, validity="", normative=False, tags=[],
+                   extra={})
+    diff = compare(old, new)
+    assert "<del>2</del><ins>3</ins>" in diff.body
+    assert [f.label for f in diff.fields] == ["发布部门"]
+    assert "<ins>&lt;script&gt;</ins>" in diff.fields[0].diff
