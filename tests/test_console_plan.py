@@ -112,11 +112,11 @@ async def test_each_days_push_quota_use_is_what_the_push_precheck_counts(desk: D
         service = await push.calendar_notes(s, WechatSettings(account_type="service", notify="off"),
                                             date(2026, 12, 1), date(2026, 12, 2))
     by_day = {n.day: n for n in notes}
-    assert (by_day[date(2026, 11, 30)].text, by_day[date(2026, 11, 30)].level) == ("群发 0/1", Level.INFO)
-    assert (by_day[date(2026, 12, 1)].text, by_day[date(2026, 12, 1)].level) == ("群发 2/1", Level.OVER)
+    assert (by_day[date(2026, 11, 30)].text, by_day[date(2026, 11, 30)].level) == ("微信群发 0/1", Level.INFO)
+    assert (by_day[date(2026, 12, 1)].text, by_day[date(2026, 12, 1)].level) == ("微信群发 2/1", Level.OVER)
     assert "发布计划" in by_day[date(2026, 12, 1)].detail
     assert not verdict.allowed  # the precheck refuses a third push that day, from the same count
-    assert [n.text for n in service] == ["群发 2 次，本月 2/4", "群发 0 次，本月 2/4"]
+    assert [n.text for n in service] == ["微信群发 2 次，本月 2/4", "微信群发 0 次，本月 2/4"]
 
 
 def _rules():  # noqa: ANN202

@@ -4,35 +4,29 @@ attempts, receipts (links to what was published) and the actions ``delivery reso
 as forms calling ``bot.ops.deliveries``."""
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot import labels
-from bot.console.kit import action, redirect_with_flash, render, view
+from bot.console.kit import action, forbidden, redirect_with_flash, render, say, view
 from bot.ops import deliveries as delivery_ops
 from bot.ops import releases as release_ops
-from bot.web import SERVICE_KEY
-from content.errors import Forbidden, GongkaiError
+from content.errors import Forbidden, GongkaiError, NotFound
 from content.models import Delivery
 from schedules.releases import OPEN_STATES
 
 STATE_CHOICES = ("pending", "held", "published", "cancelled")
 ASK_SENT = ("unknown", "paused", "retry", "submitted")  # resolve --sent / --not-sent applies
 PAGE = 50
+MAX_LIMIT = 1000
+
+if TYPE_CHECKING:
+    from bot.service import Service
 
 
-def _svc(request: web.Request):  # noqa: ANN202
-    return request.app[SERVICE_KEY]
-
-
-def _local(request: web.Request):  # noqa: ANN202
-    tz = _svc(request).settings.tz
-
-    def local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        return value.astimezone(tz).strftime(fmt) if value is not None else ""
-    return local
+def _svc(request: web.Request) -> Service:
+    return request["svc"]
 
 
 @view("/console/releases/")
@@ -43,10 +37,17 @@ async def release_list(request: web.Request) -> web.StreamResponse:
     if state is not None and state not in STATE_CHOICES:
         error = f"未知状态“{state}”（修正：从列表上方的状态中选择）"
         state = None
-    listed = await release_ops.listing(svc, request["who"], state=state, limit=PAGE)
-    return render(request, "plan/releases.html", status=400 if error else 200, listed=listed, state=state,
+    raw = request.query.get("limit", "")
+    limit = min(int(raw), MAX_LIMIT) if raw.isdigit() and int(raw) > 0 else PAGE
+    try:
+        listed = await release_ops.listing(svc, request["who"], state=state, limit=limit + 1)
+    except Forbidden as exc:
+        return await forbidden(request, say(exc))
+    more = len(listed) > limit
+    listed = listed[:limit]
+    return await render(request, "plan/releases.html", status=400 if error else 200, listed=listed, state=state,
                   states=[(s, labels.release_state(s)) for s in STATE_CHOICES], labels=labels,
-                  local=_local(request), zone=svc.settings.bot.timezone, error=error)
+                  zone=svc.settings.bot.timezone, error=error, more=more, limit=limit)
 
 
 def receipt_links(receipt: Any) -> list[str]:
@@ -83,15 +84,20 @@ def _actions(d: Delivery) -> str:
 @view(r"/console/releases/{release_id:\d+}")
 async def release_page(request: web.Request) -> web.StreamResponse:
     svc = _svc(request)
-    shown = await release_ops.show(svc, request["who"], int(request.match_info["release_id"]))
+    try:
+        shown = await release_ops.show(svc, request["who"], int(request.match_info["release_id"]))
+    except Forbidden as exc:
+        return await forbidden(request, say(exc))
+    except NotFound as exc:
+        return await render(request, "plan/missing.html", status=404, reason=say(exc))
     rel = shown.release
     deliveries = [{"d": d, "state": labels.delivery_state(d.state), "links": receipt_links(d.receipt),
                    "facts": receipt_facts(d.receipt), "actions": _actions(d),
                    "summary": (d.progress or {}).get("summary") if isinstance(d.progress, dict) else "",
                    "attempts": [a for a in shown.attempts if a.delivery_id == d.id]} for d in shown.deliveries]
-    local = _local(request)
-    return render(request, "plan/release.html", shown=shown, rel=rel, deliveries=deliveries, labels=labels,
-                  local=local, zone=svc.settings.bot.timezone, open=rel.state in OPEN_STATES,
+    local = svc.renderer.local
+    return await render(request, "plan/release.html", shown=shown, rel=rel, deliveries=deliveries, labels=labels,
+                  zone=svc.settings.bot.timezone, open=rel.state in OPEN_STATES,
                   held=rel.state == "held", at_value=local(rel.due_at),
                   draining=[e.line(lambda t: local(t)) for e in shown.draining])
 
@@ -108,14 +114,12 @@ async def resolve(request: web.Request) -> web.StreamResponse:
     where = f"/console/releases/{back}" if back else "/console/releases/"
     choice = {"sent": {"sent": True}, "not_sent": {"sent": False}, "done": {"done": True}}.get(outcome)
     if choice is None:
-        return redirect_with_flash(request, where, "请选择处理结果：已送达、未送达（重新发送）或已人工处理", error=True)
+        return await redirect_with_flash(request, where, "请选择处理结果：已送达、未送达（重新发送）或已人工处理", "error")
     try:
         done = await delivery_ops.resolve(svc, request["who"], delivery_id, note=note, **choice)
-    except Forbidden:
-        raise
+    except Forbidden as exc:
+        return await forbidden(request, say(exc))
     except GongkaiError as exc:
-        return redirect_with_flash(request, where, str(exc), error=True)
-    return redirect_with_flash(request, where, f"投递 {done.id} 已标记为“{labels.delivery_state(done.state)}”")
+        return await redirect_with_flash(request, where, say(exc), "error")
+    return await redirect_with_flash(request, where, f"投递 {done.id} 已标记为“{labels.delivery_state(done.state)}”")
 
-
-ROUTES = [release_list, release_page, resolve]

@@ -196,14 +196,14 @@ async def calendar_notes(session: AsyncSession, settings: WechatSettings, first:
         detail = "；".join(f"{u.what}（{parse({'push': u.key}).label}）" for u in uses)
         if daily:
             quota, used = settings.push_quota_per_day, len(uses)
-            text = f"群发 {used}/{quota}"
+            text = f"微信群发 {used}/{quota}"
         else:
             quota = settings.push_quota_per_month
             month = [u for d, us in by_day.items() if d.replace(day=1) == day.replace(day=1) and d <= day
                      for u in us]
             used = max([sum(1 for u in month if u.key in ("all", key)) for key in {u.key for u in month}],
                        default=0)
-            text = f"群发 {len(uses)} 次，本月 {used}/{quota}"
+            text = f"微信群发 {len(uses)} 次，本月 {used}/{quota}"
         level = Level.OVER if used > quota else Level.FULL if used >= quota else Level.INFO
         notes.append(DayNote("wechat", day, text, level, detail))
         day += timedelta(days=1)
