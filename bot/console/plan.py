@@ -172,6 +172,16 @@ async def builder_submit(request: web.Request) -> web.StreamResponse:
                                      "。".join([message, *created.warnings]))
 
 
+@action("/console/plan/new/back")
+async def builder_back(request: web.Request) -> web.StreamResponse:
+    """From the confirmation page back to the builder, with the choices kept."""
+    try:
+        draft = _draft(await request.post())
+    except InputError as exc:
+        return await _builder(request, Draft(), error=say(exc), status=400)
+    return await _builder(request, draft)
+
+
 def reach_line(reach: Reach) -> dict[str, Any]:
     return {"label": reach.label, "people": reach.people, "parts": reach.parts,
             "total": reach.people * reach.parts if reach.parts else None}

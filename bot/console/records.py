@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot import labels
 from bot.console.kit import action, forbidden, redirect_with_flash, render, say, view
+from bot.console.plan import push_label
 from bot.ops import deliveries as delivery_ops
 from bot.ops import releases as release_ops
 from content.errors import Forbidden, GongkaiError, NotFound
@@ -99,6 +100,7 @@ async def release_page(request: web.Request) -> web.StreamResponse:
     return await render(request, "plan/release.html", shown=shown, rel=rel, deliveries=deliveries, labels=labels,
                   zone=svc.settings.bot.timezone, open=rel.state in OPEN_STATES,
                   held=rel.state == "held", at_value=local(rel.due_at),
+                  push=push_label(str((rel.options or {}).get("push") or "")),
                   draining=[e.line(lambda t: local(t)) for e in shown.draining])
 
 
