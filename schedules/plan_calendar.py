@@ -80,7 +80,7 @@ def week_span(year: int, week: int) -> Span:
                          fix=f"写成 {year}-W01 到 {year}-W{weeks:02d} 之间的周") from None
     last = first + timedelta(days=6)
     prev, nxt = (first - timedelta(days=7)).isocalendar(), (first + timedelta(days=7)).isocalendar()
-    title = f"{year} 年第 {week} 周（{first:%m月%d日}–{last:%m月%d日}）"
+    title = f"{year} 年第 {week} 周（{first.month}月{first.day}日–{last.month}月{last.day}日）"
     return Span(View.WEEK, f"{year:04d}-W{week:02d}", first, last, None, title,
                 f"{prev.year:04d}-W{prev.week:02d}", f"{nxt.year:04d}-W{nxt.week:02d}")
 

@@ -71,7 +71,7 @@ def _calendar_ctx(request: web.Request, cal: plan_calendar.PlanCalendar) -> dict
         this = ("week", plan_calendar.week_of(today), "本周")
     every = [n for n in cal.days[0].notes if n.day is None] if cal.days else []
     return dict(cal=cal, span=span, weekday_names=WEEKDAY_NAMES, labels=labels, every_day=every,
-                zone=svc.settings.bot.timezone, other=other, this=this, push_label=push_label,
+                zone=svc.settings.bot.timezone, other=other, this=this, push_label=push_label, today=today,
                 week_of=plan_calendar.week_of)
 
 
@@ -162,7 +162,7 @@ async def builder_submit(request: web.Request) -> web.StreamResponse:
             return await _builder(request, draft, error=say(exc), status=400)
         reach = await release_ops.reach(svc, who, draft.items, channels=draft.channels, options=draft.options)
         return await render(request, "plan/confirm.html", draft=draft, reach=[reach_line(r) for r in reach],
-                            due=_local(request, due), zone=svc.settings.bot.timezone,
+                            due=_local(request, due, "%Y-%m-%d %H:%M" if not due.second else "%Y-%m-%d %H:%M:%S"), zone=svc.settings.bot.timezone,
                             channels=labels.channels(draft.channels),
                             push=push_label(draft.options.get("push", "")))
     rel = created.release
