@@ -112,12 +112,13 @@ async def usage(session: AsyncSession, start: datetime, end: datetime, *, planne
         if delivery_id != exclude_delivery and pushed_at is not None:  # the range excludes None
             found.append(PushUse(pushed_at, key, release_id, planned=False))
     if planned:
-        for rel in await session.scalars(select(Release).where(
-                Release.state == "pending", Release.due_at >= start, Release.due_at < end)
+        for rel_id, due_at, channels, options in await session.execute(
+                select(Release.id, Release.due_at, Release.channels, Release.options).where(
+                    Release.state == "pending", Release.due_at >= start, Release.due_at < end)
                 .order_by(Release.due_at, Release.id)):
-            key = str((rel.options or {}).get("push") or "none")
-            if "wechat" in (rel.channels or []) and key != "none":
-                found.append(PushUse(rel.due_at, key, rel.id, planned=True))
+            key = str((options or {}).get("push") or "none")
+            if "wechat" in (channels or []) and key != "none":
+                found.append(PushUse(due_at, key, rel_id, planned=True))
     return found
 
 
