@@ -212,6 +212,11 @@ async def subscribe(console: TestClient, *phones: str, topic: str = "all") -> No
                                      consent_method="test")
 
 
+def shown(page: str) -> str:
+    """The reach a confirmation page showed, as its form sends it back."""
+    return re.search(r'name="reach" value="([^"]*)"', page)[1]  # type: ignore[index]
+
+
 async def release_rows(console: TestClient) -> list[Release]:
     async with console.service.store.sessions() as s:  # type: ignore[attr-defined]
         return list(await s.scalars(select(Release).order_by(Release.id)))
@@ -259,7 +264,12 @@ async def test_an_sms_release_from_the_builder_is_created_only_once_confirmed(co
     asked = await (await me.post("/console/plan/new", form, status=200)).text()
     assert "确认创建" in asked and "短信订阅号码" in asked and "<td class=\"num\">3</td>" in asked
     assert await release_rows(console) == []  # nothing until confirmed
-    done = await me.post("/console/plan/new", [*form, ("confirmed", "yes")])
+    await subscribe(console, "13800000004")  # someone subscribes while the page is open
+    stale = await (await me.post("/console/plan/new", [*form, ("confirmed", "yes"), ("reach", shown(asked))],
+                                 status=200)).text()
+    assert "发送范围在您确认后有变化" in stale and "<td class=\"num\">4</td>" in stale
+    assert await release_rows(console) == []
+    done = await me.post("/console/plan/new", [*form, ("confirmed", "yes"), ("reach", shown(stale))])
     page = await me.follow(done)
     [rel] = await release_rows(console)
     assert done.headers["Location"] == f"/console/releases/{rel.id}"
@@ -359,3 +369,24 @@ async def test_xss_payloads_in_titles_reasons_and_queries_are_inert(console) -> 
     for page in pages:
         assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in pages[0]
+
+
+async def test_a_split_that_texts_subscribers_asks_first(console) -> None:  # noqa: ANN001
+    desk = console.desk
+    await subscribe(console, "13800000001", "13800000002")
+    policy = await desk.approved("policy", "关于优化营商环境的通知")
+    reading = await desk.add("interpretation", "解读", interprets=policy)
+    await desk.store.transaction(lambda s: workflow.submit(s, reading, actor="alice", now=desk.clock.now(),
+                                                           rules=desk.rules, files=desk.files))
+    bundle = await desk.schedule([policy, reading], at=beijing(2026, 11, 20, 10, 1), allow_pending=True,
+                                 channels=("website", "sms"))
+    desk.clock.set(beijing(2026, 11, 20, 10, 1))
+    assert (await desk.fire(bundle)).outcome == "held"
+    me = await as_(console, "carol")
+    await me.get(f"/console/releases/{bundle}")
+    asked = await (await me.post(f"/console/releases/{bundle}/split", {}, status=200)).text()
+    assert "确认拆分并发布" in asked and "<td class=\"num\">2</td>" in asked
+    assert len(await release_rows(console)) == 1
+    await me.post(f"/console/releases/{bundle}/split", {"confirmed": "yes", "reach": shown(asked)})
+    rows = await release_rows(console)
+    assert len(rows) == 2 and rows[-1].split_from == bundle

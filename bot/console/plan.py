@@ -154,7 +154,7 @@ async def builder_submit(request: web.Request) -> web.StreamResponse:
         due = parse_instant(draft.at, svc.settings.tz, now=svc.clock.now(), field="发布时刻")
         created = await release_ops.create(
             svc, who, draft.items, due_at=due, channels=draft.channels, options=draft.options,
-            confirm=release_ops.confirmed if confirmed else None)
+            confirm=confirmed_as_shown(str(form.get("reach", ""))) if confirmed else None)
     except Forbidden as exc:
         return await forbidden(request, say(exc))
     except GongkaiError as exc:
@@ -162,7 +162,9 @@ async def builder_submit(request: web.Request) -> web.StreamResponse:
             return await _builder(request, draft, error=say(exc), status=400)
         reach = await release_ops.reach(svc, who, draft.items, channels=draft.channels, options=draft.options)
         return await render(request, "plan/confirm.html", draft=draft, reach=[reach_line(r) for r in reach],
-                            due=_local(request, due, "%Y-%m-%d %H:%M" if not due.second else "%Y-%m-%d %H:%M:%S"), zone=svc.settings.bot.timezone,
+                            shown=fingerprint(reach), again=confirmed,
+                            due=_local(request, due, "%Y-%m-%d %H:%M:%S" if due.second else "%Y-%m-%d %H:%M"),
+                            zone=svc.settings.bot.timezone,
                             channels=labels.channels(draft.channels),
                             push=push_label(draft.options.get("push", "")))
     rel = created.release
@@ -180,6 +182,22 @@ async def builder_back(request: web.Request) -> web.StreamResponse:
     except InputError as exc:
         return await _builder(request, Draft(), error=say(exc), status=400)
     return await _builder(request, draft)
+
+
+def fingerprint(reach: list[Reach] | tuple[Reach, ...]) -> str:
+    """What the person was shown on the confirmation page (channel, people, parts each)."""
+    return ";".join(f"{r.channel}:{r.people}:{r.parts or 0}" for r in reach)
+
+
+def confirmed_as_shown(shown: str) -> release_ops.Confirm:
+    """Go on only if the release still reaches exactly whom the confirmation page showed;
+    otherwise ask again with the new numbers (subscribers came or went in between)."""
+    def check(reach: list[Reach]) -> list[str]:
+        if fingerprint(reach) != shown:
+            raise InputError("发送范围在确认后有变化，需要重新确认", field="confirm",
+                             fix="核对新的人数后再确认", code=CONFIRMATION_REQUIRED)
+        return release_ops.confirmed(reach)
+    return check
 
 
 def reach_line(reach: Reach) -> dict[str, Any]:
@@ -224,14 +242,15 @@ async def split(request: web.Request) -> web.StreamResponse:
     svc, release_id = _svc(request), int(request.match_info["release_id"])
     form = await request.post()
     try:
+        confirmed = form.get("confirmed") == "yes"
         done = await release_ops.split(svc, request["who"], release_id,
-                                       confirm=release_ops.confirmed if form.get("confirmed") == "yes" else None)
+                                       confirm=confirmed_as_shown(str(form.get("reach", ""))) if confirmed else None)
     except GongkaiError as exc:
         if getattr(exc, "code", "") != CONFIRMATION_REQUIRED:
             return await _refused(request, release_id, exc)
         reach = await svc.split_reach(release_id, request["who"].login)
         return await render(request, "plan/confirm_split.html", release_id=release_id,
-                            reach=[reach_line(r) for r in reach])
+                            reach=[reach_line(r) for r in reach], shown=fingerprint(reach), again=confirmed)
     return await redirect_with_flash(
         request, f"/console/releases/{done.release.id}",
         f"已拆分：已审核的稿件进入发布计划 {done.release.id}，立即发布；其余稿件仍在计划 {release_id} 中等待审核")
