@@ -136,6 +136,8 @@ async def _serve(settings) -> None:  # noqa: ANN001
             except OSError as exc:
                 key = "web.listen" if listen == settings.web.listen else "console.listen"
                 raise ListenFailed(key, listen, exc.strerror or str(exc)) from exc
+        if settings.bot.demo:  # the sample people, with the demo password shown on the login page
+            await sample.ensure_people(service, demo=True)
         if settings.bot.load_sample:
             await sample.load_if_empty(service)
         await _first_admin(service, log)
