@@ -95,7 +95,8 @@ def run(cli: Cli) -> None:
         fail_error(exc, cli.as_json)
     except ListenFailed as exc:
         fail_lines([f"错误：{exc.key} {exc.listen} 无法监听（{exc.why}）"
-                    "（修正：换一个端口，或停止占用该端口的程序）"], cli.as_json)
+                    "（修正：换一个端口，或停止占用该端口的程序）"], cli.as_json,
+                   error_code="invalid_config", field=exc.key)
     except OSError as exc:
         fail_lines([f"错误：web.listen {settings.web.listen} 无法监听（{exc.strerror}）"
                     "（修正：换一个端口，或停止占用该端口的程序）"], cli.as_json,

@@ -17,6 +17,9 @@ PAGES: tuple[str, ...] = (
     "bot.console.login",
     "bot.console.dashboard",
     "bot.console.password",
+    "bot.console.audit",
+    "bot.console.users",
+    "bot.console.channels",
     "bot.console.plan",
     "bot.console.records",
 )
