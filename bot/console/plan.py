@@ -170,7 +170,7 @@ async def builder_submit(request: web.Request) -> web.StreamResponse:
     rel = created.release
     message = (f"已创建发布计划 {rel.id}：稿件 {'、'.join(map(str, created.items))} 将于 "
                f"{_local(request, rel.due_at)}（{svc.settings.bot.timezone}）发往 {labels.channels(rel.channels)}")
-    return await redirect_with_flash(request, f"/console/releases/{rel.id}",
+    raise await redirect_with_flash(request, f"/console/releases/{rel.id}",
                                      "。".join([message, *created.warnings]))
 
 
@@ -209,7 +209,7 @@ def reach_line(reach: Reach) -> dict[str, Any]:
 async def _refused(request: web.Request, release_id: int, exc: GongkaiError) -> web.StreamResponse:
     if isinstance(exc, Forbidden):
         return await forbidden(request, say(exc))
-    return await redirect_with_flash(request, f"/console/releases/{release_id}", say(exc), "error")
+    raise await redirect_with_flash(request, f"/console/releases/{release_id}", say(exc), "error")
 
 
 @action(r"/console/releases/{release_id:\d+}/reschedule")
@@ -221,7 +221,7 @@ async def reschedule(request: web.Request) -> web.StreamResponse:
         rel = await release_ops.reschedule(svc, request["who"], release_id, due_at=due)
     except GongkaiError as exc:
         return await _refused(request, release_id, exc)
-    return await redirect_with_flash(request, f"/console/releases/{release_id}",
+    raise await redirect_with_flash(request, f"/console/releases/{release_id}",
                                      f"发布计划 {rel.id} 改为 {_local(request, rel.due_at)} 发布")
 
 
@@ -233,7 +233,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
         rel = await release_ops.cancel(svc, request["who"], release_id, reason=str(form.get("reason", "")))
     except GongkaiError as exc:
         return await _refused(request, release_id, exc)
-    return await redirect_with_flash(request, f"/console/releases/{release_id}",
+    raise await redirect_with_flash(request, f"/console/releases/{release_id}",
                                      f"发布计划 {rel.id} 已取消，其中的稿件回到“已审核”")
 
 
@@ -251,6 +251,6 @@ async def split(request: web.Request) -> web.StreamResponse:
         reach = await svc.split_reach(release_id, request["who"].login)
         return await render(request, "plan/confirm_split.html", release_id=release_id,
                             reach=[reach_line(r) for r in reach], shown=fingerprint(reach), again=confirmed)
-    return await redirect_with_flash(
+    raise await redirect_with_flash(
         request, f"/console/releases/{done.release.id}",
         f"已拆分：已审核的稿件进入发布计划 {done.release.id}，立即发布；其余稿件仍在计划 {release_id} 中等待审核")

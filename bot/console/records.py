@@ -116,12 +116,12 @@ async def resolve(request: web.Request) -> web.StreamResponse:
     where = f"/console/releases/{back}" if back else "/console/releases/"
     choice = {"sent": {"sent": True}, "not_sent": {"sent": False}, "done": {"done": True}}.get(outcome)
     if choice is None:
-        return await redirect_with_flash(request, where, "请选择处理结果：已送达、未送达（重新发送）或已人工处理", "error")
+        raise await redirect_with_flash(request, where, "请选择处理结果：已送达、未送达（重新发送）或已人工处理", "error")
     try:
         done = await delivery_ops.resolve(svc, request["who"], delivery_id, note=note, **choice)
     except Forbidden as exc:
         return await forbidden(request, say(exc))
     except GongkaiError as exc:
-        return await redirect_with_flash(request, where, say(exc), "error")
-    return await redirect_with_flash(request, where, f"投递 {done.id} 已标记为“{labels.delivery_state(done.state)}”")
+        raise await redirect_with_flash(request, where, say(exc), "error") from None
+    raise await redirect_with_flash(request, where, f"投递 {done.id} 已标记为“{labels.delivery_state(done.state)}”")
 
