@@ -333,6 +333,8 @@ async def test_an_author_is_refused_with_403_and_nothing_changes(console) -> Non
         s, delivery.id, Result(Outcome.FAILED, "磁盘已满"), now=desk.clock.now(), source="test"))
     before = [(r.id, r.state, r.due_at) for r in await release_rows(console)]
     me = await as_(console, "alice")
+    shown = await me.get(f"/console/releases/{rel}")  # a page the author may read, without the forms
+    assert "磁盘已满" in shown and "/resolve" not in shown and f"/console/releases/{rel}/cancel" not in shown
     for path, data in [("/console/plan/new", [("items", str(other)), ("at", "2026-12-01 09:00"),
                                               ("channels", "website"), ("confirmed", "yes")]),
                        (f"/console/releases/{rel}/reschedule", [("at", "2026-12-01 09:00")]),

@@ -16,6 +16,7 @@ from bot.ops import calendar as calendar_ops
 from bot.ops import releases as release_ops
 from bot.ops import schedulable
 from bot.timeparse import INSTANT_FORMS, parse_instant
+from content.accounts import Role
 from content.errors import Forbidden, GongkaiError, InputError
 from schedules import plan_calendar
 
@@ -41,6 +42,11 @@ def push_label(key: str) -> str:
         return ""
     kind, _, name = key.partition(":")
     return "群发给全部粉丝" if key == "all" else f"群发给{'标签' if kind == 'tag' else '名单'}“{name}”的粉丝"
+
+
+def may_schedule(request: web.Request) -> bool:
+    """Whether to offer scheduling links and forms (a hint only: ``ops.releases`` decides)."""
+    return bool(request["who"].has(Role.APPROVER))
 
 
 # ---------------------------------------------------------------------------- the calendar
@@ -72,6 +78,7 @@ def _calendar_ctx(request: web.Request, cal: plan_calendar.PlanCalendar) -> dict
     every = [n for n in cal.days[0].notes if n.day is None] if cal.days else []
     return dict(cal=cal, span=span, weekday_names=WEEKDAY_NAMES, labels=labels, every_day=every,
                 zone=svc.settings.bot.timezone, other=other, this=this, push_label=push_label, today=today,
+                can_schedule=may_schedule(request),
                 week_of=plan_calendar.week_of)
 
 
@@ -117,7 +124,8 @@ async def _builder(request: web.Request, draft: Draft, *, error: str = "", statu
                         error=error, channels=[(c, labels.channel(c)) for c in enabled],
                         chosen=set(draft.channels or enabled), labels=labels,
                         push_lists=sorted(wechat.push_lists) if wechat is not None else [],
-                        wechat=wechat is not None, zone=svc.settings.bot.timezone, forms=INSTANT_FORMS)
+                        wechat=wechat is not None, zone=svc.settings.bot.timezone, forms=INSTANT_FORMS,
+                        can_schedule=may_schedule(request))
 
 
 @view("/console/plan/new")
@@ -162,7 +170,8 @@ async def builder_submit(request: web.Request) -> web.StreamResponse:
             return await _builder(request, draft, error=say(exc), status=400)
         reach = await release_ops.reach(svc, who, draft.items, channels=draft.channels, options=draft.options)
         return await render(request, "plan/confirm.html", draft=draft, reach=[reach_line(r) for r in reach],
-                            shown=fingerprint(reach), again=confirmed,
+                            shown=fingerprint(reach), again=confirmed, labels=labels,
+                            items=await schedulable.described(svc, who, draft.items),
                             due=_local(request, due, "%Y-%m-%d %H:%M:%S" if due.second else "%Y-%m-%d %H:%M"),
                             zone=svc.settings.bot.timezone,
                             channels=labels.channels(draft.channels),

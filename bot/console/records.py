@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bot import labels
 from bot.console.kit import action, forbidden, redirect_with_flash, render, say, view
-from bot.console.plan import push_label
+from bot.console.plan import may_schedule, push_label
 from bot.ops import deliveries as delivery_ops
 from bot.ops import releases as release_ops
 from content.errors import Forbidden, GongkaiError, NotFound
@@ -48,7 +48,8 @@ async def release_list(request: web.Request) -> web.StreamResponse:
     listed = listed[:limit]
     return await render(request, "plan/releases.html", status=400 if error else 200, listed=listed, state=state,
                   states=[(s, labels.release_state(s)) for s in STATE_CHOICES], labels=labels,
-                  zone=svc.settings.bot.timezone, error=error, more=more, limit=limit)
+                  zone=svc.settings.bot.timezone, error=error, more=more, limit=limit,
+                  can_schedule=may_schedule(request))
 
 
 def receipt_links(receipt: Any) -> list[str]:
@@ -100,6 +101,7 @@ async def release_page(request: web.Request) -> web.StreamResponse:
     return await render(request, "plan/release.html", shown=shown, rel=rel, deliveries=deliveries, labels=labels,
                   zone=svc.settings.bot.timezone, open=rel.state in OPEN_STATES,
                   held=rel.state == "held", at_value=local(rel.due_at),
+                  can_schedule=may_schedule(request),
                   push=push_label(str((rel.options or {}).get("push") or "")),
                   draining=[e.line(lambda t: local(t)) for e in shown.draining])
 

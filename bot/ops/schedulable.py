@@ -56,3 +56,14 @@ async def choices(svc: Service, who: Who, *, item_id: int | None = None, query: 
             found.update({r[0]: Candidate(*r) for r in await s.execute(base.where(Item.id.in_(missing)))})
     ordered = [found[i] for i in bundle if i in found] + [c for i, c in found.items() if i not in bundle]
     return Choices(tuple(ordered), tuple(i for i in bundle if i not in waiting), tuple(waiting), more)
+
+
+async def described(svc: Service, who: Who, item_ids: list[int]) -> tuple[Candidate, ...]:
+    """The chosen items as the confirmation page names them (kind and title), in the given order."""
+    any_role(who, "查看稿件")
+    async with svc.store.sessions() as s:
+        rows = {r[0]: Candidate(*r) for r in await s.execute(
+            select(Item.id, Item.kind, Revision.title, Item.department)
+            .join(Revision, (Revision.item_id == Item.id) & (Revision.number == Item.current_revision))
+            .where(Item.id.in_(item_ids)))}
+    return tuple(rows[i] for i in item_ids if i in rows)
