@@ -89,6 +89,9 @@ def test_an_approver_schedules_a_bundle_from_the_calendar(tmp_path: Path, sqlite
             shoot(page, "plan-month")
             page.click("a[rel=next]")
             shoot(page, "plan-month-next")
+            now = SystemClock().now().astimezone(SHANGHAI)
+            page.keyboard.press("ArrowLeft")  # the script's shortcut back to the month before
+            page.wait_for_url(base + f"/console/plan/?month={now:%Y-%m}")
             page.click("a.switch")
             shoot(page, "plan-week")
             page.goto(base + "/console/plan/?month=2026-10")
