@@ -220,6 +220,9 @@ class Release(Base):
     hold_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     split_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
+    #: the release calendar and the planned pushes ask for one state (or three) in a time range
+    __table_args__ = (Index("ix_releases_state_due", "state", "due_at"),)
+
 
 class ReleaseItem(Base):
     __tablename__ = "release_items"

@@ -21,6 +21,8 @@ PAGES: tuple[str, ...] = (
     "bot.console.users",
     "bot.console.channels",
     "bot.console.webhooks",
+    "bot.console.plan",
+    "bot.console.records",
 )
 
 
