@@ -36,6 +36,7 @@ AUDIT_LABELS = {
     "wechat_topic_subscribe": "微信订阅主题", "wechat_topic_unsubscribe": "微信退订主题",
     "account_added": "新建账号", "account_disabled": "停用账号", "account_enabled": "启用账号",
     "account_password_changed": "修改密码", "account_roles_changed": "修改角色", "account_token_issued": "签发个人令牌",
+    "annual_report_set": "填写年报数据",
 }
 
 

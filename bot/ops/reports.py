@@ -1,0 +1,100 @@
+"""Reports and self-inspection: the one implementation the CLI (``gongkai report``,
+``gongkai inspect``) and the console call.
+
+Reading a report or running the inspection is open to every role (``who`` None is the local
+command line, which reads the store file directly anyway); entering an annual-report figure
+takes 审核签发 or 管理员 and is audited under the acting account.
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from content import annual_report
+from content.accounts import AccountView, Role
+from content.annual_report import AnnualReport
+from content.errors import GongkaiError, InputError
+from schedules import compliance_report, inspection
+from schedules.compliance_report import ComplianceReport, Limits
+from schedules.inspection import Inspection, Thresholds
+
+if TYPE_CHECKING:
+    from bot.service import Service
+    from bot.settings import Settings
+
+MAX_SPAN_DAYS = 5 * 366
+WRITE_ROLES = (Role.APPROVER, Role.ADMIN)
+
+
+class Forbidden(GongkaiError):
+    code = "forbidden"
+
+
+def _require(who: AccountView | None, *roles: Role) -> AccountView:
+    # to be replaced by bot.ops.require once core lands it (same rule: any of the roles)
+    if who is None or who.disabled or not any(who.has(r) for r in roles):
+        names = "或".join(r.label for r in roles)
+        login = who.login if who else "（未登录）"
+        raise Forbidden(f"{login} 没有“{names}”角色，不能执行此操作",
+                        fix="请管理员用 gongkai user roles 授予角色，或换用有该角色的账号")
+    return who
+
+
+def limits(settings: Settings) -> Limits:
+    r = settings.reports
+    return Limits(column_days=dict(r.column_days), default_column_days=r.default_column_days,
+                  account_days=r.account_days, press_target=r.press_target_per_quarter,
+                  press_departments=tuple(r.press_departments), columns=tuple(r.columns))
+
+
+def thresholds(settings: Settings) -> Thresholds:
+    r = settings.reports
+    return Thresholds(home_page_days=r.home_page_days, key_columns_veto=r.key_columns_veto,
+                      stale_columns_veto=r.stale_columns_veto, blank_columns_veto=r.blank_columns_veto,
+                      dynamic_paths=tuple(r.dynamic_paths))
+
+
+def check_period(start: date, end: date) -> None:
+    if end < start:
+        raise InputError(f"结束日期 {end.isoformat()} 早于开始日期 {start.isoformat()}", field="--to",
+                         fix="--from 写开始日期，--to 写结束日期（含当天）")
+    if (end - start).days > MAX_SPAN_DAYS:
+        raise InputError("统计区间超过 5 年", field="--to", fix="分段统计，每段不超过 5 年")
+
+
+async def compliance(svc: Service, who: AccountView | None, *, start: date, end: date,
+                     department: str | None = None) -> ComplianceReport:
+    check_period(start, end)
+    department = (department or "").strip() or None
+    async with svc.store.sessions() as s:
+        return await compliance_report.compute(
+            s, svc.calendar, limits(svc.settings), start=start, end=end, department=department,
+            channels=svc.enabled_channel_names(), tz=svc.settings.tz, now=svc.clock.now())
+
+
+async def annual(svc: Service, who: AccountView | None, year: int) -> AnnualReport:
+    async with svc.store.sessions() as s:
+        return await annual_report.compute(s, year, tz=svc.settings.tz)
+
+
+async def annual_set(svc: Service, who: AccountView | None, year: int, row: str, column: str,
+                     value: str) -> annual_report.Cell:
+    """Keep a staff figure in table II; returns the cell as the report now shows it."""
+    acting = _require(who, *WRITE_ROLES)
+    entry = await svc.store.transaction(lambda s: annual_report.set_entry(
+        s, year, row, column, value, actor=acting.login, now=svc.clock.now()), what="annual report entry")
+    report = await annual(svc, who, year)
+    return report.cell(entry.row, entry.column)
+
+
+async def inspect(svc: Service, who: AccountView | None, *, site: Path | None = None) -> Inspection:
+    site = site or svc.settings.site_path
+    if not site.exists():
+        raise InputError(f"网站目录 {site} 不存在", field="--site",
+                         fix="先运行 gongkai site build，或用 --site 指向已构建的网站目录")
+    async with svc.store.sessions() as s:
+        return await inspection.run(
+            s, site, limits=limits(svc.settings), thresholds=thresholds(svc.settings), rules=svc.rules,
+            channels=svc.enabled_channel_names(), base_url=svc.settings.base_url, tz=svc.settings.tz,
+            now=svc.clock.now())
