@@ -189,6 +189,38 @@ async def compute(session: AsyncSession, calendar: WorkdayCalendar, limits: Limi
 
 
 # ----------------------------------------------------------------------------- obligations
+class WorkdayCounter:
+    """``calendar.workdays_between`` for many pairs of days: each day is asked of the calendar
+    once, then counts are differences of a running total."""
+
+    def __init__(self, calendar: WorkdayCalendar) -> None:
+        self.calendar = calendar
+        self.first: date | None = None
+        self.totals: list[int] = []  # working days in (first, first + k]
+
+    def _upto(self, day: date) -> int:
+        if self.first is None:
+            self.first, self.totals = day, [0]
+        if day < self.first:
+            ahead = (self.first - day).days
+            extra, running = [], 0
+            for k in range(1, ahead + 1):
+                running += self.calendar.is_workday(day + timedelta(days=k))
+                extra.append(running)
+            self.totals = [0] + extra + [t + running for t in self.totals[1:]]
+            self.first = day
+        index = (day - self.first).days
+        while len(self.totals) <= index:
+            nxt = self.first + timedelta(days=len(self.totals))
+            self.totals.append(self.totals[-1] + self.calendar.is_workday(nxt))
+        return self.totals[index]
+
+    def between(self, start: date, end: date) -> int:
+        """Working days in (start, end]; negative when end is before start."""
+        self._upto(min(start, end))  # the earlier day first: prepending shifts the totals
+        return self._upto(end) - self._upto(start)
+
+
 async def _obligations(session: AsyncSession, calendar: WorkdayCalendar, *, start: date,
                        end: date, department: str | None, tz: ZoneInfo,
                        as_of: datetime) -> tuple[tuple[RuleRow, ...], tuple[Lateness, ...]]:
@@ -200,6 +232,7 @@ async def _obligations(session: AsyncSession, calendar: WorkdayCalendar, *, star
              .order_by(Obligation.due_at, Obligation.id))
     if department:
         query = query.where(Obligation.department == department)
+    counter = WorkdayCounter(calendar)
     counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     late_wd: dict[tuple[str, str], list[int]] = defaultdict(list)
     late_h: dict[tuple[str, str], float] = defaultdict(float)
@@ -217,7 +250,7 @@ async def _obligations(session: AsyncSession, calendar: WorkdayCalendar, *, star
             continue
         until = met_at if state == "late" else as_of
         hours_rule = due_at != _end_of_day(due_on, tz)
-        wd = max(calendar.workdays_between(due_on, until.astimezone(tz).date()), 0)
+        wd = max(counter.between(due_on, until.astimezone(tz).date()), 0)
         hours = max((until - due_at).total_seconds() / 3600, 0.0)
         found.append(Lateness(oid, dept, rule, stype, sid, state, due_at, met_at,
                               "hours" if hours_rule else "workdays", wd, round(hours, 1)))
