@@ -151,7 +151,7 @@ async def _policy_counts(session: AsyncSession, year: int, tz: ZoneInfo) -> dict
                                     "retracted": retracted if state == "retracted" else None})
         # the latest published revision says what the document is and when it was made
         doc["class"] = policy_class(doc_no, tags, normative)
-        doc["issued"] = issued or first.astimezone(tz).date()
+        doc["issued"] = issued or (first.astimezone(tz).date() if first else published.astimezone(tz).date())
         if doc["abolished"] is None and ABOLISHED.search(validity or ""):
             doc["abolished"] = published.astimezone(tz).date()
     counts: dict[tuple[str, str], int] = defaultdict(int)

@@ -248,7 +248,7 @@ async def _obligations(session: AsyncSession, calendar: WorkdayCalendar, *, star
             continue
         if state == "late" and met_at is None:
             continue
-        until = met_at if state == "late" else as_of
+        until: datetime = met_at if state == "late" and met_at is not None else as_of
         hours_rule = due_at != _end_of_day(due_on, tz)
         wd = max(counter.between(due_on, until.astimezone(tz).date()), 0)
         hours = max((until - due_at).total_seconds() / 3600, 0.0)
@@ -320,7 +320,7 @@ async def column_updates(session: AsyncSession, *, department: str | None,
              .group_by(Item.column_name))
     if department:
         query = query.where(Item.department == department)
-    return {name: last for name, last in await session.execute(query) if name}
+    return {name: last for name, last in await session.execute(query) if name and last is not None}
 
 
 def judge_columns(limits: Limits, updates: Mapping[str, datetime | None],
