@@ -37,6 +37,8 @@ class Role(str, Enum):
 ROLE_LABELS = {Role.AUTHOR: "撰稿", Role.REVIEWER: "保密审查", Role.APPROVER: "审核签发",
                Role.ADMIN: "管理员", Role.AUDITOR: "只读"}
 DEMO_ROLES = (Role.AUTHOR, Role.REVIEWER, Role.APPROVER)
+# demo mode only: the password of the sample people, shown on the console's login page
+DEMO_PASSWORD = "gongkai-demo"
 TOKEN_DAYS = 90
 TOKEN_PREFIX = "gk_"
 FIRST_ADMIN = "admin"
@@ -156,20 +158,38 @@ async def add(session: AsyncSession, login: str, *, name: str, roles: tuple[Role
 
 async def ensure_demo(session: AsyncSession, login: str, *, now: datetime) -> AccountView:
     """Demo mode: the account named by ``--as``, made with the author, reviewer and approver
-    roles when it does not exist yet. A disabled account is refused."""
+    roles when it does not exist yet (``admin`` is made an administrator, as the first start
+    would make it). A disabled account is refused."""
     acc = await session.scalar(select(Account).where(Account.login == login))
     if acc is None:  # not audited: the events it then acts in name it
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         # another command may make it at the same moment: then that one is used
         await session.execute(insert(Account).values(
-            login=login, name=login, department="", roles=[r.value for r in DEMO_ROLES], disabled=False,
+            login=login, name=login, department="", disabled=False,
+            roles=[Role.ADMIN.value] if login == FIRST_ADMIN else [r.value for r in DEMO_ROLES],
             created_at=now, password_hash=None).on_conflict_do_nothing(index_elements=["login"]))
         acc = await session.scalar(select(Account).where(Account.login == login))
     if acc is None:
         raise GongkaiError(f"账号 {login} 无法创建", fix="稍后重试")
     if acc.disabled:
-        raise GongkaiError(f"账号 {login} 已停用", fix="请管理员用 gongkai user enable 重新启用，或换一个账号操作")
+        raise GongkaiError(f"账号 {login} 已停用", fix="请管理员用 gongkai user enable 重新启用，或换一个账号操作",
+                           code="account_disabled")
     return AccountView.of(acc)
+
+
+async def ensure_people(session: AsyncSession, people: tuple[tuple[str, str, Role], ...], *,
+                        password: str | None, now: datetime) -> list[AccountView]:
+    """The named accounts ((login, display name, role), …), made when missing with ``password``
+    (None: no password, they cannot sign in) and left as they are when they exist."""
+    found = []
+    for login, name, role in people:
+        acc = await session.scalar(select(Account).where(Account.login == login))
+        if acc is None:
+            found.append(await add(session, login, name=name, roles=(role,), password=password,
+                                   actor="gongkai", now=now))
+        else:
+            found.append(AccountView.of(acc))
+    return found
 
 
 async def ensure_first_admin(session: AsyncSession, *, now: datetime) -> str | None:
@@ -230,7 +250,8 @@ async def check_password(session: AsyncSession, login: str, password: str) -> Ac
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or acc is None or acc.disabled:
-        raise GongkaiError(BAD_LOGIN, fix="检查登录名与密码，或请管理员用 gongkai user passwd 重设")
+        raise GongkaiError(BAD_LOGIN, fix="检查登录名与密码，或请管理员用 gongkai user passwd 重设",
+                           code="unauthenticated")
     return AccountView.of(acc)
 
 
@@ -240,7 +261,7 @@ async def issue_token(session: AsyncSession, login: str, *, actor: str, now: dat
         raise InputError(f"有效期 {days} 天超出范围", field="--days", fix="取 1 到 366 天")
     acc = await _get(session, login)
     if acc.disabled:
-        raise GongkaiError(f"账号 {login} 已停用", fix="停用的账号不能领取令牌")
+        raise GongkaiError(f"账号 {login} 已停用", fix="停用的账号不能领取令牌", code="account_disabled")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(account_id=acc.id, token_hash=_token_hash(secret), created_at=now,
                      expires_at=now + timedelta(days=days), created_by=actor)
@@ -263,7 +284,8 @@ async def by_token(session: AsyncSession, secret: str, *, now: datetime) -> Acco
         ApiToken, ApiToken.account_id == Account.id).where(ApiToken.token_hash == _token_hash(secret.strip())))
     found = row.first()
     if found is None or found[1] <= now or found[0].disabled:
-        raise GongkaiError(BAD_TOKEN, fix="请管理员用 gongkai user token 签发新令牌，或运行 gongkai login")
+        raise GongkaiError(BAD_TOKEN, fix="请管理员用 gongkai user token 签发新令牌，或运行 gongkai login",
+                           code="unauthenticated")
     return AccountView.of(found[0])
 
 
