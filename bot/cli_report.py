@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from bot.clikit import Cli, command
+from bot.ops import Who
 from bot.ops import reports as ops
 from bot.output import emit
 from bot.report_files import FORMAT_CHOICES, Format, parse_format, render
@@ -69,11 +70,11 @@ def compliance_cmd(cli: Cli, start: str, end: str, department: str | None, fmt: 
     first, last = parse_date(start, field="--from"), parse_date(end, field="--to")
     parse_format(fmt, output)  # a bad format is refused before the store is opened
 
-    async def work(svc: Service) -> Document:
-        result = await ops.compliance(svc, cli.account, start=first, end=last, department=department)
+    async def work(svc: Service, who: Who) -> Document:
+        result = await ops.compliance(svc, who, start=first, end=last, department=department)
         return compliance(result, svc.settings.tz)
 
-    _write(cli, cli.run(work), fmt, output)
+    _write(cli, cli.run_as(work), fmt, output)
 
 
 @command(report, "annual")
@@ -85,10 +86,10 @@ def annual_cmd(cli: Cli, year: int, fmt: str | None, output: str | None) -> None
     库中无从统计的项目标为“待填写”。"""
     parse_format(fmt, output)
 
-    async def work(svc: Service) -> Document:
-        return annual(await ops.annual(svc, cli.account, year), svc.settings.tz)
+    async def work(svc: Service, who: Who) -> Document:
+        return annual(await ops.annual(svc, who, year), svc.settings.tz)
 
-    _write(cli, cli.run(work), fmt, output)
+    _write(cli, cli.run_as(work), fmt, output)
 
 
 @command(report, "annual-set")
@@ -105,12 +106,7 @@ def annual_set(cli: Cli, year: int, row: str, column: str, value: str) -> None:
     from content.annual_report import parse_cell
 
     parse_cell(row, column, value)  # bad input is refused before anything is opened
-    cli.actor  # noqa: B018 - who acts must be known (and proved outside demo mode)
-
-    async def work(svc: Service):  # noqa: ANN202
-        return await ops.annual_set(svc, cli.account, year, row, column, value)
-
-    cell = cli.run(work)
+    cell = cli.run_as(lambda svc, who: ops.annual_set(svc, who, year, row, column, value))
     emit(cli.as_json, {"year": year, "row": cell.row, "column": cell.column, "value": cell.text,
                        "source": cell.source, "counted": cell.counted, "entered_by": cell.entered_by},
          f"{year} 年年报表二已保存：{_cell_name(cell.row, cell.column)} = {cell.text}"
@@ -139,11 +135,11 @@ def inspect(cli: Cli, site: str | None, fmt: str | None, output: str | None) -> 
     存在单项否决问题时退出状态为 3。"""
     parse_format(fmt, output)
 
-    async def work(svc: Service):  # noqa: ANN202
-        result = await ops.inspect(svc, cli.account, site=Path(site).expanduser() if site else None)
+    async def work(svc: Service, who: Who):  # noqa: ANN202
+        result = await ops.inspect(svc, who, site=Path(site).expanduser() if site else None)
         return result, inspect_sheets(result, svc.settings.tz)
 
-    result, doc = cli.run(work)
+    result, doc = cli.run_as(work)
     _write(cli, doc, fmt, output)
     if result.vetoes:
         sys.exit(VETO_EXIT)

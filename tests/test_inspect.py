@@ -15,6 +15,7 @@ import pytest
 from bot.ops import reports as ops
 from bot.service import Service
 from bot.settings import load
+from content.accounts import AccountView, Role
 from content.clock import FixedClock
 from schedules.inspection import Severity
 from tests.botproc import bot_env, invoke
@@ -22,6 +23,7 @@ from tests.desk import Desk
 from tests.test_website import retract
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+AUDITOR = AccountView("erin", "审计员", "", (Role.AUDITOR,), False, True)  # reads, changes nothing
 QUIET_MEDIA = {"GONGKAI_CHANNELS__WECHAT__ENABLED": "false", "GONGKAI_CHANNELS__WEIBO__ENABLED": "false"}
 
 
@@ -65,7 +67,7 @@ async def test_a_clean_site_has_no_veto(svc: Service) -> None:
     await publish_a_clean_week(svc.desk)  # type: ignore[attr-defined]
     await build(svc)
     svc.clock.set(beijing(2026, 11, 20, 10))  # type: ignore[attr-defined]
-    result = await ops.inspect(svc, None)
+    result = await ops.inspect(svc, AUDITOR)
     assert result.pages > 5
     assert result.findings == ()
     assert all(result.passed(f"I{n}") for n in range(1, 10))
@@ -80,12 +82,12 @@ async def test_a_stale_home_page_and_stale_columns_are_vetoes(tmp_path: Path, da
         await desk.publish(ids, at=beijing(2026, 11, 19, 10))
         await build(svc)
         desk.clock.set(beijing(2026, 11, 27, 10))  # 8 days on: within 2 weeks
-        result = await ops.inspect(svc, None)
+        result = await ops.inspect(svc, AUDITOR)
         assert {f.indicator for f in result.vetoes} == {"I5"}  # WeChat and Weibo never sent
         assert [(f.indicator, f.severity, f.where) for f in result.deductions] == [
             ("I4", Severity.DEDUCTION, "人事信息")]  # a configured column with nothing in it
         desk.clock.set(beijing(2026, 12, 10, 10))  # 21 days on
-        result = await ops.inspect(svc, None)
+        result = await ops.inspect(svc, AUDITOR)
         vetoes = {(f.indicator, f.where) for f in result.vetoes}
         assert ("I1", "index.html") in vetoes
         assert {w for i, w in vetoes if i == "I2"} == {"本地动态", "部门动态", "区县动态", "乡镇动态", "要闻"}
@@ -111,7 +113,7 @@ async def test_broken_link_missing_date_sensitive_word_and_unlinked_interpretati
     assert n == 1
     page.write_text(html, encoding="utf-8")
     desk.clock.set(beijing(2026, 11, 20, 10))
-    result = await ops.inspect(svc, None)
+    result = await ops.inspect(svc, AUDITOR)
     got = {(f.indicator, f.severity, f.where) for f in result.findings}
     assert ("I6", Severity.DEDUCTION, f"items/{linked}.html") in got
     assert ("I8", Severity.DEDUCTION, f"items/{ids['news']}.html") in got

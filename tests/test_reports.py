@@ -30,6 +30,7 @@ from tests.desk import Desk
 from tests.test_website import correct
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+AUDITOR = AccountView("erin", "审计员", "", (Role.AUDITOR,), False, True)  # reads, changes nothing
 YEAR = dict(start=date(2026, 1, 1), end=date(2026, 12, 31))
 
 
@@ -61,7 +62,7 @@ async def test_a_missed_interpretation_is_still_in_the_report_a_year_later(svc: 
     await svc.evaluate_obligations()
     desk.clock.set(beijing(2027, 11, 10, 9))  # a year on, never interpreted
     await svc.evaluate_obligations()
-    report = await ops.compliance(svc, None, **YEAR)
+    report = await ops.compliance(svc, AUDITOR, **YEAR)
     [row] = report.rules
     assert (row.department, row.rule, row.obligations, row.missed, row.on_time_rate) == \
         ("市政务服务局", "R3", 1, 1, 0.0)
@@ -81,7 +82,7 @@ async def test_lateness_counts_working_days_across_national_day(svc: Service) ->
     interp = await desk.approved("interpretation", "图解：优化营商环境", interprets=policy)
     await desk.publish([interp], at=beijing(2026, 10, 12, 10))  # Monday after the holiday
     await svc.evaluate_obligations()
-    report = await ops.compliance(svc, None, start=date(2026, 10, 1), end=date(2026, 10, 31))
+    report = await ops.compliance(svc, AUDITOR, start=date(2026, 10, 1), end=date(2026, 10, 31))
     [row] = report.rules
     assert (row.rule, row.obligations, row.met, row.late, row.on_time_rate) == ("R1", 1, 0, 1, 0.0)
     # late by the 调休 Saturday 10-10 and Monday 10-12: 2 working days (3 calendar days)
@@ -91,7 +92,7 @@ async def test_lateness_counts_working_days_across_national_day(svc: Service) ->
     text = render(compliance_doc(report, SHANGHAI), Format.TEXT, SHANGHAI, desk.clock.now()).decode()
     assert "2 个工作日" in text and "逾期完成" in text
     # outside the period it is not counted
-    assert (await ops.compliance(svc, None, start=date(2026, 11, 1), end=date(2026, 11, 30))).rules == ()
+    assert (await ops.compliance(svc, AUDITOR, start=date(2026, 11, 1), end=date(2026, 11, 30))).rules == ()
 
 
 async def test_quiet_weeks_stale_columns_accounts_and_press_conferences(svc: Service) -> None:
@@ -103,7 +104,7 @@ async def test_quiet_weeks_stale_columns_accounts_and_press_conferences(svc: Ser
                                 issued="2026-09-15")
     await desk.publish([press], at=beijing(2026, 9, 15, 10))  # week 38
     desk.clock.set(beijing(2026, 10, 5, 9))
-    report = await ops.compliance(svc, None, start=date(2026, 9, 1), end=date(2026, 9, 30))
+    report = await ops.compliance(svc, AUDITOR, start=date(2026, 9, 1), end=date(2026, 9, 30))
     assert report.weeks_checked == 4  # weeks 36–39; week 40 ends in October
     assert [w.week for w in report.quiet_weeks] == [37, 39]
     columns = {c.column: c for c in report.columns}
@@ -194,7 +195,7 @@ async def test_annual_table_two_counts_regulations_and_normative_documents(svc: 
     await correct(desk, old, title="关于规范停车收费的若干规定", body="已废止。", note="本规定已废止",
                   normative=True, issued="2025-06-01", validity="已废止", doc_no="京政发〔2025〕8号",
                   index_no="11000000/2025-00001", issuer="示例市人民政府", topic="交通")
-    report = await ops.annual(svc, None, 2026)
+    report = await ops.annual(svc, AUDITOR, 2026)
     got = {(c.row, c.column): (c.text, c.source) for c in report.cells}
     assert got[("regulations", "issued")] == ("1", "store")
     assert got[("regulations", "abolished")] == ("0", "store")
@@ -207,7 +208,7 @@ async def test_annual_table_two_counts_regulations_and_normative_documents(svc: 
     counts = {(d.column, d.kind): d.count for d in report.disclosures}
     assert counts == {("政策文件", "policy"): 3, ("工作动态", "news"): 1}
     # 2025: the old one issued and in force
-    before = await ops.annual(svc, None, 2025)
+    before = await ops.annual(svc, AUDITOR, 2025)
     assert before.cell("normative", "issued").text == "1" and before.cell("normative", "in_force").text == "1"
     text = render(annual_doc(report, SHANGHAI), Format.TEXT, SHANGHAI, desk.clock.now()).decode()
     assert "第二十条第（一）项" in text and "规章" in text and "行政规范性文件" in text
@@ -263,6 +264,8 @@ async def _check_kept(config: Path) -> None:
         author = AccountView("dave", "戴维", "", (Role.AUTHOR,), False, True)
         with pytest.raises(GongkaiError, match="审核签发"):
             await ops.annual_set(svc, author, 2026, "licensing", "decisions", "1")
-        assert (await ops.annual(svc, None, 2026)).cell("licensing", "decisions").text == "128"
+        with pytest.raises(GongkaiError, match="审核签发"):  # an auditor reads but changes nothing
+            await ops.annual_set(svc, AUDITOR, 2026, "licensing", "decisions", "1")
+        assert (await ops.annual(svc, AUDITOR, 2026)).cell("licensing", "decisions").text == "128"
     finally:
         await svc.store.close()

@@ -1,9 +1,8 @@
 """Reports and self-inspection: the one implementation the CLI (``gongkai report``,
 ``gongkai inspect``) and the console call.
 
-Reading a report or running the inspection is open to every role (``who`` None is the local
-command line, which reads the store file directly anyway); entering an annual-report figure
-takes 审核签发 or 管理员 and is audited under the acting account.
+Reading a report or running the inspection is open to every role (只读 included); entering an
+annual-report figure takes 审核签发 or 管理员 and is audited under the acting account.
 """
 from __future__ import annotations
 
@@ -12,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from content import annual_report
-from content.accounts import AccountView, Role
+from bot.ops import Role, Who, any_role, require
 from content.annual_report import AnnualReport
-from content.errors import GongkaiError, InputError
+from content.errors import InputError
 from schedules import compliance_report, inspection
 from schedules.compliance_report import ComplianceReport, Limits
 from schedules.inspection import Inspection, Thresholds
@@ -25,20 +24,6 @@ if TYPE_CHECKING:
 
 MAX_SPAN_DAYS = 5 * 366
 WRITE_ROLES = (Role.APPROVER, Role.ADMIN)
-
-
-class Forbidden(GongkaiError):
-    code = "forbidden"
-
-
-def _require(who: AccountView | None, *roles: Role) -> AccountView:
-    # to be replaced by bot.ops.require once core lands it (same rule: any of the roles)
-    if who is None or who.disabled or not any(who.has(r) for r in roles):
-        names = "或".join(r.label for r in roles)
-        login = who.login if who else "（未登录）"
-        raise Forbidden(f"{login} 没有“{names}”角色，不能执行此操作",
-                        fix="请管理员用 gongkai user roles 授予角色，或换用有该角色的账号")
-    return who
 
 
 def limits(settings: Settings) -> Limits:
@@ -63,8 +48,9 @@ def check_period(start: date, end: date) -> None:
         raise InputError("统计区间超过 5 年", field="--to", fix="分段统计，每段不超过 5 年")
 
 
-async def compliance(svc: Service, who: AccountView | None, *, start: date, end: date,
+async def compliance(svc: Service, who: Who, *, start: date, end: date,
                      department: str | None = None) -> ComplianceReport:
+    any_role(who, "查看合规报告")
     check_period(start, end)
     department = (department or "").strip() or None
     async with svc.store.sessions() as s:
@@ -73,22 +59,24 @@ async def compliance(svc: Service, who: AccountView | None, *, start: date, end:
             channels=svc.enabled_channel_names(), tz=svc.settings.tz, now=svc.clock.now())
 
 
-async def annual(svc: Service, who: AccountView | None, year: int) -> AnnualReport:
+async def annual(svc: Service, who: Who, year: int) -> AnnualReport:
+    any_role(who, "查看年度报告")
     async with svc.store.sessions() as s:
         return await annual_report.compute(s, year, tz=svc.settings.tz)
 
 
-async def annual_set(svc: Service, who: AccountView | None, year: int, row: str, column: str,
+async def annual_set(svc: Service, who: Who, year: int, row: str, column: str,
                      value: str) -> annual_report.Cell:
     """Keep a staff figure in table II; returns the cell as the report now shows it."""
-    acting = _require(who, *WRITE_ROLES)
+    require(who, *WRITE_ROLES, action="填写年度报告数据")
     entry = await svc.store.transaction(lambda s: annual_report.set_entry(
-        s, year, row, column, value, actor=acting.login, now=svc.clock.now()), what="annual report entry")
+        s, year, row, column, value, actor=who.login, now=svc.clock.now()), what="annual report entry")
     report = await annual(svc, who, year)
     return report.cell(entry.row, entry.column)
 
 
-async def inspect(svc: Service, who: AccountView | None, *, site: Path | None = None) -> Inspection:
+async def inspect(svc: Service, who: Who, *, site: Path | None = None) -> Inspection:
+    any_role(who, "运行自查")
     site = site or svc.settings.site_path
     if not site.exists():
         raise InputError(f"网站目录 {site} 不存在", field="--site",
