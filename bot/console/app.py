@@ -17,6 +17,7 @@ PAGES: tuple[str, ...] = (
     "bot.console.login",
     "bot.console.dashboard",
     "bot.console.password",
+    "bot.console.reports",
 )
 
 
