@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from content.annual_report import ROWS, SOURCE_LABELS, AnnualReport, Source
-from schedules.compliance_report import ComplianceReport, QuietWeek
+from schedules.compliance_report import ComplianceReport, Lateness, QuietWeek
 from schedules.inspection import INDICATORS, SEVERITY_LABELS, Inspection, Severity
 
 Value = str | int | float | Decimal | None
@@ -46,6 +46,13 @@ def _local(when: datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> 
     return when.astimezone(tz).strftime(fmt) if when else ""
 
 
+def _due(x: Lateness, tz: ZoneInfo) -> str:
+    """A working-day deadline is the whole due day; a clock-hour one is the instant."""
+    if x.unit == "workdays":
+        return f"{x.due_on.isoformat()} 当日"
+    return _local(x.due_at, tz)
+
+
 def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -74,7 +81,7 @@ def compliance(report: ComplianceReport, tz: ZoneInfo) -> Document:
         "编号", "部门", "规则", "对象", "状态", "截止时间", "完成时间", "逾期"), tuple(
         (x.obligation_id, x.department or "未填部门", x.rule,
          f"{SUBJECT_LABELS.get(x.subject_type, x.subject_type)} {x.subject_id}",
-         STATE_LABELS.get(x.state, x.state), _local(x.due_at, tz), _local(x.met_at, tz) or "未完成",
+         STATE_LABELS.get(x.state, x.state), _due(x, tz), _local(x.met_at, tz) or "未完成",
          f"{x.hours:g} 小时" if x.unit == "hours" else f"{x.workdays} 个工作日")
         for x in report.lateness), "无")
     weeks = Block("网站无新信息的自然周", ("起", "止", "周数", "周次"), tuple(
@@ -89,7 +96,8 @@ def compliance(report: ComplianceReport, tz: ZoneInfo) -> Document:
          a.days_since if a.days_since is not None else "—", a.limit_days,
          "超期未更新" if a.stale else "正常") for a in report.accounts), "未启用微信或微博渠道")
     press = Block("新闻发布会（每季度）", ("部门", "季度", "已举办", "目标", "情况"), tuple(
-        (p.department or "未填部门", p.quarter, p.held, p.target, "不足" if p.short else "达标")
+        (p.department or "未填部门", p.quarter, p.held, p.target,
+         ("不足" if p.ended else "进行中，尚差 " + str(p.target - p.held) + " 场") if p.short else "达标")
         for p in report.press), "没有需要统计的部门（在 [reports] press_departments 中列出）")
     notes = (f"统计截至 {_local(report.as_of, tz)}（{tz.key}）；按截止日落在统计区间内的时限义务统计，"
              "到期未完成的计为已超期未完成。",
@@ -131,7 +139,7 @@ def compliance_json(report: ComplianceReport) -> dict[str, Any]:
                    "on_time_rate": r.on_time_rate} for r in report.rules],
         "lateness": [{"obligation": x.obligation_id, "department": x.department, "rule": x.rule,
                       "subject": {"type": x.subject_type, "id": x.subject_id}, "state": x.state,
-                      "due_at": _iso(x.due_at), "met_at": _iso(x.met_at), "unit": x.unit,
+                      "due_on": x.due_on.isoformat(), "due_at": _iso(x.due_at), "met_at": _iso(x.met_at), "unit": x.unit,
                       "workdays": x.workdays, "hours": x.hours} for x in report.lateness],
         "site_weeks": {"checked": report.weeks_checked,
                        "without_update": [{"year": w.year, "week": w.week, "from": w.monday.isoformat(),
@@ -141,7 +149,8 @@ def compliance_json(report: ComplianceReport) -> dict[str, Any]:
         "accounts": [{"channel": a.channel, "last_sent_at": _iso(a.last_sent_at), "days_since": a.days_since,
                       "limit_days": a.limit_days, "stale": a.stale} for a in report.accounts],
         "press_conferences": [{"department": p.department, "quarter": p.quarter, "held": p.held,
-                               "target": p.target, "short": p.short} for p in report.press],
+                               "target": p.target, "short": p.short, "quarter_ended": p.ended}
+                              for p in report.press],
     }
 
 

@@ -92,6 +92,7 @@ class Lateness:
     subject_type: str
     subject_id: int
     state: str  # late | missed
+    due_on: date
     due_at: datetime
     met_at: datetime | None
     unit: str  # workdays | hours: how the rule counts
@@ -133,6 +134,7 @@ class PressRow:
     quarter: str  # 2026Q1
     held: int
     target: int
+    ended: bool  # the quarter is over (by the report's end): a shortfall is final
 
     @property
     def short(self) -> bool:
@@ -185,7 +187,8 @@ async def compute(session: AsyncSession, calendar: WorkdayCalendar, limits: Limi
         weeks_checked=weeks, quiet_weeks=quiet,
         columns=await _columns(session, limits, department=department, as_of=as_of),
         accounts=await _accounts(session, limits, channels, as_of=as_of),
-        press=await _press(session, limits, start=start, end=end, department=department, tz=tz))
+        press=await _press(session, limits, start=start, end=end, department=department, tz=tz,
+                           as_of=as_of))
 
 
 # ----------------------------------------------------------------------------- obligations
@@ -252,7 +255,7 @@ async def _obligations(session: AsyncSession, calendar: WorkdayCalendar, *, star
         hours_rule = due_at != _end_of_day(due_on, tz)
         wd = max(counter.between(due_on, until.astimezone(tz).date()), 0)
         hours = max((until - due_at).total_seconds() / 3600, 0.0)
-        found.append(Lateness(oid, dept, rule, stype, sid, state, due_at, met_at,
+        found.append(Lateness(oid, dept, rule, stype, sid, state, due_on, due_at, met_at,
                               "hours" if hours_rule else "workdays", wd, round(hours, 1)))
         if state == "late":
             if hours_rule:
@@ -387,7 +390,7 @@ def quarters(start: date, end: date) -> list[str]:
 
 
 async def _press(session: AsyncSession, limits: Limits, *, start: date, end: date,
-                 department: str | None, tz: ZoneInfo) -> tuple[PressRow, ...]:
+                 department: str | None, tz: ZoneInfo, as_of: datetime) -> tuple[PressRow, ...]:
     """Press conferences held (published items of the press-conference kind, dated by
     ``held_on``, else the date written on them, else their publication) per department and
     quarter, against the target, for the listed departments and any that held one; and the
@@ -411,5 +414,11 @@ async def _press(session: AsyncSession, limits: Limits, *, start: date, end: dat
     departments.update(d for d in await session.scalars(r6) if d)
     if department:
         departments &= {department}
-    return tuple(PressRow(d, q, held[(d, q)], limits.press_target)
+    last = min(end, as_of.astimezone(tz).date())
+    return tuple(PressRow(d, q, held[(d, q)], limits.press_target, quarter_end(q) <= last)
                  for d in sorted(departments) for q in quarters(start, end))
+
+
+def quarter_end(quarter: str) -> date:
+    year, q = int(quarter[:4]), int(quarter[-1])
+    return date(year + q // 4, q * 3 % 12 + 1, 1) - timedelta(days=1)

@@ -111,8 +111,13 @@ async def test_quiet_weeks_stale_columns_accounts_and_press_conferences(svc: Ser
     assert columns["工作动态"].stale and columns["工作动态"].days_since == 28
     assert columns["工作动态"].limit_days == 14 and not columns["新闻发布会"].stale
     assert {a.channel: a.stale for a in report.accounts} == {"wechat": True, "weibo": True}
-    assert [(p.department, p.quarter, p.held, p.target, p.short) for p in report.press] == \
-        [("市教育委员会", "2026Q3", 1, 2, True)]
+    assert [(p.department, p.quarter, p.held, p.target, p.short, p.ended) for p in report.press] == \
+        [("市教育委员会", "2026Q3", 1, 2, True, True)]
+    # the quarter still running on 5 October is not yet short, only behind
+    half = await ops.compliance(svc, AUDITOR, start=date(2026, 7, 1), end=date(2026, 12, 31))
+    assert [(p.quarter, p.held, p.ended) for p in half.press] == [("2026Q3", 1, True), ("2026Q4", 0, False)]
+    assert "进行中，尚差 2 场" in render(compliance_doc(half, SHANGHAI), Format.TEXT, SHANGHAI,
+                                     desk.clock.now()).decode()
     text = render(compliance_doc(report, SHANGHAI), Format.TEXT, SHANGHAI, desk.clock.now()).decode()
     assert "2026年第37周" in text and "2026年第39周" in text and "超期未更新" in text and "不足" in text
 
