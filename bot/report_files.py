@@ -204,6 +204,8 @@ def _css(value: Value) -> str:
         return "todo"
     if isinstance(value, str) and any(value.startswith(m) for m in BAD_MARKS):
         return "bad"
+    if isinstance(value, str) and value.startswith(("进行中", "扣分")):
+        return "warn"
     return ""
 
 
