@@ -137,7 +137,7 @@ async def run(url: str, n_items: int, n_depts: int, n_columns: int) -> None:
                 await conn.execute(text("ANALYZE"))
         print(f"store on {store.dialect}: {counts} in {time.perf_counter() - began:.1f} s")
         calendar = WorkdayCalendar.load()
-        limits = Limits(press_departments=tuple(departments(n_depts)[:20]))
+        limits = Limits(press_targets={d: 2 for d in departments(n_depts)[:20]})
         now = datetime(2027, 1, 5, 10, tzinfo=TZ).astimezone(timezone.utc)
         for label, dept in (("all departments", None), ("one department", departments(n_depts)[5])):
             for attempt in (1, 2):

@@ -15,7 +15,7 @@ from schedules.inspection import INDICATORS, SEVERITY_LABELS, Inspection, Severi
 
 Value = str | int | float | Decimal | None
 STATE_LABELS = {"late": "逾期完成", "missed": "已超期未完成"}
-SUBJECT_LABELS = {"item": "稿件", "column": "栏目", "account": "账号", "department": "部门"}
+SUBJECT_LABELS = {"item": "稿件", "column": "栏目", "account": "账号", "department": "部门", "site": "网站"}
 CHANNEL_LABELS = {"wechat": "微信公众号", "weibo": "微博"}
 
 
@@ -53,6 +53,13 @@ def _due(x: Lateness, tz: ZoneInfo) -> str:
     return _local(x.due_at, tz)
 
 
+def _subject(x: Lateness) -> str:
+    label = SUBJECT_LABELS.get(x.subject_type, x.subject_type)
+    if x.subject_type == "item":
+        return f"{label} {x.subject_id}《{x.subject_name}》" if x.subject_name else f"{label} {x.subject_id}"
+    return f"{label}“{x.subject_name}”" if x.subject_name else f"{label} {x.subject_id}"
+
+
 def _rate(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -80,7 +87,7 @@ def compliance(report: ComplianceReport, tz: ZoneInfo) -> Document:
     late = Block("逾期完成与超期未完成明细", (
         "编号", "部门", "规则", "对象", "状态", "截止时间", "完成时间", "逾期"), tuple(
         (x.obligation_id, x.department or "未填部门", x.rule,
-         f"{SUBJECT_LABELS.get(x.subject_type, x.subject_type)} {x.subject_id}",
+         _subject(x),
          STATE_LABELS.get(x.state, x.state), _due(x, tz), _local(x.met_at, tz) or "未完成",
          f"{x.hours:g} 小时" if x.unit == "hours" else f"{x.workdays} 个工作日")
         for x in report.lateness), "无")
@@ -138,7 +145,8 @@ def compliance_json(report: ComplianceReport) -> dict[str, Any]:
                    "late_hours": r.late_hours, "max_late_workdays": r.max_late_workdays,
                    "on_time_rate": r.on_time_rate} for r in report.rules],
         "lateness": [{"obligation": x.obligation_id, "department": x.department, "rule": x.rule,
-                      "subject": {"type": x.subject_type, "id": x.subject_id}, "state": x.state,
+                      "subject": {"type": x.subject_type, "id": x.subject_id, "name": x.subject_name},
+                      "state": x.state,
                       "due_on": x.due_on.isoformat(), "due_at": _iso(x.due_at), "met_at": _iso(x.met_at), "unit": x.unit,
                       "workdays": x.workdays, "hours": x.hours} for x in report.lateness],
         "site_weeks": {"checked": report.weeks_checked,

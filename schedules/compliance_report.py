@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import column, func, inspect, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from content.kinds import ItemState, Kind
 from content.models import Delivery, Item, Obligation, Release, Revision
@@ -51,8 +52,8 @@ class Limits:
     column_days: Mapping[str, int] = field(default_factory=lambda: dict(COLUMN_DAYS))
     default_column_days: int = 183
     account_days: int = 14
-    press_target: int = 2
-    press_departments: tuple[str, ...] = ()
+    press_target: int = 2  # for a department that held one but is not listed
+    press_targets: Mapping[str, int] = field(default_factory=dict)  # the listed departments' targets
     columns: tuple[str, ...] = ()  # columns the site must have: blank ones are reported
 
     def column_limit(self, column: str) -> int:
@@ -98,6 +99,7 @@ class Lateness:
     unit: str  # workdays | hours: how the rule counts
     workdays: int
     hours: float
+    subject_name: str = ""  # the item's title, or the column, account or department named
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,8 @@ async def _obligations(session: AsyncSession, calendar: WorkdayCalendar, *, star
                 late_h[key] += hours
             else:
                 late_wd[key].append(wd)
+    names = await subject_names(session, {(x.subject_type, x.subject_id) for x in found})
+    found = [replace(x, subject_name=names.get((x.subject_type, x.subject_id), "")) for x in found]
     rows = []
     for (dept, rule), c in sorted(counts.items(), key=lambda kv: (kv[0][0], _rule_order(kv[0][1]))):
         settled = c["met"] + c["late"] + c["missed"]
@@ -272,6 +276,36 @@ async def _obligations(session: AsyncSession, calendar: WorkdayCalendar, *, star
             max_late_workdays=max(late_wd[(dept, rule)], default=0),
             on_time_rate=round(c["met"] / settled, 4) if settled else None))
     return tuple(rows), tuple(found)
+
+
+CADENCE_SUBJECTS = table("cadence_subjects", column("id"), column("name"))  # rules R5, R6, R7, C6
+
+
+def _has_cadence_subjects(session: Session) -> bool:
+    return inspect(session.connection()).has_table("cadence_subjects")
+
+
+async def subject_names(session: AsyncSession, subjects: set[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """What each obligation is owed for, by name: an item's current title; a column, account or
+    department from the cadence rules' subject table, where the store has one."""
+    names: dict[tuple[str, int], str] = {}
+    items = sorted(i for t, i in subjects if t == "item")
+    others = sorted(i for t, i in subjects if t != "item")
+    for k in range(0, len(items), 500):
+        rows = await session.execute(
+            select(Item.id, Revision.title)
+            .join(Revision, (Revision.item_id == Item.id) & (Revision.number == Item.current_revision))
+            .where(Item.id.in_(items[k:k + 500])))
+        names.update((("item", i), title) for i, title in rows)
+    has_table: bool = await session.run_sync(_has_cadence_subjects) if others else False
+    if has_table:
+        found: dict[int, str] = {}
+        for k in range(0, len(others), 500):
+            rows = await session.execute(select(CADENCE_SUBJECTS.c.id, CADENCE_SUBJECTS.c.name)
+                                         .where(CADENCE_SUBJECTS.c.id.in_(others[k:k + 500])))
+            found.update((i, name) for i, name in rows)
+        names.update(((t, i), found[i]) for t, i in subjects if t != "item" and i in found)
+    return names
 
 
 def _rule_order(rule: str) -> tuple[str, int, str]:
@@ -401,7 +435,7 @@ async def _press(session: AsyncSession, limits: Limits, *, start: date, end: dat
     if department:
         query = query.where(Item.department == department)
     held: dict[tuple[str, str], int] = defaultdict(int)
-    departments = set(limits.press_departments)
+    departments = set(limits.press_targets)
     for dept, published, issued, extra in await session.execute(query):
         on = (extra or {}).get("held_on")
         day = date.fromisoformat(on) if isinstance(on, str) and on else issued or (
@@ -415,7 +449,8 @@ async def _press(session: AsyncSession, limits: Limits, *, start: date, end: dat
     if department:
         departments &= {department}
     last = min(end, as_of.astimezone(tz).date())
-    return tuple(PressRow(d, q, held[(d, q)], limits.press_target, quarter_end(q) <= last)
+    return tuple(PressRow(d, q, held[(d, q)], limits.press_targets.get(d, limits.press_target),
+                          quarter_end(q) <= last)
                  for d in sorted(departments) for q in quarters(start, end))
 
 

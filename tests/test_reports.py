@@ -89,8 +89,10 @@ async def test_lateness_counts_working_days_across_national_day(svc: Service) ->
     assert (row.late_workdays, row.max_late_workdays) == (2, 2)
     [late] = report.lateness
     assert (late.state, late.met_at, late.workdays, late.hours) == ("late", beijing(2026, 10, 12, 10), 2, 58.0)
+    assert late.subject_name == "关于优化营商环境的通知"
     text = render(compliance_doc(report, SHANGHAI), Format.TEXT, SHANGHAI, desk.clock.now()).decode()
-    assert "2 个工作日" in text and "逾期完成" in text
+    assert "2 个工作日" in text and "逾期完成" in text and f"稿件 {policy}《关于优化营商环境的通知》" in text
+    assert "2026-10-09 当日" in text  # a working-day deadline is the whole due day
     # outside the period it is not counted
     assert (await ops.compliance(svc, AUDITOR, start=date(2026, 11, 1), end=date(2026, 11, 30))).rules == ()
 
@@ -274,3 +276,9 @@ async def _check_kept(config: Path) -> None:
         assert (await ops.annual(svc, AUDITOR, 2026)).cell("licensing", "decisions").text == "128"
     finally:
         await svc.store.close()
+
+
+def test_spans_of_the_cadence_rules_read_as_days() -> None:
+    assert [ops.span_days(x) for x in ("14d", "2w", "6m", "1y", "10天", "6个月")] == [14, 14, 183, 365, 10, 183]
+    with pytest.raises(GongkaiError, match="时长"):
+        ops.span_days("两周")

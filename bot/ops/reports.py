@@ -6,6 +6,7 @@ annual-report figure takes 审核签发 or 管理员 and is audited under the ac
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,10 +28,40 @@ WRITE_ROLES = (Role.APPROVER, Role.ADMIN)
 
 
 def limits(settings: Settings) -> Limits:
+    """The report's numbers from ``[reports]``; where the cadence rules' own configuration
+    exists (``[rules.R5]`` columns and live columns, ``[rules.C6]`` every, the ``[[departments]]``
+    register) and the ``[reports]`` key was not given, theirs, so one office sets each number once."""
     r = settings.reports
-    return Limits(column_days=dict(r.column_days), default_column_days=r.default_column_days,
-                  account_days=r.account_days, press_target=r.press_target_per_quarter,
-                  press_departments=tuple(r.press_departments), columns=tuple(r.columns))
+    given = r.model_fields_set
+    column_days, columns, account_days = dict(r.column_days), tuple(r.columns), r.account_days
+    rules = settings.rules
+    r5, c6 = getattr(rules, "R5", None), getattr(rules, "C6", None)
+    if r5 is not None:
+        if "column_days" not in given and getattr(r5, "columns", None):
+            column_days = {name: span_days(span) for name, span in r5.columns.items()}
+        if "columns" not in given and getattr(r5, "live_columns", None):
+            columns = tuple(r5.live_columns)
+    if c6 is not None and "account_days" not in given and getattr(c6, "every", None):
+        account_days = span_days(c6.every)
+    targets = {name: r.press_target_per_quarter for name in r.press_departments}
+    for dept in getattr(settings, "departments", None) or ():
+        targets.setdefault(dept.name, dept.press_conferences_per_quarter)
+    return Limits(column_days=column_days, default_column_days=r.default_column_days,
+                  account_days=account_days, press_target=r.press_target_per_quarter,
+                  press_targets=targets, columns=columns)
+
+
+_SPAN = re.compile(r"^\s*(\d{1,4})\s*(d|w|m|y|天|日|周|个月|月|年)\s*$", re.I)
+
+
+def span_days(span: str) -> int:
+    """A span written as 14d, 2w, 6m, 1y (or 14天, 2周, 6个月, 1年), in days (a month ≈ 365/12)."""
+    match = _SPAN.match(str(span))
+    if match is None:
+        raise InputError(f"时长“{span}”无效", fix="写成 14d、2w、6m 或 1y（天、周、月、年）")
+    n, unit = int(match.group(1)), match.group(2).lower()
+    per = {"d": 1.0, "天": 1.0, "日": 1.0, "w": 7.0, "周": 7.0, "y": 365.0, "年": 365.0}.get(unit, 365 / 12)
+    return int(n * per + 0.5)
 
 
 def thresholds(settings: Settings) -> Thresholds:
