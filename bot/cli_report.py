@@ -127,16 +127,17 @@ def _top() -> None:
 
 @command(_top, "inspect")
 @click.option("--site", default=None, help="已构建的网站目录（默认取配置中的网站目录）")
+@click.option("--url", default=None, help="正在运行的网站首页地址：另查 15 秒内能否打开（指标 I10）")
 @click.option("--format", "fmt", default=None, help=FORMAT_HELP)
 @click.option("--output", default=None, help="写入文件（xlsx 必须写入文件）")
-def inspect(cli: Cli, site: str | None, fmt: str | None, output: str | None) -> None:
-    """按网站与政务新媒体检查指标自查（指标 I1–I9，见 README）：首页与栏目更新、空白栏目、
+def inspect(cli: Cli, site: str | None, url: str | None, fmt: str | None, output: str | None) -> None:
+    """按网站与政务新媒体检查指标自查（指标 I1–I10，见 README）：首页与栏目更新、空白栏目、
     新媒体账号更新、站内链接、解读关联、发布日期、敏感词。每项问题标明“单项否决”或“扣分”；
     存在单项否决问题时退出状态为 3。"""
     parse_format(fmt, output)
 
     async def work(svc: Service, who: Who):  # noqa: ANN202
-        result = await ops.inspect(svc, who, site=Path(site).expanduser() if site else None)
+        result = await ops.inspect(svc, who, site=Path(site).expanduser() if site else None, url=url)
         return result, inspect_sheets(result, svc.settings.tz)
 
     result, doc = cli.run_as(work)

@@ -14,11 +14,13 @@ and the accounts, each finding marked 单项否决 (veto: the site fails whateve
 | I7 | each published interpretation is linked to its policy (in the store and on its page) | deduction |
 | I8 | each item page shows its publish date | deduction |
 | I9 | no sensitive word or negative-list term on a published page | veto |
+| I10 | the running site's home page opens within 15 s (only when a URL is given) | veto |
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+import time
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -55,7 +57,9 @@ INDICATORS: dict[str, str] = {
     "I7": "政策解读关联政策文件",
     "I8": "页面标注发布日期",
     "I9": "已发布页面无敏感词和不予公开事项",
+    "I10": "网站首页可访问",
 }
+OPEN_WITHIN = 15.0  # seconds: inspection rule 1
 
 
 @dataclass(frozen=True)
@@ -100,7 +104,7 @@ class Inspection:
 
 async def run(session: AsyncSession, site: Path, *, limits: Limits, thresholds: Thresholds,
               rules: CheckRules, channels: Sequence[str], base_url: str, tz: ZoneInfo,
-              now: datetime) -> Inspection:
+              now: datetime, url: str | None = None) -> Inspection:
     pages = {p.path: p for p in site_scan.pages(site)} if site.is_dir() else {}
     found: list[Finding] = []
     found += _home(pages, thresholds, tz, now)
@@ -110,7 +114,31 @@ async def run(session: AsyncSession, site: Path, *, limits: Limits, thresholds: 
     found += await _interpretations(session, pages)
     found += _dates(pages)
     found += _words(pages, rules)
+    if url:
+        found += await reachable(url)
     return Inspection(now, str(site), len(pages), tuple(found))
+
+
+async def reachable(url: str, within: float = OPEN_WITHIN) -> list[Finding]:
+    """The running site's home page answers 200 within ``within`` seconds."""
+    import aiohttp
+
+    began = time.monotonic()
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=within)) as http:
+            async with http.get(url, allow_redirects=True) as answer:
+                await answer.read()
+                status = answer.status
+    except TimeoutError:
+        return [Finding("I10", Severity.VETO, f"网站首页 {url} 在 {within:g} 秒内没有打开", url)]
+    except aiohttp.ClientError as exc:
+        return [Finding("I10", Severity.VETO, f"网站首页 {url} 无法访问（{type(exc).__name__}）", url)]
+    if status != 200:
+        return [Finding("I10", Severity.VETO, f"网站首页 {url} 返回 HTTP {status}", url)]
+    took = time.monotonic() - began
+    if took > within:
+        return [Finding("I10", Severity.VETO, f"网站首页 {url} 用时 {took:.1f} 秒才打开", url)]
+    return []
 
 
 def _fmt(when: datetime | None, tz: ZoneInfo) -> str:

@@ -18,7 +18,10 @@ from bot.settings import load
 from content.accounts import AccountView, Role
 from content.clock import FixedClock
 from schedules.inspection import Severity
-from tests.botproc import bot_env, invoke
+from aiohttp.test_utils import TestServer
+
+from bot.web import make_app
+from tests.botproc import bot_env, free_port, invoke
 from tests.desk import Desk
 from tests.test_website import retract
 
@@ -70,7 +73,13 @@ async def test_a_clean_site_has_no_veto(svc: Service) -> None:
     result = await ops.inspect(svc, AUDITOR)
     assert result.pages > 5
     assert result.findings == ()
-    assert all(result.passed(f"I{n}") for n in range(1, 10))
+    assert all(result.passed(f"I{n}") for n in range(1, 11))
+    async with TestServer(make_app(svc)) as server:  # the bot serving the site it built
+        served = await ops.inspect(svc, AUDITOR, url=str(server.make_url("/")))
+    assert served.findings == ()
+    down = await ops.inspect(svc, AUDITOR, url=f"http://127.0.0.1:{free_port()}/")
+    assert [(f.indicator, f.severity) for f in down.findings] == [("I10", Severity.VETO)]
+    assert "无法访问" in down.findings[0].message
 
 
 async def test_a_stale_home_page_and_stale_columns_are_vetoes(tmp_path: Path, database_url: str) -> None:

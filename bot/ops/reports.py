@@ -106,8 +106,12 @@ async def annual_set(svc: Service, who: Who, year: int, row: str, column: str,
     return report.cell(entry.row, entry.column)
 
 
-async def inspect(svc: Service, who: Who, *, site: Path | None = None) -> Inspection:
+async def inspect(svc: Service, who: Who, *, site: Path | None = None, url: str | None = None) -> Inspection:
+    """The indicators over the built site at ``site`` (default: the configured site directory);
+    with ``url``, also whether the running site's home page opens (I10)."""
     any_role(who, "运行自查")
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise InputError(f"网址“{url}”无效", field="--url", fix="写成 http(s):// 开头的网站首页地址")
     site = site or svc.settings.site_path
     if not site.exists():
         raise InputError(f"网站目录 {site} 不存在", field="--site",
@@ -116,4 +120,4 @@ async def inspect(svc: Service, who: Who, *, site: Path | None = None) -> Inspec
         return await inspection.run(
             s, site, limits=limits(svc.settings), thresholds=thresholds(svc.settings), rules=svc.rules,
             channels=svc.enabled_channel_names(), base_url=svc.settings.base_url, tz=svc.settings.tz,
-            now=svc.clock.now())
+            now=svc.clock.now(), url=url)
