@@ -65,8 +65,10 @@ def _write(cli: Cli, doc: Document, fmt_name: str | None, output: str | None) ->
 @click.option("--output", default=None, help="写入文件（xlsx 必须写入文件）")
 def compliance_cmd(cli: Cli, start: str, end: str, department: str | None, fmt: str | None,
                    output: str | None) -> None:
-    """合规报告：各部门各规则的时限义务（按时、逾期及逾期时长、超期未完成、豁免、按时率），
-    网站无更新的周、未按期更新的栏目、政务新媒体账号、每季度新闻发布会。"""
+    """合规报告（时限义务、网站更新、新媒体、新闻发布会）。
+
+    各部门各规则的时限义务（按时、逾期及逾期时长、超期未完成、豁免、按时率），网站无更新的周、
+    未按期更新的栏目、政务新媒体账号、每季度新闻发布会。"""
     first, last = parse_date(start, field="--from"), parse_date(end, field="--to")
     parse_format(fmt, output)  # a bad format is refused before the store is opened
 
@@ -82,8 +84,10 @@ def compliance_cmd(cli: Cli, start: str, end: str, department: str | None, fmt: 
 @click.option("--format", "fmt", default=None, help=FORMAT_HELP)
 @click.option("--output", default=None, help="写入文件（xlsx 必须写入文件）")
 def annual_cmd(cli: Cli, year: int, fmt: str | None, output: str | None) -> None:
-    """年度报告表二（主动公开政府信息情况，国办公开办函〔2021〕30号格式）及本年主动公开数量；
-    库中无从统计的项目标为“待填写”。"""
+    """年度报告表二（主动公开政府信息情况）。
+
+    国办公开办函〔2021〕30号格式的表二及本年主动公开数量（按栏目和类型）；库中无从统计的项目
+    标为“待填写”，用 gongkai report annual-set 填写。"""
     parse_format(fmt, output)
 
     async def work(svc: Service, who: Who) -> Document:
@@ -98,7 +102,9 @@ def annual_cmd(cli: Cli, year: int, fmt: str | None, output: str | None) -> None
 @click.argument("column")
 @click.argument("value")
 def annual_set(cli: Cli, year: int, row: str, column: str, value: str) -> None:
-    """填写年报表二中库里没有的数据（如 annual-set 2026 licensing decisions 128），保存并记入审计。
+    """填写年报表二中库里没有的数据（保存并记入审计）。
+
+    例：gongkai report annual-set 2026 licensing decisions 128
 
     行：regulations 规章、normative 行政规范性文件、licensing 行政许可、penalty 行政处罚、
     enforcement 行政强制、fees 行政事业性收费；栏：issued 本年制发件数、abolished 本年废止件数、
@@ -131,7 +137,9 @@ def _top() -> None:
 @click.option("--format", "fmt", default=None, help=FORMAT_HELP)
 @click.option("--output", default=None, help="写入文件（xlsx 必须写入文件）")
 def inspect(cli: Cli, site: str | None, url: str | None, fmt: str | None, output: str | None) -> None:
-    """按网站与政务新媒体检查指标自查（指标 I1–I10，见 README）：首页与栏目更新、空白栏目、
+    """网站与政务新媒体自查（单项否决与扣分）。
+
+    按检查指标自查（指标 I1–I10，见 README）：首页与栏目更新、空白栏目、
     新媒体账号更新、站内链接、解读关联、发布日期、敏感词。每项问题标明“单项否决”或“扣分”；
     存在单项否决问题时退出状态为 3。"""
     parse_format(fmt, output)
