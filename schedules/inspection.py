@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+import asyncio
 import time
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -105,17 +106,22 @@ class Inspection:
 async def run(session: AsyncSession, site: Path, *, limits: Limits, thresholds: Thresholds,
               rules: CheckRules, channels: Sequence[str], base_url: str, tz: ZoneInfo,
               now: datetime, url: str | None = None) -> Inspection:
-    pages = {p.path: p for p in site_scan.pages(site)} if site.is_dir() else {}
-    found: list[Finding] = []
-    found += _home(pages, thresholds, tz, now)
-    found += _columns(pages, limits, thresholds, now)
+    def read_site() -> tuple[dict[str, Page], list[Finding], list[Finding]]:
+        # reading and checking every page is file and CPU work: off the event loop, so that a
+        # console request for a large site does not stall the scheduler and the other requests
+        pages = {p.path: p for p in site_scan.pages(site)} if site.is_dir() else {}
+        first = _home(pages, thresholds, tz, now) + _columns(pages, limits, thresholds, now)
+        rest = _links(site, pages, base_url, thresholds) + _dates(pages) + _words(pages, rules)
+        return pages, first, rest
+
+    pages, first, rest = await asyncio.to_thread(read_site)
+    found: list[Finding] = list(first)
     found += await _accounts(session, limits, channels, tz, now)
-    found += _links(site, pages, base_url, thresholds)
     found += await _interpretations(session, pages)
-    found += _dates(pages)
-    found += _words(pages, rules)
+    found += rest
     if url:
         found += await reachable(url)
+    found.sort(key=lambda f: int(f.indicator[1:]))  # by indicator, in the order each found them
     return Inspection(now, str(site), len(pages), tuple(found))
 
 
