@@ -57,7 +57,10 @@ def _subject(x: Lateness) -> str:
     label = SUBJECT_LABELS.get(x.subject_type, x.subject_type)
     if x.subject_type == "item":
         return f"{label} {x.subject_id}《{x.subject_name}》" if x.subject_name else f"{label} {x.subject_id}"
-    return f"{label}“{x.subject_name}”" if x.subject_name else f"{label} {x.subject_id}"
+    if x.subject_type == "site":
+        return label
+    name = CHANNEL_LABELS.get(x.subject_name, x.subject_name) if x.subject_type == "account" else x.subject_name
+    return f"{label}“{name}”" if name else f"{label} {x.subject_id}"
 
 
 def _rate(value: float | None) -> str:
