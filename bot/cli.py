@@ -57,6 +57,8 @@ main.add_lazy("delivery", "bot.cli_release:delivery", "投递：处理结果不�
 main.add_lazy("obligations", "bot.cli_obligations:obligations", "时限义务：列出与豁免（规则 R1、R3、R4、L26）。")
 main.add_lazy("status", "bot.cli_status:status", "值班看板：即将发布、已暂停、投递异常、时限义务、待审核。")
 main.add_lazy("user", "bot.cli_user:user", "账号与角色：新建、停用、改密码、改角色、签发个人令牌。")
+main.add_lazy("report", "bot.cli_report:report", "报表：合规报告、政府信息公开年度报告（表二）。")
+main.add_lazy("inspect", "bot.cli_report:inspect", "网站与政务新媒体自查（单项否决与扣分，指标 I1–I10）。")
 main.add_lazy("login", "bot.cli_user:login_", "用密码登录并保存个人令牌（非演示模式下凭令牌确认操作人）。")
 main.add_lazy("webhook", "bot.cli_webhook:webhook", "Webhook：登记接收网址、测试推送、查看投递（管理员）。")
 

@@ -40,6 +40,7 @@ AUDIT_LABELS = {
     "retract_approved": "批准撤回", "retract_rejected": "驳回撤回申请",
     "console_login": "登录工作台", "console_login_failed": "登录失败", "console_logout": "退出工作台",
     "audit_exported": "导出审计日志",
+    "annual_report_set": "填写年报数据",
 }
 
 

@@ -145,6 +145,28 @@ class RulesSettings(Section):
     L26: RuleSettings = Field(default_factory=lambda: RuleSettings(workdays=20, warn_workdays=5))
 
 
+def _column_days() -> dict[str, int]:
+    return {"动态": 14, "要闻": 14, "通知公告": 183, "政策文件": 183, "人事": 365, "规划": 365}
+
+
+class ReportSettings(Section):
+    """The compliance report and ``gongkai inspect`` (defaults from the inspection rules)."""
+    home_page_days: int = Field(default=14, ge=1, le=366)  # home page has a new item within
+    account_days: int = Field(default=14, ge=1, le=366)  # each WeChat/Weibo account sent within
+    # freshness limit in days by a word in the column name; other columns: default_column_days
+    column_days: dict[str, int] = Field(default_factory=_column_days)
+    default_column_days: int = Field(default=183, ge=1, le=3660)
+    columns: list[str] = Field(default_factory=list)  # columns the site must have (blank ones count)
+    press_target_per_quarter: int = Field(default=2, ge=0, le=100)
+    press_departments: list[str] = Field(default_factory=list)
+    key_columns_veto: int = Field(default=5, ge=1)  # stale 动态/要闻/通知公告/政策文件 columns → veto
+    stale_columns_veto: int = Field(default=10, ge=1)  # stale columns of any kind → veto
+    blank_columns_veto: int = Field(default=5, ge=1)  # blank columns → veto
+    # site paths served by the bot itself, not files (links to them are not broken)
+    dynamic_paths: list[str] = Field(default_factory=lambda: ["sms/", "wechat/", "console/",
+                                                              "api/", "sandbox/", "search"])
+
+
 class TemplateSettings(Section):
     dir: str = ""  # a directory whose templates override the shipped ones
 
@@ -176,6 +198,7 @@ class Settings(Section):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
     templates: TemplateSettings = Field(default_factory=TemplateSettings)
+    reports: ReportSettings = Field(default_factory=ReportSettings)
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 

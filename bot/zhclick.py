@@ -26,7 +26,8 @@ _EXTRAS = ((re.compile(r"\brequired\b"), "必填"), (re.compile(r"\bdefault: "),
 #: what an argument is called in usage lines and messages, by its parameter name
 ARGUMENT_NAMES = {"item_id": "稿件编号", "item_ids": "稿件编号", "release_id": "发布计划编号",
                   "delivery_id": "投递编号", "file": "文件", "day": "日期", "n": "工作日数",
-                  "phones": "手机号", "login": "登录名", "obligation_id": "义务编号"}
+                  "phones": "手机号", "login": "登录名", "obligation_id": "义务编号",
+                  "year": "年份", "row": "行", "column": "栏", "value": "数值"}
 INT_LIMIT = 2**31 - 1  # every number on this command line is an id, a count or a limit
 
 

@@ -112,6 +112,12 @@ def unchecked_attachment(name: str, reason: str) -> Finding:
                    name, "attachments")
 
 
+def text_findings(source: Text, rules: CheckRules) -> list[Finding]:
+    """The findings of one text on its own (negative list, sensitive words, personal data), as
+    on submit; ``gongkai inspect`` runs it over the published pages."""
+    return _text_findings(source, rules)
+
+
 def _text_findings(source: Text, rules: CheckRules) -> list[Finding]:
     text, where = source.text, source.label
     found: list[Finding] = []

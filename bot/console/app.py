@@ -23,6 +23,7 @@ PAGES: tuple[str, ...] = (
     "bot.console.webhooks",
     "bot.console.plan",
     "bot.console.records",
+    "bot.console.reports",
 )
 
 

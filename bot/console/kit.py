@@ -84,6 +84,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("发布记录", "/console/releases/", ()),
     NavEntry("订阅用户", "/console/subscribers/", (Role.ADMIN, Role.AUDITOR)),
     NavEntry("渠道", "/console/channels/", ()),
+    NavEntry("报表", "/console/reports/", ()),
     NavEntry("审计日志", "/console/audit/", (Role.ADMIN, Role.AUDITOR)),
     NavEntry("用户管理", "/console/users/", (Role.ADMIN,)),
     NavEntry("Webhook", "/console/webhooks/", (Role.ADMIN, Role.AUDITOR)),
