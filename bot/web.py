@@ -169,5 +169,8 @@ def make_app(service) -> web.Application:  # noqa: ANN001
     app.router.add_get("/healthz", health)
     for install in extensions():
         install(app, service)
+    from bot import api  # the HTTP API under /api/v1 (before the site's catch-all)
+
+    api.install(app, service)
     app.router.add_get("/{tail:.*}", site.handle)  # last: the site catches everything else
     return app
