@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from bot.climount import LazyGroup
-from bot.clikit import Cli, command, fail_lines, setup_logging
+from bot.clikit import Cli, command, fail_error, fail_lines, setup_logging
 from bot.confirm import confirm
 from bot.output import emit, table
 from bot.timeparse import parse_date
@@ -90,12 +90,13 @@ def run(cli: Cli) -> None:
     try:
         asyncio.run(_serve(settings))
     except StoreUnavailable as exc:
-        fail_lines([f"错误：{exc}"], cli.as_json)
+        fail_lines([f"错误：{exc}"], cli.as_json, error_code="store_unavailable")
     except GongkaiError as exc:
-        fail_lines([f"错误：{exc.render()}"], cli.as_json)
+        fail_error(exc, cli.as_json)
     except OSError as exc:
         fail_lines([f"错误：web.listen {settings.web.listen} 无法监听（{exc.strerror}）"
-                    "（修正：换一个端口，或停止占用该端口的程序）"], cli.as_json)
+                    "（修正：换一个端口，或停止占用该端口的程序）"], cli.as_json,
+                   error_code="invalid_config", field="web.listen")
 
 
 async def _serve(settings) -> None:  # noqa: ANN001

@@ -24,8 +24,7 @@ from content.db import (Store, check_reachable, secure_sqlite, short_error, sqli
                         upgrade_if_needed)
 from content.errors import InputError
 from content.files import FileStore
-from content import workflow
-from content.models import ReleaseItem, ReviewRequest
+from content.models import ReleaseItem
 from content.private import private_dir, private_tree
 from content.render import Renderer
 from schedules.calendar import WorkdayCalendar
@@ -217,23 +216,6 @@ class Service:
             finally:
                 await session.rollback()
         return await self.reach([c for c in channels if c in self.channels], ids, options)
-
-    async def approve_retraction(self, item_id: int, actor: str) -> ReviewRequest:
-        """A colleague approves a retraction request: the item is retracted and a retraction
-        release, due at once, goes to the channels that carried it (recorded on the request)."""
-        from schedules import releases
-
-        async def txn(s):  # noqa: ANN001, ANN202
-            now = self.clock.now()
-            request = await workflow.approve_retraction(s, item_id, actor=actor, now=now)
-            channels = [c for c in await releases.channels_used(s, item_id) if c in self.channels]
-            release = await releases.create_followup(
-                s, "retract", [item_id], channels=channels or ["website"], actor=actor, now=now,
-                reason=request.reason)
-            request.release_id = release.id
-            return request
-
-        return await self.store.transaction(txn, what=f"approve retraction of item {item_id}")
 
     async def ticker_health(self) -> TickerHealth:
         from schedules.ticker import read_health
