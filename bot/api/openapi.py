@@ -88,7 +88,7 @@ def document(registry: Registry, *, server: str = "") -> dict[str, Any]:
             responses[str(op.status)] = {"description": op.answer.__doc__.strip().splitlines()[0]
                                          if op.answer.__doc__ else "完成",
                                          "content": {"application/json": {"schema": ref(op.answer, "serialization")}}}
-        for status in (*ERROR_STATUSES, 500):
+        for status in (*ERROR_STATUSES, 500, 503):
             responses[str(status)] = {**error, "description": ERROR_TITLES[status]}
         entry["responses"] = responses
         paths.setdefault(PREFIX + op.path, {})[op.method.lower()] = entry

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from content.errors import GongkaiError, InputError, NotFound, WorkflowError
+from content.errors import Forbidden, GongkaiError, InputError, NotFound, WorkflowError
 
 
 class ErrorDetail(BaseModel):
@@ -28,11 +28,14 @@ class ErrorBody(BaseModel):
 
 
 #: HTTP status per error code, for codes whose status is not that of their class
-STATUS_BY_CODE = {"forbidden": 403, "unauthorized": 401, "not_found": 404, "invalid_input": 422}
+STATUS_BY_CODE = {"forbidden": 403, "account_disabled": 403, "unauthorized": 401, "unauthenticated": 401,
+                  "not_found": 404, "invalid_state": 409, "confirmation_required": 409, "invalid_input": 422,
+                  "render_failed": 422, "store_unavailable": 503}
 #: the statuses every operation may answer with besides its success
 ERROR_STATUSES = (400, 401, 403, 404, 409, 422)
 ERROR_TITLES = {400: "请求被拒绝", 401: "未认证：缺少或无效的个人令牌", 403: "账号没有执行此操作的角色",
-                404: "对象不存在", 409: "当前状态不允许此操作", 422: "输入不合格", 500: "服务器内部错误"}
+                404: "对象不存在", 409: "当前状态不允许此操作（或需要确认）", 422: "输入不合格",
+                500: "服务器内部错误", 503: "数据库暂时不可用"}
 
 
 def code_of(exc: GongkaiError) -> str:
@@ -46,14 +49,14 @@ def code_of(exc: GongkaiError) -> str:
         return "not_found"
     if isinstance(exc, WorkflowError):
         return "invalid_state"
-    return "refused"
+    return "invalid_input"
 
 
 def status_of(exc: GongkaiError) -> int:
     code = code_of(exc)
     if code in STATUS_BY_CODE:
         return STATUS_BY_CODE[code]
-    if type(exc).__name__ == "Forbidden":
+    if isinstance(exc, Forbidden):
         return 403
     if isinstance(exc, NotFound):
         return 404

@@ -209,6 +209,19 @@ def _masked_row(text: str) -> str:
     return (phones_.masked(first) if phones_.is_valid(first) else first) + sep + rest
 
 
+def _readable(text: str) -> None:
+    """Refuse, before anything is written, a file the CSV reader cannot read to the end."""
+    if "\x00" in text:
+        raise InputError("CSV 中有空字符（NUL），不是文本文件", field="file", fix="请存为 UTF-8 编码的 CSV 后再导入")
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for _ in reader:
+            pass
+    except csv.Error as exc:
+        raise InputError(f"CSV 第 {reader.line_num} 行无法读取（{exc}）", field="file",
+                         fix="检查引号是否成对、每格是否过长，存为 UTF-8 编码的 CSV 后再导入") from None
+
+
 async def import_csv(host: Host, who: AccountView, text: str, *, filename: str = "", source: str = "",
                      consent: str = "", on_progress: Callable[[ImportProgress], None] | None = None,
                      unmasked: bool = False) -> ImportReport:
@@ -224,6 +237,7 @@ async def import_csv(host: Host, who: AccountView, text: str, *, filename: str =
     source_name = source.strip() or (f"导入:{filename}"[:100] if filename else "导入")
     if len(source_name) > subscriber_csv.SOURCE_MAX:
         raise InputError(f"来源超过 {subscriber_csv.SOURCE_MAX} 字", field="source", fix="写简短的来源，如“线下登记表”")
+    await asyncio.to_thread(_readable, text)
     table = subscriber_csv.SubscriberCsv(text, consent=consent, source=source_name)
     async with host.store.sessions() as s:
         known = (await topics_.catalogue(s)).known
