@@ -120,7 +120,7 @@ def _one(err: Any) -> tuple[str | None, str]:
     loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
     field = ".".join(loc) or None
     if kind in ("enum", "literal_error"):
-        text = f"应为以下之一：{ctx.get('expected', '')}"
+        text = "应为以下之一：" + str(ctx.get("expected", "")).replace(" or ", ", ")
     elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         bound = {"greater_than_equal": "不小于", "greater_than": "大于", "less_than_equal": "不大于",
                  "less_than": "小于"}[kind]
