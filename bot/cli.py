@@ -106,24 +106,26 @@ async def _serve(settings) -> None:  # noqa: ANN001
 
     from bot import sample
     from bot.service import Service
-    from bot.web import make_app
+    from bot.web import listeners
 
     log = logging.getLogger("gongkai")
     service = await Service.create(settings)
-    app_runner = None
+    app_runners: list[web.AppRunner] = []
     try:
-        host, _, port = settings.web.listen.rpartition(":")
-        # long request lines: the Aliyun SDK puts up to 1,000 numbers in the query string
-        app_runner = web.AppRunner(make_app(service), access_log=None,
-                                   max_line_size=65536, max_field_size=65536)
-        await app_runner.setup()
-        await web.TCPSite(app_runner, host.strip("[]"), int(port)).start()
+        for listen, app in listeners(service):
+            host, _, port = listen.rpartition(":")
+            # long request lines: the Aliyun SDK puts up to 1,000 numbers in the query string
+            app_runner = web.AppRunner(app, access_log=None, max_line_size=65536, max_field_size=65536)
+            app_runners.append(app_runner)
+            await app_runner.setup()
+            await web.TCPSite(app_runner, host.strip("[]"), int(port)).start()
         if settings.bot.load_sample:
             await sample.load_if_empty(service)
         await _first_admin(service, log)
         await service.start()
         log.info("公开（Gongkai）已启动：网站 %s/ ，数据库 %s，渠道 %s", settings.base_url,
                  settings.database_url.split("@")[-1], "、".join(service.channels))
+        log.info("工作台：%s/console/", settings.console_url)
         sandboxed = [n for n in service.channels if getattr(settings.channels, n).sandbox and n != "website"]
         if sandboxed:
             service.sandbox_token()  # made now, so that the file exists for whoever drives the emulators
@@ -137,7 +139,7 @@ async def _serve(settings) -> None:  # noqa: ANN001
         await stop.wait()
         log.info("正在停止……")
     finally:
-        if app_runner is not None:
+        for app_runner in app_runners:
             await app_runner.cleanup()
         await service.stop()
 
