@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.api.registry import Call, Text
+from bot.api.registry import Call, Id, Text
 from bot.api.routes import API
 from bot.ops import items as ops
 from content import frontmatter
@@ -44,8 +44,8 @@ class ItemFields(BaseModel):
     validity: str = ""
     normative: bool = Field(False, description="是否规范性文件")
     tags: list[str] = Field(default_factory=list, max_length=frontmatter.MAX_TAGS)
-    interprets: int | str | None = Field(None, description="解读的政策文件：稿件编号或文号")
-    follows: int | None = None
+    interprets: Id | str | None = Field(None, description="解读的政策文件：稿件编号或文号")
+    follows: Id | None = None
     extra: dict[str, str] = Field(default_factory=dict,
                                   description="其他 front matter 字段（办事指南各项、meeting_date、interpretation 等）")
 
@@ -61,7 +61,7 @@ class ItemFields(BaseModel):
 
 
 class ItemPath(BaseModel):
-    item_id: int = Field(ge=1, le=2**31 - 1)
+    item_id: Id
 
 
 class PreviewPath(ItemPath):

@@ -12,10 +12,10 @@ import logging
 import types
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from bot.api import auth, problems
 from content.errors import GongkaiError
@@ -29,6 +29,10 @@ PREFIX = "/api/v1"
 P = TypeVar("P", bound=BaseModel)
 Q = TypeVar("Q", bound=BaseModel)
 B = TypeVar("B")
+
+
+#: a stored object's number (the store's integers are 32-bit on every backend)
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class Empty(BaseModel):

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from bot.api.registry import Id
+
 from bot.api.registry import Call
 from bot.api.routes import API
 from bot.confirm import describe
@@ -55,7 +57,7 @@ def _reach(found: tuple[Any, ...] | list[Any]) -> list[ReachOut]:
 
 
 class ReachBody(_In):
-    item_ids: list[int] = Field(min_length=1, max_length=50)
+    item_ids: list[Id] = Field(min_length=1, max_length=50, description="稿件编号（政策文件及其解读可一同发布）")
     channels: list[Channel] | None = Field(None, max_length=10, description="渠道，默认全部已启用的渠道")
     options: dict[str, str] = Field(default_factory=dict, max_length=20)
 
@@ -98,7 +100,7 @@ class ReleaseList(BaseModel):
 
 
 class ReleasePath(BaseModel):
-    release_id: int = Field(ge=1, le=2**31 - 1)
+    release_id: Id
 
 
 class ShownItem(BaseModel):
@@ -168,7 +170,7 @@ class SplitOut(BaseModel):
 
 
 class DeliveryPath(BaseModel):
-    delivery_id: int = Field(ge=1, le=2**31 - 1)
+    delivery_id: Id
 
 
 class ResolveBody(_In):

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.api.registry import Call, Download, Text
+from bot.api.registry import Call, Download, Id, Text
 from bot.api.routes import API
 from channels.sms import ops
 
@@ -109,7 +109,7 @@ class Removal(_Out):
 
 
 class ReleasePath(BaseModel):
-    release_id: int = Field(ge=1, le=2**31 - 1)
+    release_id: Id
 
 
 class ReportQuery(BaseModel):
