@@ -119,6 +119,8 @@ async def _serve(settings) -> None:  # noqa: ANN001
             app_runners.append(app_runner)
             await app_runner.setup()
             await web.TCPSite(app_runner, host.strip("[]"), int(port)).start()
+        if settings.bot.demo:  # the sample people, with the demo password shown on the login page
+            await sample.ensure_people(service, demo=True)
         if settings.bot.load_sample:
             await sample.load_if_empty(service)
         await _first_admin(service, log)

@@ -1,6 +1,8 @@
 """``gongkai post …``: write, review, preview, correct and retract items."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -15,6 +17,7 @@ from bot.service import Service
 from content import frontmatter
 from content.kinds import STATE_LABELS, ItemState, kind_label, parse_kind
 from content.render import Renderer
+from content.review_chain import ChainState, step_label
 
 
 @click.group("post", cls=LazyGroup)
@@ -23,7 +26,8 @@ def post() -> None:
 
 
 # Retraction decisions live in their own module; shown here, imported when used.
-post.add_lazy("approve-retract", "bot.cli_retract:approve_retract", "同意撤回申请（须由申请人以外的同事）。")
+post.add_lazy("approve-retract", "bot.cli_retract:approve_retract",
+              "同意撤回申请：完成审核链中轮到自己的一步（须由申请人以外的同事）。")
 post.add_lazy("reject-retract", "bot.cli_retract:reject_retract", "驳回撤回申请（须写明意见）。")
 
 
@@ -61,8 +65,8 @@ def submit(cli: Cli, item_id: int) -> None:
         lines += [f"  - [{labels.check(f.check)}] {f.message}" + (f"：{f.excerpt}" if f.excerpt else "")
                   for f in findings]
     else:
-        lines.append("自动检查全部通过。请另一位同事审核：gongkai post approve "
-                     f"{item_id} --as 审核人")
+        lines.append("自动检查全部通过。请同事按审核链审核（默认先保密审查，再审核签发，各由一位同事完成）："
+                     f"gongkai post approve {item_id} --as 审核人")
     emit(cli.as_json, {"id": item_id, "state": "submitted",
                        "findings": [{"check": f.check, "field": f.field, "message": f.message,
                                      "excerpt": f.excerpt} for f in findings]}, lines)
@@ -73,15 +77,27 @@ def submit(cli: Cli, item_id: int) -> None:
 @click.option("--override", "override_reason", default=None,
               help="放行未通过的检查项，并记录理由")
 def approve(cli: Cli, item_id: int, override_reason: str | None) -> None:
-    """保密审查并审核通过（审核人不能是作者）。"""
+    """完成审核链中轮到自己的一步（默认两步：保密审查，再审核签发；每步由不同的同事完成，不能是作者）。"""
     result = cli.run_as(lambda svc, who: ops.review(svc, who, item_id, override_reason=override_reason))
     actor = cli.actor
+    step, chain = result.step, result.chain
     release_id, held = result.correction_release, list(result.held_releases)
     bundle, waiting = list(result.bundle), list(result.waiting_for)
     together = ' '.join(map(str, bundle))
-    lines = [f"稿件 {item_id} 第 {result.revision} 版已通过保密审查和审核（审核人：{actor}）。"]
+    data = {"id": item_id, "revision": result.revision, "state": result.state,
+            "approved": result.approved, "step": step.as_json(), "review_chain": chain.as_json(),
+            "overridden": result.overridden}
+    lines = [f"稿件 {item_id} 第 {result.revision} 版：{step_label(step)}已由 {actor} 完成"
+             f"（{len(chain.taken)}/{len(chain.steps)}）。"]
     if result.overridden:
-        lines.append(f"已记录放行 {result.overridden} 项检查问题，理由：{override_reason}")
+        lines.append(f"已记录放行 {result.overridden} 项检查问题，理由：{step.override_reason}")
+    nxt = chain.next
+    if nxt is not None:
+        lines.append(f"下一步：{step_label(nxt)}，请持有“{nxt.label}”角色的另一位同事（不能是作者，"
+                     f"也不能是已完成前面步骤的人）执行 gongkai post approve {item_id} --as 其姓名")
+        emit(cli.as_json, data, lines)
+        return
+    lines.append(f"审核链已全部完成，稿件 {item_id} 第 {result.revision} 版审核通过。")
     if release_id:
         lines.append(f"这是对已发布稿件的更正，已生成立即发布的更正计划 {release_id}（运行中的 gongkai run 将发出）。")
     elif held:
@@ -97,10 +113,22 @@ def approve(cli: Cli, item_id: int, override_reason: str | None) -> None:
         lines.append(f"  gongkai release create {together} --at \"YYYY-MM-DD HH:MM\"")
     else:
         lines.append(f"下一步：gongkai release create {item_id} --at \"YYYY-MM-DD HH:MM\"")
-    emit(cli.as_json, {"id": item_id, "revision": result.revision, "state": "approved",
-                       "overridden": result.overridden, "correction_release": release_id,
-                       "held_releases": held, "release_together": bundle if len(bundle) > 1 else None,
+    emit(cli.as_json, {**data, "correction_release": release_id, "held_releases": held,
+                       "release_together": bundle if len(bundle) > 1 else None,
                        "waiting_for": waiting}, lines)
+
+
+def chain_lines(chain: ChainState, title: str, local: Callable[[datetime], str]) -> list[str]:
+    """The review chain for a person: each step, done by whom and when, or still to do."""
+    lines = [f"{title}（{len(chain.taken)}/{len(chain.steps)}）："]
+    for st in chain.steps:
+        if st.done and st.at is not None:
+            lines.append(f"  ✓ {step_label(st)}：{st.account}，{local(st.at)}"
+                         + (f"（放行理由：{st.override_reason}）" if st.override_reason else ""))
+        else:
+            lines.append(f"  {'→' if st is chain.next else '·'} {step_label(st)}：待办"
+                         + ("（下一步）" if st is chain.next else ""))
+    return lines
 
 
 @command(post, "return")
@@ -121,7 +149,8 @@ def retract(cli: Cli, item_id: int, reason: str) -> None:
     request_id = cli.run_as(lambda svc, who: ops.request_retract(svc, who, item_id, reason)).request
     emit(cli.as_json, {"id": item_id, "state": "retraction_requested", "request": request_id},
          [f"已提交稿件 {item_id} 的撤回申请（申请 {request_id}），稿件仍在发布中。",
-          f"撤回须另一位同事批准：gongkai post approve-retract {item_id} --as 审核人"
+          f"撤回须经审核链（默认保密审查、审核签发两步，各由申请人以外的一位同事完成）："
+          f"gongkai post approve-retract {item_id} --as 审核人"
           f"（或驳回：gongkai post reject-retract {item_id} --comment 意见 --as 审核人）"])
 
 
@@ -184,6 +213,10 @@ def show(cli: Cli, item_id: int) -> None:
         lines += [f"  - [{labels.check(f.check)}] {f.message}"
                   + (f"（已由 {f.overridden_by} 放行：{f.override_reason}）" if f.overridden_by else "")
                   for f in findings]
+    local = lambda at: r.local(at, "%Y-%m-%d %H:%M")  # noqa: E731
+    lines += chain_lines(detail.chain, f"审核链（第 {detail.chain.revision} 版）", local)
+    if detail.retract_chain is not None:
+        lines += chain_lines(detail.retract_chain, "撤回申请的审核链", local)
     for x in rels:
         lines.append(f"发布计划 {x.id}（{labels.purpose(x.purpose)}）：{labels.release_state(x.state)}，"
                      f"{r.local(x.due_at)}")

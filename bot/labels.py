@@ -36,6 +36,8 @@ AUDIT_LABELS = {
     "wechat_topic_subscribe": "微信订阅主题", "wechat_topic_unsubscribe": "微信退订主题",
     "account_added": "新建账号", "account_disabled": "停用账号", "account_enabled": "启用账号",
     "account_password_changed": "修改密码", "account_roles_changed": "修改角色", "account_token_issued": "签发个人令牌",
+    "review_step": "完成审核步骤", "retract_step": "完成撤回审核步骤", "retract_requested": "申请撤回",
+    "retract_approved": "批准撤回", "retract_rejected": "驳回撤回申请",
 }
 
 

@@ -26,6 +26,7 @@ from content.errors import InputError
 from content.files import FileStore
 from content.models import ReleaseItem
 from content.private import private_dir, private_tree
+from content.review_chain import Chains
 from content.render import Renderer
 from schedules.calendar import WorkdayCalendar
 
@@ -128,6 +129,11 @@ class Service:
         service = cls(settings, store, clock or SystemClock(), renderer, calendar,
                       FileStore(settings.files_path), rules)
         return service
+
+    @property
+    def chains(self) -> Chains:
+        """The review chain of each kind, from ``[review.chains]``."""
+        return Chains.from_config(self.settings.review.chains)
 
     @property
     def channels(self) -> dict[str, Channel]:

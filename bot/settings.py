@@ -79,10 +79,36 @@ class WebSettings(Section):
         return value
 
 
+DEFAULT_CHAINS: dict[str, list[str]] = {"default": ["reviewer", "approver"]}
+CHAIN_ROLES = ("reviewer", "approver")
+
+
 class ReviewSettings(Section):
     negative_list: str = ""  # empty = the shipped content/data/negative_list.txt
     sensitive_words: list[str] = Field(default_factory=list)
     sensitive_words_file: str = ""
+    # the review chain per kind id (and "default"): the roles of its steps, in order
+    chains: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_CHAINS))
+
+    @field_validator("chains")
+    @classmethod
+    def _chains(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        from content.kinds import Kind
+
+        for kind, roles in value.items():
+            if kind != "default" and kind not in {k.value for k in Kind}:
+                raise ValueError(f"BAD_CHAIN_KIND:{kind}")
+            if not roles:
+                raise ValueError(f"EMPTY_CHAIN:{kind}")
+            for role in roles:
+                if role not in CHAIN_ROLES:
+                    raise ValueError(f"BAD_CHAIN_ROLE:{kind}:{role}")
+        return {**DEFAULT_CHAINS, **value}
+
+    def chain(self, kind: str) -> tuple[str, ...]:
+        """The roles of the review steps an item of ``kind`` goes through, in order."""
+        return tuple(self.chains.get(kind) or self.chains["default"])
+
 
 
 class CalendarSettings(Section):
@@ -311,6 +337,16 @@ def _describe(err: ErrorDetails) -> str:
                 "（修正：使用 IANA 时区名，如 Asia/Shanghai）")
     if "BAD_LEVEL" in message:
         return f"{key}: 日志级别无效（修正：DEBUG、INFO、WARNING 或 ERROR）"
+    if "BAD_CHAIN_KIND:" in message:
+        kind = message.split("BAD_CHAIN_KIND:", 1)[1]
+        return (f"{key}.{kind}: 未知的稿件类型（修正：写 default 或稿件类型的英文编号，如 policy、emergency）")
+    if "EMPTY_CHAIN:" in message:
+        kind = message.split("EMPTY_CHAIN:", 1)[1]
+        return f"{key}.{kind}: 审核链不能为空（修正：至少一步，如 [\"approver\"]）"
+    if "BAD_CHAIN_ROLE:" in message:
+        kind, role = message.split("BAD_CHAIN_ROLE:", 1)[1].split(":", 1)
+        return (f"{key}.{kind}: 审核步骤的角色 {role!r} 无效"
+                "（修正：每一步写 reviewer（保密审查）或 approver（审核签发））")
     if "BAD_LISTEN" in message:
         return f"{key}: 监听地址无效（修正：写成 主机:端口，如 127.0.0.1:8080）"
     if "MISSING_SECRETS:" in message:

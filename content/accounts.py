@@ -37,6 +37,8 @@ class Role(str, Enum):
 ROLE_LABELS = {Role.AUTHOR: "撰稿", Role.REVIEWER: "保密审查", Role.APPROVER: "审核签发",
                Role.ADMIN: "管理员", Role.AUDITOR: "只读"}
 DEMO_ROLES = (Role.AUTHOR, Role.REVIEWER, Role.APPROVER)
+# demo mode only: the password of the sample people, shown on the console's login page
+DEMO_PASSWORD = "gongkai-demo"
 TOKEN_DAYS = 90
 TOKEN_PREFIX = "gk_"
 FIRST_ADMIN = "admin"
@@ -173,6 +175,21 @@ async def ensure_demo(session: AsyncSession, login: str, *, now: datetime) -> Ac
         raise GongkaiError(f"账号 {login} 已停用", fix="请管理员用 gongkai user enable 重新启用，或换一个账号操作",
                            code="account_disabled")
     return AccountView.of(acc)
+
+
+async def ensure_people(session: AsyncSession, people: tuple[tuple[str, str, Role], ...], *,
+                        password: str | None, now: datetime) -> list[AccountView]:
+    """The named accounts ((login, display name, role), …), made when missing with ``password``
+    (None: no password, they cannot sign in) and left as they are when they exist."""
+    found = []
+    for login, name, role in people:
+        acc = await session.scalar(select(Account).where(Account.login == login))
+        if acc is None:
+            found.append(await add(session, login, name=name, roles=(role,), password=password,
+                                   actor="gongkai", now=now))
+        else:
+            found.append(AccountView.of(acc))
+    return found
 
 
 async def ensure_first_admin(session: AsyncSession, *, now: datetime) -> str | None:

@@ -6,6 +6,7 @@ import html
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -165,41 +166,68 @@ async def open_findings(session: AsyncSession, item_id: int, revision: int) -> l
 
 async def approve(session: AsyncSession, item_id: int, *, actor: str, now: datetime,
                   override_reason: str | None = None) -> ApproveResult:
+    """Approve the current revision in one step. Staff go through the review chain
+    (``content.review_chain.take_step``), which ends with :func:`complete_approval`; this
+    one-step form is for seeding benchmarks."""
+    item, rev, findings = await prepare_step(session, item_id, actor=actor, override_reason=override_reason)
+    return complete_approval(session, item, rev, findings, actor=actor, now=now,
+                             override_reason=override_reason)
+
+
+async def prepare_step(session: AsyncSession, item_id: int, *, actor: str,
+                       override_reason: str | None = None) -> tuple[Item, Revision, list[CheckFinding]]:
+    """What every review step checks: the revision is submitted, ``actor`` is not its author
+    (rule C1), rule C4's fields are there, and open findings carry an override reason. Returns
+    the item, its revision and the findings the step overrides."""
     refuse_controls(override_reason or "", field="--override")
     item = await get_item(session, item_id)
     rev = await get_revision(session, item_id, item.current_revision)
     if rev.status != RevisionStatus.SUBMITTED:
         raise WorkflowError(f"稿件 {item_id} 第 {rev.number} 版尚未提交审核，不能通过",
-                            fix=f"先由作者执行 gongkai post submit {item_id}")
+                            fix=f"先由作者执行 gongkai post submit {item_id}", code="not_submitted")
     if actor == rev.created_by:
         raise WorkflowError(
             f"{actor} 是第 {rev.number} 版的作者，不能审核自己的稿件（规则 C1：保密审查须由作者以外的人完成）",
-            fix="请另一位同事用 --as 其姓名 执行审核")
+            fix="请另一位同事用 --as 其姓名 执行审核", code="author_cannot_review")
     missing = missing_c4_fields(Kind(item.kind), rev.extra)
     if missing:
         labels = "".join(f"“{METADATA_LABELS[name]}”" for name in missing)
         raise WorkflowError(
             f"稿件 {item_id} 是办事指南，缺少规则 C4 规定的必填项{labels}，必填项不能用 --override 放行",
             fix=f"在 front matter 中补全（{'、'.join(missing)}）后重新提交："
-                f"gongkai post edit {item_id} FILE.md，再 gongkai post submit {item_id}")
+                f"gongkai post edit {item_id} FILE.md，再 gongkai post submit {item_id}",
+            code="missing_required_fields")
     findings = [f for f in await open_findings(session, item_id, rev.number) if not f.overridden_by]
     if findings and not (override_reason and override_reason.strip()):
         lines = "；".join(f"[{f.check}] {f.message}" for f in findings)
         raise WorkflowError(f"稿件 {item_id} 有 {len(findings)} 项检查未通过：{lines}",
-                            fix="修改后重新提交（post edit + post submit），或确认无误后加 --override 原因 记录放行理由")
+                            fix="修改后重新提交（post edit + post submit），或确认无误后加 --override 原因 记录放行理由",
+                            code="checks_failed")
+    return item, rev, findings
+
+
+def override(findings: list[CheckFinding], *, actor: str, reason: str | None) -> None:
     for f in findings:
         f.overridden_by = actor
-        f.override_reason = override_reason
+        f.override_reason = reason
+
+
+def complete_approval(session: AsyncSession, item: Item, rev: Revision, findings: list[CheckFinding], *,
+                      actor: str, now: datetime, override_reason: str | None,
+                      detail: dict[str, Any] | None = None) -> ApproveResult:
+    """The last review step: the revision is approved (a published item's correction stays
+    published until its correction release goes out)."""
+    override(findings, actor=actor, reason=override_reason)
     rev.status = RevisionStatus.APPROVED.value
     is_correction = item.state in (ItemState.PUBLISHED, ItemState.CORRECTED)
     if not is_correction:
         item.state = ItemState.APPROVED.value
     item.updated_at = now
-    audit.record(session, at=now, actor=actor, action="approved", item_id=item_id,
+    audit.record(session, at=now, actor=actor, action="approved", item_id=item.id,
                  revision=rev.number, reason=override_reason or "",
                  confidentiality_review=True, overridden=[f.check for f in findings],
-                 correction=is_correction)
-    return ApproveResult(item_id, rev.number, is_correction, len(findings))
+                 correction=is_correction, **(detail or {}))
+    return ApproveResult(item.id, rev.number, is_correction, len(findings))
 
 
 async def return_item(session: AsyncSession, item_id: int, *, actor: str, now: datetime,
@@ -252,7 +280,7 @@ async def request_retraction(session: AsyncSession, item_id: int, *, actor: str,
     refuse_controls(reason, field="--reason")
     item = await get_item(session, item_id)
     _check_retractable(item)
-    if await _pending(session, item_id) is not None:
+    if await pending_retraction(session, item_id) is not None:
         raise WorkflowError(f"稿件 {item_id} 已有一份待批准的撤回申请",
                             fix=f"请另一位同事批准（gongkai post approve-retract {item_id}）或驳回"
                                 f"（gongkai post reject-retract {item_id} --comment 意见）")
@@ -294,13 +322,13 @@ async def pending_retractions(session: AsyncSession) -> list[ReviewRequest]:
         ReviewRequest.action == RETRACT, ReviewRequest.state == "pending").order_by(ReviewRequest.id)))
 
 
-async def _pending(session: AsyncSession, item_id: int) -> ReviewRequest | None:
+async def pending_retraction(session: AsyncSession, item_id: int) -> ReviewRequest | None:
     return await session.scalar(select(ReviewRequest).where(
         ReviewRequest.item_id == item_id, ReviewRequest.action == RETRACT, ReviewRequest.state == "pending"))
 
 
 async def _decide(session: AsyncSession, item_id: int, actor: str, verb: str) -> ReviewRequest:
-    request = await _pending(session, item_id)
+    request = await pending_retraction(session, item_id)
     if request is None:
         await get_item(session, item_id)
         raise WorkflowError(f"稿件 {item_id} 没有待批准的撤回申请",

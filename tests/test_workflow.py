@@ -6,11 +6,13 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from content import workflow
+from content import review_chain, workflow
+from content.accounts import Role
 from content.checks import CheckRules, valid_id_card
 from content.errors import InputError, WorkflowError
 from content.frontmatter import build
 from content.models import AuditEvent, Item, Revision
+from tests.desk import Person
 
 # A syntactically valid mainland ID number made up for tests (checksum computed, not a person).
 FAKE_ID = "11010519491231002X"
@@ -28,8 +30,8 @@ async def _submit(desk, item_id: int, rules: CheckRules | None = None, actor: st
 
 
 async def _approve(desk, item_id: int, actor: str = "bob", override: str | None = None):  # noqa: ANN001, ANN202
-    return await desk.store.transaction(lambda s: workflow.approve(
-        s, item_id, actor=actor, now=desk.clock.now(), override_reason=override))
+    """The review chain: 保密审查 by ``actor``, then 审核签发 by carol."""
+    return await desk.review(item_id, reviewer=actor, override=override)
 
 
 async def _state(desk, item_id: int) -> str:  # noqa: ANN001
@@ -61,11 +63,11 @@ async def test_checks_find_problems_and_block_approval_until_overridden(desk) ->
         await _approve(desk, item)
     assert await _state(desk, item) == "submitted"
     await _approve(desk, item, override="经核实为公开版本，号码为示例")
-    async with desk.store.sessions() as s:
+    async with desk.store.sessions() as s:  # the first step (保密审查) met the findings and let them through
         event = await s.scalar(select(AuditEvent).where(AuditEvent.item_id == item,
-                                                        AuditEvent.action == "approved"))
-        assert event.reason == "经核实为公开版本，号码为示例"
-        assert sorted(event.detail["overridden"]) == checks
+                                                        AuditEvent.action == "review_step"))
+        assert event.reason == "经核实为公开版本，号码为示例" and event.actor == "bob"
+        assert sorted(event.detail["overridden"]) == checks and event.detail["role"] == "reviewer"
 
 
 async def test_a_clean_item_passes_every_check(desk) -> None:  # noqa: ANN001
@@ -169,14 +171,14 @@ async def test_the_audit_trail_is_append_only(desk) -> None:  # noqa: ANN001
     async with desk.store.sessions() as s:
         actions = list(await s.scalars(select(AuditEvent.action).where(AuditEvent.item_id == item)
                                        .order_by(AuditEvent.id)))
-    assert actions == ["created", "submitted", "approved"]
+    assert actions == ["created", "submitted", "review_step", "approved"]
     for statement in ("UPDATE audit_events SET actor = 'mallory'", "DELETE FROM audit_events"):
         with pytest.raises((DBAPIError, IntegrityError), match="append-only"):
             async with desk.store.sessions() as s, s.begin():
                 await s.execute(text(statement))
     async with desk.store.sessions() as s:
         actors = set(await s.scalars(select(AuditEvent.actor)))
-    assert actors == {"alice", "bob"}
+    assert actors == {"alice", "bob", "carol"}
 
 
 async def test_a_retraction_is_requested_then_approved_by_someone_else(desk) -> None:  # noqa: ANN001
@@ -192,19 +194,22 @@ async def test_a_retraction_is_requested_then_approved_by_someone_else(desk) -> 
     with pytest.raises(WorkflowError, match="已有一份待批准的撤回申请"):
         await desk.store.transaction(lambda s: workflow.request_retraction(
             s, item, actor="carol", now=now, reason="再次申请"))
+    alice = Person("alice", (Role.AUTHOR, Role.REVIEWER, Role.APPROVER))
     with pytest.raises(WorkflowError, match="不能批准自己提出的撤回"):
-        await desk.store.transaction(lambda s: workflow.approve_retraction(s, item, actor="alice", now=now))
+        await desk.store.transaction(lambda s: review_chain.take_retract_step(
+            s, item, alice, chains=desk.chains, now=now))
     assert await _state(desk, item) == "published"
-    request = await desk.store.transaction(lambda s: workflow.approve_retraction(s, item, actor="bob", now=now))
-    assert (request.state, request.requested_by, request.decided_by) == ("approved", "alice", "bob")
+    request = (await desk.retract_review(item)).request  # 保密审查 by bob, 审核签发 by carol
+    assert (request.state, request.requested_by, request.decided_by) == ("approved", "alice", "carol")
     assert await _state(desk, item) == "retracted"
     async with desk.store.sessions() as s:
         events = [(e.action, e.actor, e.reason) for e in await s.scalars(
-            select(AuditEvent).where(AuditEvent.item_id == item).order_by(AuditEvent.id))][-3:]
-    assert events == [("retract_requested", "alice", "信息有误"), ("retract_approved", "bob", "信息有误"),
-                      ("retracted", "bob", "信息有误")]
+            select(AuditEvent).where(AuditEvent.item_id == item).order_by(AuditEvent.id))][-4:]
+    assert events == [("retract_requested", "alice", "信息有误"), ("retract_step", "bob", "信息有误"),
+                      ("retract_approved", "carol", "信息有误"), ("retracted", "carol", "信息有误")]
     with pytest.raises(WorkflowError, match="没有待批准的撤回申请"):
-        await desk.store.transaction(lambda s: workflow.approve_retraction(s, item, actor="bob", now=now))
+        await desk.store.transaction(lambda s: review_chain.take_retract_step(
+            s, item, Person("bob", (Role.REVIEWER,)), chains=desk.chains, now=now))
 
 
 async def test_a_rejected_retraction_leaves_the_item_published(desk) -> None:  # noqa: ANN001

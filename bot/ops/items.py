@@ -11,12 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.ops import Role, Who, any_role, require
-from content import workflow
+from content import review_chain, workflow
 from content.checks import Finding
 from content.errors import GongkaiError, InputError
 from content.frontmatter import ItemDraft
 from content.kinds import ItemState, Kind, parse_kind
 from content.models import AuditEvent, CheckFinding, Item, Link, Release, ReleaseItem, Revision
+from content.review_chain import ChainState, StepState
 from content.views import load_views
 from schedules import releases
 
@@ -46,9 +47,14 @@ class Submitted:
 
 @dataclass(frozen=True)
 class Reviewed:
+    """One review step taken. ``approved`` when it was the last step of the chain; then the
+    correction release (for a published item) or the bundle to schedule is said."""
     id: int
     revision: int
     state: str
+    step: StepState
+    chain: ChainState
+    approved: bool
     overridden: int
     correction_release: int | None
     held_releases: tuple[int, ...]
@@ -72,6 +78,8 @@ class RetractRequested:
 
 @dataclass(frozen=True)
 class RetractDecided:
+    """A step on a retraction request (``state`` stays published until the last step), or its
+    rejection."""
     id: int
     state: str
     request: int
@@ -79,6 +87,8 @@ class RetractDecided:
     decided_by: str
     reason: str
     release: int | None
+    chain: ChainState | None = None
+    step: StepState | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,8 @@ class Detail:
     links: tuple[Link, ...]
     releases: tuple[Release, ...]
     audit: tuple[AuditEvent, ...]
+    chain: ChainState
+    retract_chain: ChainState | None = None
 
     @property
     def current(self) -> Revision:
@@ -118,6 +130,8 @@ class Detail:
                          for x in self.releases],
             "audit": [{"at": e.at, "actor": e.actor, "action": e.action, "revision": e.revision,
                        "reason": e.reason} for e in self.audit],
+            "review_chain": self.chain.as_json(),
+            "retraction_chain": self.retract_chain.as_json() if self.retract_chain else None,
         }
 
 
@@ -221,10 +235,11 @@ async def review(svc: Service, who: Who, item_id: int, *, override_reason: str |
 
     async def txn(s: AsyncSession) -> Reviewed:
         now = svc.clock.now()
-        result = await workflow.approve(s, item_id, actor=who.login, now=now,
-                                        override_reason=override_reason)
+        taken = await review_chain.take_step(s, item_id, who, chains=svc.chains, now=now,
+                                             override_reason=override_reason)
+        result = taken.approval
         release_id = None
-        if result.is_correction:
+        if result is not None and result.is_correction:
             channels = await releases.channels_used(s, item_id) or ["website"]
             channels = [c for c in channels if c in svc.enabled_channel_names()] or ["website"]
             release = await releases.create_followup(
@@ -235,10 +250,19 @@ async def review(svc: Service, who: Who, item_id: int, *, override_reason: str |
             ReleaseItem.item_id == item_id, Release.state == "held")))
         bundle, waiting = await _bundle(s, item_id)
         item = await workflow.get_item(s, item_id)
-        return Reviewed(item_id, result.revision, item.state, result.overridden, release_id, held,
-                        tuple(bundle), tuple(waiting), result.is_correction)
+        # event: item.approved (when result is not None)
+        return Reviewed(item_id, taken.state.revision, item.state, taken.step, taken.state,
+                        result is not None, taken.overridden, release_id, held, tuple(bundle),
+                        tuple(waiting), bool(result and result.is_correction))
 
     return await svc.store.transaction(txn, what="review item")
+
+
+async def chain_state(svc: Service, who: Who, item_id: int) -> ChainState:
+    """The review chain of the item's current revision: which steps are done, by whom, which next."""
+    any_role(who, "查看审核进度")
+    async with svc.store.sessions() as s:
+        return await review_chain.item_state(s, item_id, svc.chains)
 
 
 async def _bundle(s: AsyncSession, item_id: int) -> tuple[list[int], list[int]]:
@@ -262,7 +286,7 @@ async def _bundle(s: AsyncSession, item_id: int) -> tuple[list[int], list[int]]:
 
 async def return_(svc: Service, who: Who, item_id: int, comment: str) -> Returned:
     require(who, *REVIEWERS, action="退回稿件")
-    item = await svc.store.transaction(lambda s: workflow.return_item(
+    item = await svc.store.transaction(lambda s: review_chain.return_item(
         s, item_id, actor=who.login, now=svc.clock.now(), comment=comment), what="return item")
     return Returned(item_id, item.state, comment.strip())
 
@@ -276,13 +300,18 @@ async def request_retract(svc: Service, who: Who, item_id: int, reason: str) -> 
 
 
 async def approve_retract(svc: Service, who: Who, item_id: int) -> RetractDecided:
-    """A colleague approves a retraction request: the item is retracted and a retraction
-    release, due at once, goes to the channels that carried it (recorded on the request)."""
-    require(who, Role.APPROVER, action="批准撤回")
+    """Take the next step of the chain of the item's retraction request (each step by a
+    colleague other than the requester). After the last step the item is retracted and a
+    retraction release, due at once, goes to the channels that carried it."""
+    require(who, *REVIEWERS, action="批准撤回")
 
     async def txn(s: AsyncSession) -> RetractDecided:
         now = svc.clock.now()
-        request = await workflow.approve_retraction(s, item_id, actor=who.login, now=now)
+        taken = await review_chain.take_retract_step(s, item_id, who, chains=svc.chains, now=now)
+        request = taken.request
+        if not taken.retracted:
+            return RetractDecided(item_id, "published", request.id, request.requested_by, who.login,
+                                  request.reason, None, taken.state, taken.step)
         enabled = svc.enabled_channel_names()
         channels = [c for c in await releases.channels_used(s, item_id) if c in enabled]
         release = await releases.create_followup(
@@ -290,14 +319,14 @@ async def approve_retract(svc: Service, who: Who, item_id: int) -> RetractDecide
             reason=request.reason)
         request.release_id = release.id
         return RetractDecided(item_id, ItemState.RETRACTED.value, request.id, request.requested_by,
-                              who.login, request.reason, release.id)
+                              who.login, request.reason, release.id, taken.state, taken.step)
 
     return await svc.store.transaction(txn, what=f"approve retraction of item {item_id}")
 
 
 async def reject_retract(svc: Service, who: Who, item_id: int, comment: str) -> RetractDecided:
     require(who, *REVIEWERS, action="驳回撤回申请")
-    request = await svc.store.transaction(lambda s: workflow.reject_retraction(
+    request = await svc.store.transaction(lambda s: review_chain.reject_retraction(
         s, item_id, actor=who.login, now=svc.clock.now(), comment=comment), what="reject retraction")
     return RetractDecided(item_id, "published", request.id, request.requested_by, who.login,
                           comment.strip(), None)
@@ -318,7 +347,9 @@ async def get(svc: Service, who: Who, item_id: int) -> Detail:
         rels = tuple(await s.scalars(select(Release).join(
             ReleaseItem, ReleaseItem.release_id == Release.id).where(ReleaseItem.item_id == item_id)
             .order_by(Release.id)))
-        return Detail(item, revs, findings, links, rels, events)
+        chain = await review_chain.item_state(s, item_id, svc.chains)
+        retraction = await review_chain.retract_state(s, item_id, svc.chains)
+        return Detail(item, revs, findings, links, rels, events, chain, retraction)
 
 
 async def listing(svc: Service, who: Who, filters: Filters = Filters(), page: Page = Page()) -> Listing:
