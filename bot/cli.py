@@ -93,10 +93,20 @@ def run(cli: Cli) -> None:
         fail_lines([f"错误：{exc}"], cli.as_json, error_code="store_unavailable")
     except GongkaiError as exc:
         fail_error(exc, cli.as_json)
+    except ListenFailed as exc:
+        fail_lines([f"错误：{exc.key} {exc.listen} 无法监听（{exc.why}）"
+                    "（修正：换一个端口，或停止占用该端口的程序）"], cli.as_json,
+                   error_code="invalid_config", field=exc.key)
     except OSError as exc:
         fail_lines([f"错误：web.listen {settings.web.listen} 无法监听（{exc.strerror}）"
                     "（修正：换一个端口，或停止占用该端口的程序）"], cli.as_json,
                    error_code="invalid_config", field="web.listen")
+
+
+class ListenFailed(Exception):
+    def __init__(self, key: str, listen: str, why: str) -> None:
+        super().__init__(f"{key} {listen}: {why}")
+        self.key, self.listen, self.why = key, listen, why
 
 
 async def _serve(settings) -> None:  # noqa: ANN001
@@ -111,6 +121,10 @@ async def _serve(settings) -> None:  # noqa: ANN001
     log = logging.getLogger("gongkai")
     service = await Service.create(settings)
     app_runners: list[web.AppRunner] = []
+    stop = asyncio.Event()  # a signal during start-up stops cleanly once started
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
         for listen, app in listeners(service):
             host, _, port = listen.rpartition(":")
@@ -118,7 +132,11 @@ async def _serve(settings) -> None:  # noqa: ANN001
             app_runner = web.AppRunner(app, access_log=None, max_line_size=65536, max_field_size=65536)
             app_runners.append(app_runner)
             await app_runner.setup()
-            await web.TCPSite(app_runner, host.strip("[]"), int(port)).start()
+            try:
+                await web.TCPSite(app_runner, host.strip("[]"), int(port)).start()
+            except OSError as exc:
+                key = "web.listen" if listen == settings.web.listen else "console.listen"
+                raise ListenFailed(key, listen, exc.strerror or str(exc)) from exc
         if settings.bot.demo:  # the sample people, with the demo password shown on the login page
             await sample.ensure_people(service, demo=True)
         if settings.bot.load_sample:
@@ -134,10 +152,6 @@ async def _serve(settings) -> None:  # noqa: ANN001
             log.info("沙箱模式：模拟器页面 %s；管理接口需要管理令牌（见 %s）",
                      "、".join(f"{settings.base_url}/sandbox/{n}/" for n in sandboxed),
                      settings.data_path / "sandbox" / "admin-token")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         log.info("正在停止……")
     finally:

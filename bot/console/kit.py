@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import warnings
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,12 +244,21 @@ def cookie_secure(service: Service) -> bool:
 
 
 # --------------------------------------------------------------------------------- the wrapper
+def _keep(request: web.Request, **values: Any) -> None:
+    """The contract is ``request["who"]`` (and svc, session, csrf, secret): plain keys on
+    purpose, without aiohttp's nudge toward RequestKey objects."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", web.NotAppKeyWarning)
+        for key, value in values.items():
+            request[key] = value
+
+
 def wrap(route: Route) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         from bot.ops import sessions as ops_sessions
 
         service = svc(request)
-        request["svc"] = service
+        _keep(request, svc=service)
         is_post = route.method == "POST"
         if route.public:
             if is_post:
@@ -263,8 +273,7 @@ def wrap(route: Route) -> Handler:
             if is_post:
                 return await forbidden(request, "未登录或登录已过期，请重新登录")
             raise web.HTTPSeeOther(login_url(request))
-        request["who"], request["session"], request["csrf"], request["secret"] = (
-            current.account, current, current.csrf, secret)
+        _keep(request, who=current.account, session=current, csrf=current.csrf, secret=secret)
         if is_post:
             form = await request.post()
             if not csrf_ok(secret, str(form.get("_csrf", ""))):
