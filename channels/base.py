@@ -189,6 +189,8 @@ class ChannelExtras(Protocol):
     * ``async reach(items, options) -> Reach | None``: how many people a release of ``items``
       would message or push to (None: nobody); a release that reaches anyone asks for
       confirmation first.
+    * ``async calendar_notes(first, last) -> list[channels.plan_notes.DayNote]``: lines for the
+      console's release calendar (a day's push quota use, quiet hours).
     """
 
     async def precheck(self, items: tuple[ItemView, ...], options: Mapping[str, Any]) -> list[str]: ...

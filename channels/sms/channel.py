@@ -8,11 +8,13 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any, ClassVar
 
 import aiohttp
 
 from channels.base import Capabilities, ChannelContext, Job, Outcome, Purpose, Reach, Rendition, Result
+from channels.plan_notes import DayNote, Level
 from channels.registry import register
 from channels.sms.config import SmsSettings
 from channels.sms.fanout import FanOut, Route
@@ -123,6 +125,13 @@ class SmsChannel:
         if first.kind != Kind.EMERGENCY:
             notes.append(f"免打扰时段 {self.quiet.label} 内不发送，时段结束后自动发出（突发事件不受限）")
         return [Rendition(rendition.label, rendition.text, rendition.checks, tuple(notes))]
+
+    async def calendar_notes(self, first: date, last: date) -> list[DayNote]:
+        """The quiet hours, for the console's release calendar (every day; none when off)."""
+        if self.quiet.start == self.quiet.end:
+            return []
+        return [DayNote("sms", None, f"短信免打扰 {self.quiet.label}", Level.INFO,
+                        "非突发事件的短信在此时段内不发送，时段结束后自动发出")]
 
     async def precheck(self, items: tuple[ItemView, ...], options: Mapping[str, Any]) -> list[str]:
         message = self.message(items)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -25,6 +25,7 @@ from channels.base import (
     Rendition,
     Result,
 )
+from channels.plan_notes import DayNote
 from channels.registry import register
 from channels.wechat import credentials, notify, push, rendition
 from channels.wechat.client import OFFICIAL_BASE, WechatApi
@@ -157,6 +158,11 @@ class WechatChannel:
             return None
         label = "微信粉丝（群发）" if target.kind == "all" else f"微信粉丝（群发给标签“{target.tag}”，最多）"
         return Reach("wechat", count, None, label)
+
+    async def calendar_notes(self, first: date, last: date) -> list[DayNote]:
+        """Each day's push quota use, for the console's release calendar."""
+        async with self.store.sessions() as session:
+            return await push.calendar_notes(session, self.settings, first, last)
 
     async def alerts(self) -> list[str]:
         """Lines for ``gongkai status``: notifications that cannot be sent, the push quota."""

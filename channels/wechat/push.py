@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.wechat import kv
 from channels.wechat.config import WechatSettings
+from channels.plan_notes import DayNote, Level
 from channels.wechat.models import WechatPublication
 from content.errors import InputError
 from content.models import Release
@@ -82,6 +83,44 @@ def _bounds(when: datetime) -> tuple[datetime, datetime, datetime, datetime, str
     return day, day + timedelta(days=1), month, next_month, f"{local:%Y-%m-%d}", f"{local:%Y年%m月}"
 
 
+@dataclass(frozen=True)
+class PushUse:
+    """One push counted against the quota: made (the publication ledger) or planned (a pending
+    release that will push)."""
+
+    at: datetime  # when it was pushed, or the planned release instant
+    key: str  # the target's key: all | tag:NAME | list:NAME
+    release_id: int
+    planned: bool
+
+    @property
+    def what(self) -> str:
+        return f"发布计划 {self.release_id} {'计划群发' if self.planned else '已群发'}"
+
+
+async def usage(session: AsyncSession, start: datetime, end: datetime, *, planned: bool = True,
+                exclude_delivery: int | None = None) -> list[PushUse]:
+    """The pushes that count against the quota in [start, end): those made, then (with
+    ``planned``) those pending releases will make. The one count :func:`judge` and the console
+    calendar share."""
+    found = []
+    rows = await session.execute(select(WechatPublication.target, WechatPublication.release_id,
+                                        WechatPublication.delivery_id, WechatPublication.pushed_at).where(
+        WechatPublication.mode == "push", WechatPublication.status.in_(COUNTED),
+        WechatPublication.pushed_at >= start, WechatPublication.pushed_at < end))
+    for key, release_id, delivery_id, pushed_at in rows:
+        if delivery_id != exclude_delivery and pushed_at is not None:  # the range excludes None
+            found.append(PushUse(pushed_at, key, release_id, planned=False))
+    if planned:
+        for rel in await session.scalars(select(Release).where(
+                Release.state == "pending", Release.due_at >= start, Release.due_at < end)
+                .order_by(Release.due_at, Release.id)):
+            key = str((rel.options or {}).get("push") or "none")
+            if "wechat" in (rel.channels or []) and key != "none":
+                found.append(PushUse(rel.due_at, key, rel.id, planned=True))
+    return found
+
+
 async def judge(session: AsyncSession, settings: WechatSettings, target: PushTarget, when: datetime,
                 *, exclude_delivery: int | None = None, planned: bool = True) -> Verdict:
     verdict = Verdict()
@@ -95,20 +134,8 @@ async def judge(session: AsyncSession, settings: WechatSettings, target: PushTar
     day0, day1, month0, month1, day_label, month_label = _bounds(when)
     start = day0 if settings.account_type == "subscription" else month0
     end = day1 if settings.account_type == "subscription" else month1
-    targets: list[tuple[str, str]] = []  # (target key, what)
-    rows = await session.execute(select(WechatPublication.target, WechatPublication.release_id,
-                                        WechatPublication.delivery_id).where(
-        WechatPublication.mode == "push", WechatPublication.status.in_(COUNTED),
-        WechatPublication.pushed_at >= start, WechatPublication.pushed_at < end))
-    for key, release_id, delivery_id in rows:
-        if delivery_id != exclude_delivery:
-            targets.append((key, f"发布计划 {release_id} 已群发"))
-    if planned:
-        for rel in await session.scalars(select(Release).where(
-                Release.state == "pending", Release.due_at >= start, Release.due_at < end)):
-            push = str((rel.options or {}).get("push") or "none")
-            if "wechat" in (rel.channels or []) and push != "none":
-                targets.append((push, f"发布计划 {rel.id} 计划群发"))
+    targets = [(use.key, use.what) for use in await usage(session, start, end, planned=planned,
+                                                          exclude_delivery=exclude_delivery)]
     fix = "修正：加 --push none 只发布不群发，或换一个发布时间"
     if settings.account_type == "subscription":
         quota = settings.push_quota_per_day
@@ -148,3 +175,36 @@ async def judge(session: AsyncSession, settings: WechatSettings, target: PushTar
     elif len(used) + 1 == quota:
         verdict.warnings.append(f"{who}{month_label}将收满 {quota} 次群发")
     return verdict
+
+
+async def calendar_notes(session: AsyncSession, settings: WechatSettings, first: date,
+                         last: date) -> list[DayNote]:
+    """Each day's push quota use for the release calendar, counted by :func:`usage` like
+    :func:`judge` counts it: pushes per day against a subscription account's daily quota, or
+    the month's pushes so far against a service account's monthly quota per follower."""
+    daily = settings.account_type == "subscription"
+    since = first if daily else first.replace(day=1)
+    start = datetime.combine(since, time(0), WECHAT_TZ)
+    end = datetime.combine(last + timedelta(days=1), time(0), WECHAT_TZ)
+    by_day: dict[date, list[PushUse]] = {}
+    for use in await usage(session, start, end):
+        by_day.setdefault(use.at.astimezone(WECHAT_TZ).date(), []).append(use)
+    notes = []
+    day = first
+    while day <= last:
+        uses = by_day.get(day, [])
+        detail = "；".join(f"{u.what}（{parse({'push': u.key}).label}）" for u in uses)
+        if daily:
+            quota, used = settings.push_quota_per_day, len(uses)
+            text = f"微信群发 {used}/{quota}"
+        else:
+            quota = settings.push_quota_per_month
+            month = [u for d, us in by_day.items() if d.replace(day=1) == day.replace(day=1) and d <= day
+                     for u in us]
+            used = max([sum(1 for u in month if u.key in ("all", key)) for key in {u.key for u in month}],
+                       default=0)
+            text = f"微信群发 {len(uses)} 次，本月 {used}/{quota}"
+        level = Level.OVER if used > quota else Level.FULL if used >= quota else Level.INFO
+        notes.append(DayNote("wechat", day, text, level, detail))
+        day += timedelta(days=1)
+    return notes
