@@ -111,6 +111,7 @@ _FIXES = {
     "date_parsing": "如 2026-12-01", "date_from_datetime_parsing": "如 2026-12-01",
     "extra_forbidden": "删去该字段；可用字段见 /api/v1/docs",
     "json_invalid": "发送 UTF-8 编码的 JSON，Content-Type: application/json",
+    "string_pattern_mismatch": "格式见 /api/v1/docs 中该项的说明",
 }
 
 
