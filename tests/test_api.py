@@ -369,7 +369,7 @@ async def test_the_openapi_document_and_the_docs_page_list_every_operation(api: 
     html = await r.text()
     assert r.status == 200 and "script-src" not in r.headers["Content-Security-Policy"]
     assert "<script" not in html and "default-src 'none'" in r.headers["Content-Security-Policy"]
-    for method, path in operations:
+    for _method, path in operations:
         assert path in html
     assert "从 CSV 导入订阅用户" in html and "Authorization: Bearer gk_" in html
     css = await api.client.get("/api/v1/docs.css")
