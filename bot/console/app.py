@@ -19,6 +19,8 @@ PAGES: tuple[str, ...] = (
     "bot.console.password",
     "bot.console.plan",
     "bot.console.records",
+    "bot.console.audit",
+    "bot.console.users",
 )
 
 
