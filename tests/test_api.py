@@ -385,3 +385,25 @@ async def test_subscriber_ops_on_both_backends(tmp_path: Path, database_url: str
         assert (again["added"], again["unchanged"]) == (0, 2)
         status, counts = await api.call("GET", "/subscribers/counts", "auditor")
         assert counts["total"] == 2
+
+
+# ------------------------------------------------------------------------------ audit
+async def test_the_audit_trail_filtered_and_exported(api: Api) -> None:
+    item = await approved_item(api)
+    status, page = await api.call("GET", f"/audit?item_id={item}", "auditor")
+    assert status == 200 and not page["has_next"]
+    assert [(e["actor"], e["action"]) for e in page["entries"]][-1] == ("lihua", "created")
+    assert {e["item_id"] for e in page["entries"]} == {item}
+    status, page = await api.call("GET", "/audit?actor=zhangwei", "admin")
+    assert status == 200 and page["entries"] and {e["actor"] for e in page["entries"]} == {"zhangwei"}
+    r = await api.client.get("/api/v1/audit/export?actor=lihua", headers=api.auth("auditor"))
+    assert r.status == 200 and r.content_type == "text/csv" and "attachment" in r.headers["Content-Disposition"]
+    assert "lihua" in await r.text()
+    status, page = await api.call("GET", "/audit?action=audit_exported", "admin")
+    assert [e["actor"] for e in page["entries"]] == ["shenji"]
+    before = await snapshot(api)
+    is_error(*(await api.call("GET", "/audit?since=2026-11-20&until=2026-11-01", "admin")), 422, "invalid_input", "since")
+    is_error(*(await api.call("GET", "/audit?since=昨天", "admin")), 422, "invalid_input", "since")
+    is_error(*(await api.call("GET", "/audit", "author")), 403, "forbidden")
+    is_error(*(await api.call("GET", "/audit/export", "approver")), 403, "forbidden")
+    assert await snapshot(api) == before

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from bot.service import Service
 
 #: the modules that declare operations, in the order the docs show them
-AREAS = ("bot.api.me", "bot.api.board", "bot.api.items", "bot.api.releases", "bot.api.subscribers")
+AREAS = ("bot.api.me", "bot.api.board", "bot.api.items", "bot.api.releases", "bot.api.subscribers", "bot.api.audit")
 DOCUMENT_KEY: web.AppKey[dict[str, Any]] = web.AppKey("api_document")
 
 

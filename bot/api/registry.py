@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import types
+from urllib.parse import quote
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
@@ -184,6 +185,12 @@ async def _body(request: web.Request, op: Operation) -> Any:
     return op.body.model_validate(data)
 
 
+def _disposition(filename: str) -> str:
+    """``attachment`` with an ASCII name and the real (possibly Chinese) one per RFC 6266."""
+    plain = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename) or "download"
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def _reply(op: Operation, result: Any) -> web.StreamResponse:
     if op.answer is None:
         return web.Response(status=204)
@@ -191,7 +198,7 @@ def _reply(op: Operation, result: Any) -> web.StreamResponse:
         assert isinstance(result, Download), f"{op.op_id} must answer a Download"
         return web.Response(status=op.status, text=result.text, content_type=op.answer.media_type,
                             charset="utf-8",
-                            headers={"Content-Disposition": f'attachment; filename="{result.filename}"'})
+                            headers={"Content-Disposition": _disposition(result.filename)})
     # the answer is checked against its declared model before it leaves
     checked = op.answer.model_validate(result.model_dump() if isinstance(result, BaseModel) else result)
     return web.json_response(checked.model_dump(mode="json"), status=op.status,
