@@ -127,7 +127,11 @@ class Host(Protocol):
     store: Store
     clock: Clock
     renderer: Renderer
-    channels: Mapping[str, Any]  # the enabled channels, built
+
+    @property
+    def channels(self) -> Mapping[str, Any]:
+        """The enabled channels, built."""
+        ...
 
     async def settle(self, session: AsyncSession, delivery_id: int, result: Result, *,
                      now: datetime, source: str) -> bool:

@@ -42,10 +42,12 @@ def page(doc: dict[str, Any]) -> str:
     groups: dict[str, list[dict[str, Any]]] = {}
     for path, methods in doc["paths"].items():
         for method, op in methods.items():
-            body = op.get("requestBody", {}).get("content", {})
-            media, spec = next(iter(body.items()), (None, {}))
+            body: dict[str, Any] = op.get("requestBody", {}).get("content", {})
+            none: tuple[str | None, dict[str, Any]] = (None, {})
+            media, spec = next(iter(body.items()), none)
             ok = next((code, r) for code, r in op["responses"].items() if code.startswith("2"))
-            ok_media, ok_spec = next(iter(ok[1].get("content", {}).items()), (None, {}))
+            ok_content: dict[str, Any] = ok[1].get("content", {})
+            ok_media, ok_spec = next(iter(ok_content.items()), none)
             groups.setdefault(op["tags"][0], []).append({
                 "method": method.upper(), "path": path, "id": op["operationId"], "summary": op["summary"],
                 "description": op.get("description", ""),
