@@ -50,8 +50,8 @@ class CliCommand:
 
 @dataclass(frozen=True)
 class Panel:
-    """A console panel a channel shows (status, preview, subscribers): ``target`` names its
-    :class:`ConsolePages` ("module:attribute"), which the console mounts under ``/console/``."""
+    """A console panel a channel shows (status, preview, subscribers): ``target`` names a
+    function returning its :class:`ConsolePages`, which the console mounts under ``/console/``."""
 
     name: str
     title: str
@@ -73,7 +73,7 @@ class PanelPage:
 
 @dataclass(frozen=True)
 class ConsolePages:
-    """What a :class:`Panel` target is: the pages and the folder of their Jinja2 templates
+    """What a :class:`Panel` target returns: the pages and the folder of their Jinja2 templates
     (which extend the console's ``base.html``; they are found as ``<channel>/<name>``)."""
 
     channel: str

@@ -35,7 +35,7 @@ class Bridge:
 
 
 def declared() -> list[ConsolePages]:
-    return [resolve(panel.target) for ext in catalogue.extensions() for panel in ext.panels]
+    return [resolve(panel.target)() for ext in catalogue.extensions() for panel in ext.panels]
 
 
 def _handler(page: PanelPage, bridge: Bridge) -> kit.Handler:
