@@ -234,18 +234,23 @@ class Service:
         quota left, missing templates); only those adapters are loaded and opened."""
         lines: list[str] = []
         for ext in catalogue.extensions():
-            if not ext.alerts or ext.name not in self.enabled_channel_names():
-                continue
-            channel = self.channel(ext.name)
-            opened = not self._opened
-            if opened:
-                await channel.open()
-            try:
-                lines += await channel.alerts()  # type: ignore[attr-defined]
-            finally:
-                if opened:
-                    await channel.close()
+            lines += await self.alerts_of(ext.name)
         return lines
+
+    async def alerts_of(self, name: str) -> list[str]:
+        """One enabled channel's alert lines (none when it declares no alerts)."""
+        ext = next((e for e in catalogue.extensions() if e.name == name), None)
+        if ext is None or not ext.alerts or name not in self.enabled_channel_names():
+            return []
+        channel = self.channel(name)
+        opened = not self._opened
+        if opened:
+            await channel.open()
+        try:
+            return list(await channel.alerts())  # type: ignore[attr-defined]
+        finally:
+            if opened:
+                await channel.close()
 
     # ------------------------------------------------------------------ what channels use
     async def settle(self, session, delivery_id: int, result, *, now: datetime,  # noqa: ANN001

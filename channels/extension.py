@@ -112,6 +112,7 @@ class Extension:
     panels: tuple[Panel, ...] = ()
     settings: str = ""  # "module:Model" of the channel's config section
     alerts: bool = False  # the adapter has ``async alerts()`` lines for ``gongkai status``
+    local: bool = False  # delivers within the bot (no remote service, so no sandbox or live mode)
 
 
 def resolve(target: str) -> Any:

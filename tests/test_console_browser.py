@@ -17,7 +17,8 @@ async def _add_people(env: dict) -> None:
     settings = load(env["config"], {})
     store = Store.open(settings.database_url)
     try:
-        for login, name, roles in (("wang", "王五", (Role.AUTHOR,)), ("boss", "系统管理员", (Role.ADMIN, Role.AUDITOR))):
+        everything = (Role.ADMIN, Role.AUDITOR, Role.REVIEWER, Role.APPROVER)
+        for login, name, roles in (("wang", "王五", (Role.AUTHOR,)), ("boss", "系统管理员", everything)):
             await store.transaction(lambda s, login=login, name=name, roles=roles: accounts.add(
                 s, login, name=name, roles=roles, department="办公室", password="correct-horse-1",
                 actor="test", now=SystemClock().now()))
@@ -60,5 +61,53 @@ def test_sign_in_through_the_form_and_see_the_dashboard(tmp_path: Path, sqlite_u
             page.goto(base + "/console/")
             assert page.url.startswith(base + "/console/login")
             assert errors == []  # no CSP violation or script error
+    finally:
+        stop_bot(proc)
+
+
+def test_every_console_page_in_the_browser(tmp_path: Path, sqlite_url: str, monkeypatch) -> None:  # noqa: ANN001
+    """Each page opens without a script error or CSP refusal, at desktop and phone width (with
+    GONGKAI_SHOTS set, each is saved for a look)."""
+    monkeypatch.setenv("GONGKAI_BOT__LOAD_SAMPLE", "true")  # the sample bundle: something on the board
+    env = bot_env(tmp_path, sqlite_url)
+    run(_add_people(env))
+    proc = start_bot(env, quiet=True)
+    base = f"http://127.0.0.1:{env['port']}"
+    try:
+        with browser() as chrome:
+            page = chrome.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text)
+                    if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(base + "/console/login")
+            page.fill("#login", "boss")
+            page.fill("#password", "correct-horse-1")
+            page.click("button[type=submit]")
+            page.wait_for_url(base + "/console/")
+            shoot(page, "dashboard-admin")
+            for path, name, heading in (("/console/channels/", "channels", "渠道"), ("/console/audit/", "audit", "审计日志"),
+                                        ("/console/users/", "users", "用户管理"),
+                                        ("/console/users/wang", "user", "王五")):
+                page.goto(base + path)
+                assert heading in page.inner_text("h1"), path
+                shoot(page, name)
+            page.goto(base + "/console/users/wang")
+            page.once("dialog", lambda d: d.accept())
+            page.click("text=重设密码")
+            assert "只显示这一次" in page.inner_text("main")
+            fresh = page.inner_text("#secret").strip()
+            shoot(page, "secret-once")
+            page.goto(base + "/console/audit/?since=2026-13-01")
+            shoot(page, "audit-bad-date")
+            page.click("text=退出")
+            page.fill("#login", "wang")
+            page.fill("#password", fresh)
+            page.click("button[type=submit]")
+            page.wait_for_url(base + "/console/")
+            page.goto(base + "/console/users/")
+            assert "无权访问" in page.inner_text("h1")
+            shoot(page, "forbidden")
+            assert errors == []
     finally:
         stop_bot(proc)

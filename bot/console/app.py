@@ -21,6 +21,7 @@ PAGES: tuple[str, ...] = (
     "bot.console.records",
     "bot.console.audit",
     "bot.console.users",
+    "bot.console.channels",
 )
 
 

@@ -159,6 +159,7 @@ def make_env(service: Service) -> Environment:
     from schedules import obligations
 
     env.filters["local"] = local
+    env.filters["detail_value"] = detail_value
     env.globals["labels"] = labels
     env.globals["Role"] = Role
     env.globals["local_time"] = local
@@ -167,6 +168,19 @@ def make_env(service: Service) -> Environment:
     env.filters["role_label"] = lambda r: ROLE_LABELS.get(Role(r), str(r))
     env.filters["roles_label"] = lambda rs: "、".join(ROLE_LABELS.get(Role(r), str(r)) for r in rs)
     return env
+
+
+def detail_value(value: Any) -> str:
+    """A value of an audit event's detail, as a person reads it."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, list | tuple):
+        return "、".join(detail_value(v) for v in value)
+    if isinstance(value, dict):
+        return "，".join(f"{k}={detail_value(v)}" for k, v in value.items())
+    return str(value)
 
 
 def console_of(request: web.Request) -> Console:

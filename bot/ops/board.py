@@ -125,14 +125,14 @@ async def gather(svc: Service, who: AccountView | str | None = None, *, with_ale
         in_flight = int(await s.scalar(select(func.count(Delivery.id)).where(
             Delivery.state.in_(outbox.IN_FLIGHT))) or 0)
         draining = await outbox.drain_estimates(s, now)
-        rows = list(await s.execute(
+        submitted: list[tuple[Any, ...]] = [tuple(r) for r in await s.execute(
             select(Item.id, Revision.title, Revision.created_by, Item.updated_at, Item.kind, Item.current_revision)
             .join(Revision, (Revision.item_id == Item.id) & (Revision.number == Item.current_revision))
-            .where(Revision.status == "submitted").order_by(Item.id)))
-        awaiting = [Awaiting(i, t, a, at) for i, t, a, at, _k, _r in rows]
+            .where(Revision.status == "submitted").order_by(Item.id))]
+        awaiting = [Awaiting(i, t, a, at) for i, t, a, at, _k, _r in submitted]
         my_steps = []
         if isinstance(who, AccountView):
-            for (_id, _t, _a, _at, kind, revision), waiting in zip(rows[:MY_STEPS_LIMIT], awaiting):
+            for (_id, _t, _a, _at, kind, revision), waiting in zip(submitted[:MY_STEPS_LIMIT], awaiting):
                 step = await _my_step(s, who, waiting, kind, revision, svc.chains)
                 if step is not None:
                     my_steps.append(MyStep(waiting, step))
