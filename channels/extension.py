@@ -50,8 +50,9 @@ class CliCommand:
 
 @dataclass(frozen=True)
 class Panel:
-    """A console panel a channel shows (status, preview, subscribers): ``target`` names a
-    function returning its :class:`ConsolePages`, which the console mounts under ``/console/``."""
+    """A console panel a channel shows (status, preview, subscribers): ``target`` names either
+    a function ``f(host)`` whose answer the 渠道 page shows, or the channel's
+    :class:`ConsolePages`, which the console mounts under ``/console/`` (the panel links there)."""
 
     name: str
     title: str
@@ -73,8 +74,8 @@ class PanelPage:
 
 @dataclass(frozen=True)
 class ConsolePages:
-    """What a :class:`Panel` target returns: the pages and the folder of their Jinja2 templates
-    (which extend the console's ``base.html``; they are found as ``<channel>/<name>``)."""
+    """A :class:`Panel` target that is pages of the channel's own: the pages and the folder of
+    their Jinja2 templates (which extend the console's ``base.html``; found as ``<channel>/<name>``)."""
 
     channel: str
     templates: str  # a folder path

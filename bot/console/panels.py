@@ -35,7 +35,9 @@ class Bridge:
 
 
 def declared() -> list[ConsolePages]:
-    return [resolve(panel.target)() for ext in catalogue.extensions() for panel in ext.panels]
+    """The panels that are sets of pages (the others are functions the 渠道 page calls)."""
+    found = (resolve(panel.target) for ext in catalogue.extensions() for panel in ext.panels)
+    return [target for target in found if isinstance(target, ConsolePages)]
 
 
 def _handler(page: PanelPage, bridge: Bridge) -> kit.Handler:

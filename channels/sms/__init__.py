@@ -9,7 +9,7 @@ EXTENSION = Extension(
     alerts=True,
     settings="channels.sms.config:SmsSettings",
     web=("channels.sms.web:install",),
-    panels=(Panel("subscribers", "订阅用户", "channels.sms.console:pages"),),
+    panels=(Panel("subscribers", "订阅用户", "channels.sms.console:PAGES"),),
     cli=(CliCommand("subscribers", "channels.sms.cli:subscribers_group",
                     "短信订阅用户：查看、导入、导出、删除、发送报告、前台推送。"),),
 )

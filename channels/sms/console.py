@@ -165,11 +165,6 @@ async def report(request: web.Request, console: ConsoleHost) -> web.StreamRespon
                                 is_admin=console.who(request).has(Role.ADMIN))
 
 
-def pages() -> ConsolePages:
-    """This channel's console pages (``Extension.panels``)."""
-    return PAGES
-
-
 PAGES = ConsolePages("sms", str(HERE / "console_templates"), (
     PanelPage("GET", "subscribers/", READERS, overview),
     PanelPage("POST", "subscribers/import", ADMINS, start_import),
