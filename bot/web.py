@@ -164,9 +164,10 @@ async def sandbox_admin_guard(request: web.Request, handler):  # noqa: ANN001, A
 def staff_installers() -> list:
     """What staff use (the console, the HTTP API): served with the site, or on ``[console]
     listen`` only when that is set. Each is called as ``install(app, service)``."""
+    from bot.api import install as api  # the HTTP API under /api/v1
     from bot.console.app import install as console
 
-    return [console]
+    return [console, api]
 
 
 def make_app(service, *, public: bool = True, staff: bool = True) -> web.Application:  # noqa: ANN001

@@ -50,11 +50,57 @@ class CliCommand:
 
 @dataclass(frozen=True)
 class Panel:
-    """A console panel a channel shows (status, preview, subscribers): ``target`` renders it."""
+    """A console panel a channel shows (status, preview, subscribers): ``target`` names either
+    a function ``f(host)`` whose answer the 渠道 page shows, or the channel's
+    :class:`ConsolePages`, which the console mounts under ``/console/`` (the panel links there)."""
 
     name: str
     title: str
     target: str
+
+
+@dataclass(frozen=True)
+class PanelPage:
+    """One console route of a channel: ``handler(request, console)`` with ``console`` a
+    :class:`ConsoleHost`. GET renders; POST is a form target whose CSRF token the console has
+    checked before the handler runs. ``roles`` (role ids) open the page; the ops functions the
+    handler calls check roles again."""
+
+    method: str  # GET | POST
+    path: str  # below /console/, e.g. "subscribers/"
+    roles: tuple[str, ...]
+    handler: Callable[[Any, ConsoleHost], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class ConsolePages:
+    """A :class:`Panel` target that is pages of the channel's own: the pages and the folder of
+    their Jinja2 templates (which extend the console's ``base.html``; found as ``<channel>/<name>``)."""
+
+    channel: str
+    templates: str  # a folder path
+    pages: tuple[PanelPage, ...]
+
+
+class ConsoleHost(Protocol):
+    """The console, as a channel's pages see it (handed to each handler by the bot)."""
+
+    def host(self, request: Any) -> Host:
+        """The running program (store, clock, settings, renderer, channels)."""
+        ...
+
+    def who(self, request: Any) -> Any:
+        """The signed-in account (content.accounts.AccountView)."""
+        ...
+
+    async def render(self, request: Any, template: str, *, status: int = 200, **ctx: Any) -> Any:
+        """A page from the channel's template folder, with the console's frame (menu, account,
+        CSRF field as ``csrf_input``, flash messages)."""
+        ...
+
+    async def redirect(self, request: Any, location: str, text: str, kind: str = "ok") -> Any:
+        """A 303 to ``location`` that shows ``text`` there once (ok | error | info); raise it."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -83,7 +129,11 @@ class Host(Protocol):
     store: Store
     clock: Clock
     renderer: Renderer
-    channels: Mapping[str, Any]  # the enabled channels, built
+
+    @property
+    def channels(self) -> Mapping[str, Any]:
+        """The enabled channels, built."""
+        ...
 
     async def settle(self, session: AsyncSession, delivery_id: int, result: Result, *,
                      now: datetime, source: str) -> bool:

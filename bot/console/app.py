@@ -28,7 +28,9 @@ PAGES: tuple[str, ...] = (
 
 
 def routes() -> list[kit.Route]:
-    return [route for name in PAGES for route in kit.routes_of(importlib.import_module(name))]
+    from bot.console import panels  # the channels' pages (Extension.panels)
+
+    return [route for name in PAGES for route in kit.routes_of(importlib.import_module(name))] + panels.routes()
 
 
 async def _to_dashboard(request: web.Request) -> web.StreamResponse:
@@ -37,6 +39,9 @@ async def _to_dashboard(request: web.Request) -> web.StreamResponse:
 
 def install(app: web.Application, service: Service) -> None:
     console = kit.Console(service, kit.make_env(service))
+    from bot.console import panels
+
+    panels.add_templates(console.env)
     app[kit.CONSOLE_KEY] = console
     for route in routes():
         key = (route.method, route.path)

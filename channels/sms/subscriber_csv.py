@@ -43,13 +43,17 @@ def restore(cell: str) -> str:
 
 
 def decode(path: Path) -> str:
-    raw = path.read_bytes()
+    return decode_bytes(path.read_bytes(), str(path))
+
+
+def decode_bytes(raw: bytes, name: str) -> str:
+    """A CSV's text: UTF-8 (with or without a BOM), else GB18030 (what Excel saves in China)."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InputError(f"{path} 的编码无法识别", fix="请存为 UTF-8 编码的 CSV")  # pragma: no cover
+    raise InputError(f"{name} 的编码无法识别", field="file", fix="请存为 UTF-8 编码的 CSV")  # pragma: no cover
 
 
 @dataclass(frozen=True)
