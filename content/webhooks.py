@@ -101,21 +101,21 @@ def check_url(url: str) -> str:
     url = url.strip()
     fix = f"填写以 https:// 或 http:// 开头的完整网址，如 {EXAMPLE_URL}"
     if not url:
-        raise InputError("网址不能为空", field="网址", fix=fix, code="invalid_url")
+        raise InputError("不能为空", field="网址", fix=fix, code="invalid_url")
     if len(url) > MAX_URL or any(ch.isspace() or ord(ch) < 32 for ch in url):
-        raise InputError("网址过长或含有空白、控制字符", field="网址", fix=fix, code="invalid_url")
+        raise InputError("过长，或含有空白、控制字符", field="网址", fix=fix, code="invalid_url")
     try:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError:
-        raise InputError(f"网址 {url} 无法解析", field="网址", fix=fix, code="invalid_url") from None
+        raise InputError(f"{url} 无法解析", field="网址", fix=fix, code="invalid_url") from None
     if parts.scheme.lower() not in ("http", "https"):
-        raise InputError(f"网址 {url} 不是 http 或 https 地址，Webhook 只能推送到 http(s) 网址",
+        raise InputError(f"{url} 不是 http 或 https 地址，Webhook 只能推送到 http(s) 网址",
                          field="网址", fix=fix, code="invalid_url")
     if not host:
-        raise InputError(f"网址 {url} 缺少主机名", field="网址", fix=fix, code="invalid_url")
+        raise InputError(f"{url} 缺少主机名", field="网址", fix=fix, code="invalid_url")
     if parts.username or parts.password:
-        raise InputError("网址中不能包含用户名或密码", field="网址",
+        raise InputError("不能包含用户名或密码", field="网址",
                          fix="去掉网址中的“用户名:密码@”；接收方请用签名（X-Gongkai-Signature）确认来源", code="invalid_url")
     return url
 

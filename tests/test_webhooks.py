@@ -297,6 +297,44 @@ async def test_an_obligation_warns_once_and_is_announced_missed_once_across_swee
     assert [e["event"] for e in receiver.events()] == ["obligation.warning", "obligation.warning", "obligation.missed"]
 
 
+async def test_releases_and_channel_deliveries_announce_what_happens_to_them(desk: Desk) -> None:
+    from bot import outbox
+    from channels.base import Outcome, Result
+    from content import workflow
+
+    store, clock = desk.store, desk.clock
+    await register(store, clock, "http://127.0.0.1:9/hooks", "*")
+    ready = await desk.approved(title="政策")
+    waiting = await desk.add(title="解读")
+    await store.transaction(lambda s: workflow.submit(s, waiting, actor="alice", now=clock.now(), rules=desk.rules))
+    held = await desk.schedule([ready, waiting], allow_pending=True)
+    clock.advance(minutes=5)
+    assert (await desk.fire(held)).outcome == "held"
+    fired = await desk.publish([await desk.approved(title="通知")], channels=("website", "weibo"))
+
+    async def settle(*outcomes: Outcome) -> None:
+        for outcome in outcomes:
+            [c] = await store.transaction(lambda s: outbox.claim(
+                s, now=clock.now(), node="n", lease_seconds=60, limit=1, idempotent={}))
+            await store.transaction(lambda s, c=c, o=outcome: outbox.record(
+                s, c, Result(o, "测试"), now=clock.now(), max_attempts=3, base=1, cap=1))
+            clock.advance(minutes=5)
+
+    await settle(Outcome.SENT, Outcome.UNKNOWN, Outcome.UNKNOWN, Outcome.FAILED)
+    async with store.sessions() as s:
+        found = [(e.name, e.payload) for e in await s.scalars(select(Event).order_by(Event.at, Event.name))]
+    names = [n for n, _ in found if not n.startswith("item.")]
+    assert sorted(names) == sorted(["release.created", "release.held", "release.created", "release.fired",
+                                    "delivery.sent", "delivery.unknown", "delivery.failed"])  # one unknown per run
+    payloads = dict((n, p) for n, p in found)
+    assert payloads["release.held"]["release"] == held and "未审核" in payloads["release.held"]["reason"]
+    assert payloads["release.fired"]["release"] == fired and payloads["release.fired"]["channels"] == ["website", "weibo"]
+    assert payloads["delivery.sent"]["channel"] == "website" and payloads["delivery.failed"]["channel"] == "weibo"
+    async with store.sessions() as s:
+        owed = int(await s.scalar(select(func.count()).select_from(WebhookDelivery)) or 0)
+    assert owed == len(found)  # the one endpoint wants every event
+
+
 # ---------------------------------------------------------------------------- the command line
 
 @pytest.fixture
