@@ -17,7 +17,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from content import audit, workflow
 from content.accounts import ROLE_LABELS, Role
 from content.errors import Forbidden, WorkflowError
-from content.models import Base, Item, ReviewRequest
+from content.kinds import RevisionStatus
+from content.models import Base, Item, ReviewRequest, Revision
 from content.textguard import refuse_controls
 
 Chain = tuple[Role, ...]
@@ -158,6 +159,37 @@ async def item_state(session: AsyncSession, item_id: int, chains: Chains) -> Cha
     """The chain of the item's current revision."""
     item = await workflow.get_item(session, item_id)
     return await state(session, item_id, item.current_revision, chains.of(item.kind))
+
+
+async def waiting_for(session: AsyncSession, who: Reviewer, chains: Chains,
+                      limit: int = 200) -> list[ChainState]:
+    """The submitted revisions whose next step ``who`` may take (holding its role, not their
+    author, not having taken an earlier step), oldest first: what the duty board shows as
+    "waiting for my review step"."""
+    revs = list(await session.execute(
+        select(Revision.item_id, Revision.number, Revision.created_by, Item.kind)
+        .join(Item, (Item.id == Revision.item_id) & (Item.current_revision == Revision.number))
+        .where(Revision.status == RevisionStatus.SUBMITTED.value).order_by(Revision.created_at, Revision.id)))
+    if not revs:
+        return []
+    taken: dict[tuple[int, int], dict[int, ReviewStep]] = {}
+    for row in await session.scalars(select(ReviewStep).where(
+            ReviewStep.item_id.in_([r[0] for r in revs]), ReviewStep.request_id == REVISION,
+            ReviewStep.decision == APPROVED)):
+        taken.setdefault((row.item_id, row.revision), {})[row.step] = row
+    found = []
+    for item_id, number, author, kind in revs:
+        rows = taken.get((item_id, number), {})
+        steps = tuple(StepState(n, role, rows[n].account, rows[n].at, rows[n].override_reason) if n in rows
+                      else StepState(n, role) for n, role in enumerate(chains.of(kind), start=1))
+        current = ChainState(item_id, number, REVISION, steps)
+        nxt = current.next
+        if (nxt is not None and nxt.role in who.roles and who.login != author
+                and all(s.account != who.login for s in current.taken)):
+            found.append(current)
+            if len(found) >= limit:
+                break
+    return found
 
 
 def _check_taker(current: ChainState, who: Reviewer, what: str) -> StepState:

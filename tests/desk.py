@@ -87,7 +87,7 @@ class Desk:
                 state = await review_chain.retract_state(s, item_id, self.chains)
             assert state is not None and state.next is not None
             person = self._person(state.next.role, reviewer, approver)
-            taken = await self.store.transaction(lambda s: review_chain.take_retract_step(
+            taken = await self.store.transaction(lambda s, person=person: review_chain.take_retract_step(
                 s, item_id, person, chains=self.chains, now=self.clock.now()))
             if taken.retracted:
                 return taken

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from bot import sample
 from bot.service import Service
 from bot.settings import load
+from content import accounts
+from content.accounts import Role
 from content.models import AuditEvent, CheckFinding, Item, Release
 from schedules import releases
 
@@ -38,6 +40,25 @@ async def test_the_sample_bundle_is_loaded_once_and_released_together(tmp_path: 
         result = await svc.store.transaction(lambda s: releases.fire(
             s, release_id, now=rel.due_at))
         assert result.outcome == "published"
+    finally:
+        await svc.store.close()
+
+
+async def test_the_sample_people_take_the_review_chain_and_can_sign_in_in_demo_mode(
+        tmp_path: Path, sqlite_url: str) -> None:
+    svc = await _service(tmp_path, sqlite_url)
+    try:
+        await sample.ensure_people(svc, demo=True)  # what `gongkai run` does in demo mode
+        assert await sample.load_if_empty(svc) is not None
+        async with svc.store.sessions() as s:
+            steps = list(await s.execute(select(AuditEvent.item_id, AuditEvent.action, AuditEvent.actor)
+                                         .where(AuditEvent.action.in_(("review_step", "approved")))
+                                         .order_by(AuditEvent.id)))
+            signed_in = [await accounts.check_password(s, login, sample.DEMO_PASSWORD)
+                         for login in (sample.AUTHOR, sample.REVIEWER, sample.APPROVER)]
+        assert [(a, who) for _i, a, who in steps] == [("review_step", "示例审核人"), ("approved", "示例签发人")] * 2
+        assert [a.roles for a in signed_in] == [(Role.AUTHOR,), (Role.REVIEWER,), (Role.APPROVER,)]
+        assert sample.DEMO_PASSWORD == "gongkai-demo"
     finally:
         await svc.store.close()
 

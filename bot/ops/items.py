@@ -258,6 +258,13 @@ async def review(svc: Service, who: Who, item_id: int, *, override_reason: str |
     return await svc.store.transaction(txn, what="review item")
 
 
+async def awaiting(svc: Service, who: Who, *, limit: int = 200) -> tuple[ChainState, ...]:
+    """The revisions whose next review step ``who`` may take now, oldest first."""
+    any_role(who, "查看待审核稿件")
+    async with svc.store.sessions() as s:
+        return tuple(await review_chain.waiting_for(s, who, svc.chains, limit))
+
+
 async def chain_state(svc: Service, who: Who, item_id: int) -> ChainState:
     """The review chain of the item's current revision: which steps are done, by whom, which next."""
     any_role(who, "查看审核进度")
