@@ -20,6 +20,10 @@ PAGES: tuple[str, ...] = (
     "bot.console.audit",
     "bot.console.users",
     "bot.console.channels",
+    "bot.console.items",
+    "bot.console.item_form",
+    "bot.console.item_preview",
+    "bot.console.item_review",
 )
 
 
