@@ -380,3 +380,96 @@ async def test_findings_are_highlighted_and_payloads_stay_inert(tmp_path):
         await sign_in(c, "li")
         page = await (await c.get(f"/console/items/{item_id}/review")).text()
         assert "<mark>13912345678</mark>" in page
+
+
+# ----------------------------------------------------------------------------------- browser
+async def _people(env: dict) -> None:
+    from bot.settings import load
+    from content import accounts
+    from content.clock import SystemClock
+    from content.db import Store
+
+    store = Store.open(load(env["config"], {}).database_url)
+    try:
+        for login, name, role in (("wang", "王五", Role.AUTHOR), ("li", "李四", Role.REVIEWER)):
+            await store.transaction(lambda s, login=login, name=name, role=role: accounts.add(
+                s, login, name=name, roles=(role,), department="办公室", password="correct-horse-1",
+                actor="test", now=SystemClock().now()))
+    finally:
+        await store.close()
+
+
+def test_an_author_writes_a_policy_with_an_image_in_the_browser_and_submits_it(tmp_path, sqlite_url, monkeypatch):
+    from tests.botproc import bot_env, start_bot, stop_bot
+    from tests.browser_support import browser, run, shoot
+
+    monkeypatch.setenv("GONGKAI_BOT__LOAD_SAMPLE", "true")
+    env = bot_env(tmp_path, sqlite_url)
+    run(_people(env))
+    image = tmp_path / "示意图.png"
+    image.write_bytes(PNG)
+    proc = start_bot(env, quiet=True)
+    base = f"http://127.0.0.1:{env['port']}"
+    try:
+        with browser() as chrome:
+            page = chrome.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text)
+                    if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+
+            def sign_in(login: str) -> None:
+                page.goto(base + "/console/login")
+                page.fill("#login", login)
+                page.fill("#password", "correct-horse-1")
+                page.click("button[type=submit]")
+                page.wait_for_url(base + "/console/")
+
+            sign_in("wang")
+            page.goto(base + "/console/items/")
+            shoot(page, "items-list")
+            page.fill("input[name=q]", "政务公开")
+            page.click("text=搜索")
+            shoot(page, "items-search")
+            page.click("text=新建稿件")
+            shoot(page, "items-new")
+            page.click("a[href='/console/items/new?kind=policy']")
+            for name, value in (("title", "关于开展2026年政务公开工作考核的通知"), ("department", "市政务服务局"),
+                                ("index_no", "11000000/2026-00456"), ("doc_no", "示政服发〔2026〕30号"),
+                                ("issuer", "示例市政务服务局"), ("issued", "2026-11-27")):
+                page.fill(f"[name={name}]", value)
+            page.set_input_files("input[name=new_images]", str(image))
+            page.click("button[value=upload]")
+            snippet = page.inner_text("code.snippet")
+            assert snippet.startswith("![") and snippet.endswith("/示意图.png)")
+            page.fill("input[name=staged_alt]", "考核流程示意图")
+            page.fill("#body", f"各区县人民政府：\n\n{snippet.replace('图片说明', '考核流程示意图')}\n\n现将考核安排通知如下。")
+            page.click("button[value=preview]")
+            assert page.locator(".md-preview img").count() == 1
+            assert page.evaluate("document.querySelector('.md-preview img').naturalWidth") == 1
+            shoot(page, "items-form")
+            page.click("button[value=save_submit]")
+            page.wait_for_url(base + "/console/items/*")
+            assert "已保存并提交审核" in page.inner_text("main")
+            assert "待审核" in page.inner_text("main")
+            item_path = page.url[len(base):]
+            shoot(page, "items-item")
+            page.goto(base + item_path + "/preview")
+            assert page.locator("iframe.site-frame").count() >= 1
+            site = page.frame_locator("iframe.site-frame")
+            assert site.locator("h1").inner_text() == "关于开展2026年政务公开工作考核的通知"
+            assert site.locator("h1").evaluate("e => getComputedStyle(e).fontFamily") != "Times New Roman"
+            wechat = page.frame_locator("iframe.phone-frame")
+            assert "现将考核安排通知如下" in wechat.locator("body").inner_text()
+            page.wait_for_timeout(300)
+            shoot(page, "items-preview")
+            page.goto(base + item_path + "/edit")
+            shoot(page, "items-edit")
+            page.click("text=退出")
+            sign_in("li")
+            page.goto(base + item_path + "/review")
+            assert "第 1 版（第一版" in page.inner_text("main")
+            shoot(page, "items-review")
+            assert errors == []
+    finally:
+        stop_bot(proc)

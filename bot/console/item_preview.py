@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiohttp import web
-from markupsafe import Markup
 
 from bot.console import kit
 from bot.console.item_form import MIME, file_response
@@ -30,13 +29,16 @@ def split_header(text: str) -> tuple[list[str], str]:
     return head.splitlines(), html
 
 
-def with_base(page: str, base: str) -> str:
-    """The website page with a ``<base>`` so that its relative links (style, images) resolve
-    under ``base`` while it is shown inside the console."""
-    tag = f'<base href="{base}">'
-    if "<head>" in page:
-        return page.replace("<head>", "<head>" + tag, 1)
-    return tag + page
+#: The website page is shown from its own address under the item (so that its relative links,
+#: ``../style.css`` and ``../files/…``, resolve to ``preview_asset``), sandboxed: no script (none
+#: allowed by the policy nor by the sandbox), no form, no navigation of the console. It keeps the
+#: console's origin only so that its style sheet and images load with the session.
+SITE_PAGE_HEADERS = {
+    "Content-Security-Policy": "sandbox allow-same-origin; default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                               "frame-ancestors 'self'",
+    "X-Frame-Options": "SAMEORIGIN",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 @kit.view("/console/items/{item_id:\\d+}/preview")
@@ -55,9 +57,41 @@ async def item_preview(request: web.Request) -> web.StreamResponse:
         except GongkaiError as exc:
             shown.append(Shown(name, label, (), kit.say(exc)))
     return await kit.render(request, "items/preview.html", item=detail.item, cur=detail.current, shown=shown,
-                            split_header=split_header,
-                            site_page=lambda text: with_base(text, f"/console/items/{item_id}/site/items/"),
-                            Markup=Markup)
+                            split_header=split_header)
+
+
+@kit.view("/console/items/{item_id:\\d+}/site/items/{page:\\d+}.html")
+async def site_page(request: web.Request) -> web.StreamResponse:
+    """The website channel's rendering of the item, exactly as ``render()`` made it."""
+    item_id = int(request.match_info["item_id"])
+    if int(request.match_info["page"]) != item_id:
+        raise web.HTTPNotFound()
+    preview = await ops.preview(kit.svc(request), kit.who(request), item_id, "website")
+    text = preview.renditions[0].text if preview.renditions else ""
+    return web.Response(text=text, content_type="text/html", charset="utf-8", headers=SITE_PAGE_HEADERS)
+
+
+#: The WeChat article as WeChat shows it: its inline styles are what the article carries.
+ARTICLE_HEADERS = {
+    **SITE_PAGE_HEADERS,
+    "Content-Security-Policy": "sandbox allow-same-origin; default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https: http:; "
+                               "frame-ancestors 'self'",
+}
+PHONE_PAGE = ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
+              '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+              '<body style="margin:0;padding:12px;font-family:sans-serif">{}</body></html>')
+
+
+@kit.view("/console/items/{item_id:\\d+}/wechat/{n:\\d+}.html")
+async def wechat_article(request: web.Request) -> web.StreamResponse:
+    """Article ``n`` of the WeChat channel's rendering (its HTML, after the header lines)."""
+    item_id, n = int(request.match_info["item_id"]), int(request.match_info["n"])
+    preview = await ops.preview(kit.svc(request), kit.who(request), item_id, "wechat")
+    if not 1 <= n <= len(preview.renditions):
+        raise web.HTTPNotFound()
+    _head, html = split_header(preview.renditions[n - 1].text)
+    return web.Response(text=PHONE_PAGE.format(html), content_type="text/html", charset="utf-8",
+                        headers=ARTICLE_HEADERS)
 
 
 @kit.view("/console/items/{item_id:\\d+}/site/{tail:.*}")
