@@ -328,12 +328,21 @@ async def test_preview_shows_each_channel_as_rendered_by_the_channel(tmp_path):
         item_id = await _written_and_submitted(svc, c, "市政府召开常务会议", "会议研究部署政务公开工作。")
         page = await (await c.get(f"/console/items/{item_id}/preview")).text()
         from markupsafe import escape
-        for name in svc.enabled_channel_names():
+        names = svc.enabled_channel_names()
+        assert {"website", "wechat", "weibo", "sms"} <= set(names)
+        for name in names:
             shown = await ops.preview(svc, who, item_id, name)
-            for r in shown.renditions:
-                if name in ("website", "wechat"):
-                    assert 'sandbox=""' in page
-                    assert escape(r.text.partition("\n\n")[2] if name == "wechat" else r.text[-200:]) in page
+            for n, r in enumerate(shown.renditions, 1):
+                if name == "website":  # its own sandboxed address, byte for byte the render
+                    frame = await c.get(f"/console/items/{item_id}/site/items/{item_id}.html")
+                    assert await frame.text() == r.text
+                    assert frame.headers["Content-Security-Policy"].startswith("sandbox")
+                    assert f'src="/console/items/{item_id}/site/items/{item_id}.html"' in page
+                elif name == "wechat":
+                    frame = await c.get(f"/console/items/{item_id}/wechat/{n}.html")
+                    assert r.text.partition("\n\n")[2] in await frame.text()
+                    assert frame.headers["Content-Security-Policy"].startswith("sandbox")
+                    assert escape(r.text.partition("\n\n")[0].splitlines()[-1]) in page  # 阅读原文
                 else:
                     assert escape(r.text) in page
                 for check in r.checks:
