@@ -482,3 +482,34 @@ def test_an_author_writes_a_policy_with_an_image_in_the_browser_and_submits_it(t
             assert errors == []
     finally:
         stop_bot(proc)
+
+
+async def test_a_markdown_file_with_its_image_uploads_as_the_same_item_as_post_add(tmp_path):
+    from sqlalchemy import select
+
+    from content.models import Attachment, Revision
+
+    async with console(tmp_path) as (svc, _), client(svc) as c:
+        await add_account(svc, "zhang", Role.AUTHOR)
+        await sign_in(c, "zhang")
+        _, token = await _form(c, "/console/items/new")
+        data = FormData()
+        data.add_field("_csrf", token)
+        data.add_field("markdown", FILE_MD.encode(), filename="通知.md", content_type="text/markdown")
+        data.add_field("companions", PNG, filename="图1.png", content_type="image/png")
+        r = await c.post("/console/items/upload", data=data, allow_redirects=False)
+        assert r.status == 303 and r.headers["Location"].startswith("/console/items/"), await r.text()
+        item_id = int(r.headers["Location"].rsplit("/", 1)[1])
+        async with svc.store.sessions() as s:
+            rev = await s.scalar(select(Revision).where(Revision.item_id == item_id))
+            files = list(await s.scalars(select(Attachment).where(Attachment.item_id == item_id)))
+        assert rev.title == "关于推进政务公开标准化的通知" and rev.normative and rev.tags == ["政务公开", "标准化"]
+        assert [(f.role, f.filename) for f in files] == [("image", "图1.png")]
+        assert '<img alt="示意图" src="/files/' in rev.body_html
+        assert not [p for p in (svc.settings.data_path / "uploads").iterdir() if p.name.startswith("batch-")]
+        # without the image it names, the file is refused with the front matter's message
+        data = FormData()
+        data.add_field("_csrf", token)
+        data.add_field("markdown", FILE_MD.encode(), filename="通知.md", content_type="text/markdown")
+        r = await c.post("/console/items/upload", data=data)
+        assert "找不到文件 images/图1.png" in await r.text()

@@ -10,6 +10,7 @@ import re
 import shutil
 import secrets
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -38,6 +39,11 @@ def stage_of(request: web.Request) -> UploadStage:
 
 
 # ------------------------------------------------------------------------------------ reading a form
+def files_in(form: MultiDictProxy, name: str) -> list[web.FileField]:
+    """The files a form field carries (a field left empty sends a part without a name)."""
+    return [f for f in form.getall(name, []) if isinstance(f, web.FileField) and f.filename]
+
+
 def _text(form: MultiDictProxy, name: str) -> str:
     value = form.get(name, "")
     return value if isinstance(value, str) else ""
@@ -56,9 +62,7 @@ async def _staged(request: web.Request, form: MultiDictProxy) -> tuple[list[tupl
         out.append((stage.get(str(ref), role=str(role)), str(alt).strip()))
     problems = []
     for field_name, role in (("new_images", "image"), ("new_attachments", "attachment")):
-        for upload in form.getall(field_name, []):
-            if isinstance(upload, str) or not getattr(upload, "filename", ""):
-                continue
+        for upload in files_in(form, field_name):
             data = upload.file.read(MAX_FILE + 1)
             try:
                 staged = stage.put(sent_name(upload.filename), data, role=role)
@@ -150,8 +154,12 @@ def _load(request: web.Request, detail: ops.Detail) -> tuple[dict[str, str], str
         staged.append((s, a.alt))
         # the body names its images as they were written (images/图1.png); name the staged copy
         body = re.sub(r"(!\[[^\]]*\]\()([^)\s]*?" + re.escape(a.filename) + r")(?=[\s)])",
-                      lambda m, ref=s.ref: m.group(1) + ref, body)
+                      _with_target(s.ref), body)
     return values, body, staged
+
+
+def _with_target(ref: str) -> Callable[[re.Match[str]], str]:
+    return lambda m: m.group(1) + ref
 
 
 async def _handle(request: web.Request, item_id: int | None) -> web.StreamResponse:
@@ -215,10 +223,11 @@ async def upload_markdown(request: web.Request) -> web.StreamResponse:
     """A Markdown file with front matter, with the images and attachments it names (by file name;
     a path such as images/图1.png finds the uploaded 图1.png)."""
     form = await request.post()
-    source = form.get("markdown")
+    sources = files_in(form, "markdown")
     back = "/console/items/new"
-    if source is None or isinstance(source, str) or not getattr(source, "filename", ""):
+    if not sources:
         raise await kit.redirect_with_flash(request, back, "请选择一个 Markdown 文件（.md）", "error")
+    source = sources[0]
     batch = stage_of(request).root / f"batch-{secrets.token_hex(8)}"
     try:
         raw = source.file.read(frontmatter.MAX_SOURCE + 1)
@@ -231,9 +240,7 @@ async def upload_markdown(request: web.Request) -> web.StreamResponse:
             raise InputError("文件不是 UTF-8 编码", field="markdown", fix="请另存为 UTF-8") from None
         batch.mkdir(parents=True)
         stage = UploadStage(batch / ".stage")
-        for upload in form.getall("companions", []):
-            if isinstance(upload, str) or not getattr(upload, "filename", ""):
-                continue
+        for upload in files_in(form, "companions"):
             name = Path(sent_name(upload.filename)).name
             role = "image" if Path(name).suffix.lower() in IMAGE_TYPES else "attachment"
             staged = stage.put(name, upload.file.read(MAX_FILE + 1), role=role)

@@ -74,8 +74,8 @@ async def site_page(request: web.Request) -> web.StreamResponse:
 #: The WeChat article as WeChat shows it: its inline styles are what the article carries.
 ARTICLE_HEADERS = {
     **SITE_PAGE_HEADERS,
-    "Content-Security-Policy": "sandbox allow-same-origin; default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data: https: http:; "
-                               "frame-ancestors 'self'",
+    "Content-Security-Policy": "sandbox allow-same-origin; default-src 'none'; style-src 'unsafe-inline'; "
+                               "img-src 'self' data: https: http:; frame-ancestors 'self'",
 }
 PHONE_PAGE = ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
               '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
