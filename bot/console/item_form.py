@@ -269,7 +269,7 @@ def _place(batch: Path, text: str, name: str, staged: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------ staged files
-@kit.view("/console/uploads/{sha:[0-9a-f]{64}}/{name}", roles=AUTHOR)
+@kit.view("/console/uploads/{sha:[0-9a-f]+}/{name}", roles=AUTHOR)
 async def staged_file(request: web.Request) -> web.StreamResponse:
     """A staged upload, for the form's preview: images shown, everything else downloaded; the
     type is the one its bytes were checked to be, never sniffed by the browser."""
