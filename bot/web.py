@@ -161,6 +161,12 @@ async def sandbox_admin_guard(request: web.Request, handler):  # noqa: ANN001, A
     return await handler(request)
 
 
+#: The largest request body the staff side reads: the console's item form uploads images and
+#: attachments (each at most content.files.MAX_FILE, 20 MB); a larger file is still read, so
+#: that the form can say in Chinese that it is too large, up to this bound.
+STAFF_MAX_REQUEST = 48 * 1024 * 1024
+
+
 def staff_installers() -> list:
     """What staff use (the console, the HTTP API): served with the site, or on ``[console]
     listen`` only when that is set. Each is called as ``install(app, service)``."""
@@ -173,7 +179,8 @@ def staff_installers() -> list:
 def make_app(service, *, public: bool = True, staff: bool = True) -> web.Application:  # noqa: ANN001
     """The web application: the public site and channel routes (``public``) and the staff
     console and API (``staff``); both by default, one each when the console listens apart."""
-    app = web.Application(client_max_size=1024 * 1024, middlewares=[sandbox_admin_guard])
+    app = web.Application(client_max_size=STAFF_MAX_REQUEST if staff else 1024 * 1024,
+                          middlewares=[sandbox_admin_guard])
     app[SERVICE_KEY] = service
     app.router.add_get("/healthz", health)
     if staff:

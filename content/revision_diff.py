@@ -69,9 +69,9 @@ def body_diff(old: str, new: str) -> Markup:
         elif op == "replace":
             out.append(f'<div class="changed">{inline(chr(10).join(a[i1:i2]), chr(10).join(b[j1:j2]))}</div>')
         elif op == "delete":
-            out += [f'<div class="removed"><del>{escape(line)}</del></div>' for line in a[i1:i2]]
+            out += [f'<div class="removed"><del>{escape(line) or "&nbsp;"}</del></div>' for line in a[i1:i2]]
         else:
-            out += [f'<div class="added"><ins>{escape(line)}</ins></div>' for line in b[j1:j2]]
+            out += [f'<div class="added"><ins>{escape(line) or "&nbsp;"}</ins></div>' for line in b[j1:j2]]
     return Markup("".join(out))
 
 

@@ -24,6 +24,10 @@ PAGES: tuple[str, ...] = (
     "bot.console.plan",
     "bot.console.records",
     "bot.console.reports",
+    "bot.console.items",
+    "bot.console.item_form",
+    "bot.console.item_preview",
+    "bot.console.item_review",
 )
 
 

@@ -16,7 +16,7 @@ from content.checks import Finding
 from content.errors import GongkaiError, InputError
 from content.frontmatter import ItemDraft
 from content.kinds import ItemState, Kind
-from content.models import AuditEvent, CheckFinding, Item, Link, Release, ReleaseItem, Revision
+from content.models import Attachment, AuditEvent, CheckFinding, Item, Link, Release, ReleaseItem, Revision
 from content.review_chain import ChainState, StepState
 from content.views import load_views
 from schedules import releases
@@ -103,6 +103,7 @@ class Detail:
     audit: tuple[AuditEvent, ...]
     chain: ChainState
     retract_chain: ChainState | None = None
+    files: tuple[Attachment, ...] = ()  # the images and attachments of the current revision
 
     @property
     def current(self) -> Revision:
@@ -369,7 +370,9 @@ async def get(svc: Service, who: Who, item_id: int) -> Detail:
             .order_by(Release.id)))
         chain = await review_chain.item_state(s, item_id, svc.chains)
         retraction = await review_chain.retract_state(s, item_id, svc.chains)
-        return Detail(item, revs, findings, links, rels, events, chain, retraction)
+        files = tuple(await s.scalars(select(Attachment).where(
+            Attachment.item_id == item_id, Attachment.revision == item.current_revision).order_by(Attachment.id)))
+        return Detail(item, revs, findings, links, rels, events, chain, retraction, files)
 
 
 async def listing(svc: Service, who: Who, filters: Filters = Filters(), page: Page = Page()) -> Listing:
