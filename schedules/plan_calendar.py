@@ -186,6 +186,30 @@ class PlanCalendar:
     def release_count(self) -> int:
         return sum(len(d.releases) for d in self.days)
 
+    def as_json(self) -> dict[str, Any]:
+        """The shape of the API's calendar and of ``--json``: English keys, ISO dates and instants."""
+        span = self.span
+        return {"view": span.view.value, "key": span.key, "first": span.first.isoformat(),
+                "last": span.last.isoformat(), "prev": span.prev_key, "next": span.next_key,
+                "timezone": self.tz.key, "days": [_day_json(d) for d in self.days]}
+
+
+def _day_json(d: Day) -> dict[str, Any]:
+    return {"date": d.day.isoformat(), "workday": d.info.workday, "reason": d.info.reason,
+            "holiday": d.holiday, "adjusted_workday": d.adjusted, "uncertain": d.uncertain,
+            "in_focus": d.in_focus,
+            "releases": [{"id": r.id, "state": r.state, "purpose": r.purpose, "due_at": r.due_at.isoformat(),
+                          "fired_at": r.fired_at.isoformat() if r.fired_at else None,
+                          "channels": list(r.channels), "push": r.push, "hold_reason": r.hold_reason or None,
+                          "items": [{"id": m.id, "kind": m.kind, "state": m.state, "title": m.title}
+                                    for m in r.items]} for r in d.releases],
+            "deadlines": [{"id": o.id, "rule": o.rule, "subject_id": o.subject_id, "title": o.subject_title,
+                           "department": o.department, "due_on": o.due_on.isoformat(),
+                           "due_at": o.due_at.isoformat(), "state": o.state, "uncertain": o.uncertain}
+                          for o in d.deadlines],
+            "notes": [{"channel": n.channel, "text": n.text, "level": str(n.level), "detail": n.detail,
+                       "every_day": n.day is None} for n in d.notes]}
+
 
 async def releases_between(session: AsyncSession, start: datetime, end: datetime) -> list[ReleaseEntry]:
     """Columns, not ORM objects: a month can hold a thousand releases."""

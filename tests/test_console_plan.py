@@ -99,6 +99,11 @@ async def test_national_day_week_marks_holidays_the_adjusted_saturday_and_the_r1
     [published] = day(cal, "2026-09-30").releases
     assert published.state == "published" and published.fired_at is not None
     assert not day(cal, "2026-09-28").in_focus and day(cal, "2026-10-31").in_focus
+    data = cal.as_json()  # what the API answers: English keys, ISO instants
+    [saturday] = [d for d in data["days"] if d["date"] == "2026-10-10"]
+    assert saturday["adjusted_workday"] and saturday["deadlines"][0]["rule"] == "R1"
+    [friday] = [d for d in data["days"] if d["date"] == "2026-10-09"]
+    assert friday["releases"][0]["due_at"] == "2026-10-09T01:00:00+00:00"
 
 
 async def test_new_years_eve_releases_fall_on_their_local_day_and_2027_is_marked_uncertain(desk: Desk) -> None:
