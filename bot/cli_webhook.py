@@ -92,7 +92,7 @@ def test(cli: Cli, endpoint_id: int) -> None:
     if d.state == "sent":
         line = f"测试事件已送达 Webhook {endpoint_id}（HTTP {d.last_status}，事件编号 {d.event_id}）"
     else:
-        line = f"测试事件未送达 Webhook {endpoint_id}：{d.last_error or DELIVERY_LABELS.get(d.state, d.state)}"
+        line = f"测试事件未送达 Webhook {endpoint_id}：{ops.why(d)}"
     emit(cli.as_json, d.as_json(), line)
     if d.state != "sent":
         raise SystemExit(1)

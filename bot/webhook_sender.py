@@ -214,18 +214,18 @@ class WebhookSender:
         finally:
             await self.close()
 
-    async def run_once(self, delivery_id: int | None = None, max_attempts: int | None = None) -> list[str]:
-        """Claim what is due (or the one delivery) and send it; returns the new states."""
+    async def run_once(self) -> list[str]:
+        """Claim what is due and send it; returns the new states."""
         now = self.clock.now()
         claims = await self.store.transaction(
             lambda s: claim(s, now=now, node=self.node, lease_seconds=self.settings.lease_seconds,
-                            limit=self.settings.concurrency * 4, delivery_id=delivery_id),
+                            limit=self.settings.concurrency * 4),
             what="claim webhook deliveries")
         semaphore = asyncio.Semaphore(self.settings.concurrency)
 
         async def one(c: Claim) -> str:
             async with semaphore:
-                return await self.send(c, max_attempts or self.settings.max_attempts)
+                return await self.send(c, self.settings.max_attempts)
 
         return list(await asyncio.gather(*(one(c) for c in claims)))
 

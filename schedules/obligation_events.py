@@ -1,9 +1,11 @@
 """Announcing obligations to webhook subscribers: ``obligation.warning`` once when an open
 obligation enters its rule's warning window (``warn_workdays`` working days before its due day,
-as the duty board counts them), ``obligation.missed`` once when it is missed or met late.
+as the duty board counts them) and once more on the due day itself (issue 10: "1 working day
+before, and on the day"), ``obligation.missed`` once when it is missed or met late.
 
-Each event is recorded with a key (``obligation:<id>:warning`` / ``:missed``) that makes it
-happen once, however many sweeps and nodes see the transition (see ``content.events.emit``).
+Each event is recorded with a key (``obligation:<id>:warning``, ``:due-day``, ``:missed``) that
+makes it happen once, however many sweeps and nodes see the transition (see
+``content.events.emit``). An obligation first seen on its due day is warned once, not twice.
 """
 from __future__ import annotations
 
@@ -37,10 +39,14 @@ async def announce(session: AsyncSession, calendar: WorkdayCalendar, rules: Mapp
     longest = max((getattr(r, "warn_workdays", 0) for r in rules.values()), default=0)
     horizon = now + timedelta(days=longest * 2 + 14)  # enough calendar days for any lead
     owed: list[tuple[str, Obligation]] = []
+    left: dict[int, int] = {}
     for row in await session.scalars(select(Obligation).where(
             Obligation.state == State.OPEN.value, Obligation.due_at <= horizon)):
         lead = getattr(rules.get(row.rule), "warn_workdays", 0)
-        if calendar.workdays_between(today, row.due_on) <= lead:
+        left[row.id] = calendar.workdays_between(today, row.due_on)
+        if today >= row.due_on:
+            owed.append(("due-day", row))
+        elif left[row.id] <= lead:
             owed.append(("warning", row))
     for row in await session.scalars(select(Obligation).where(
             (Obligation.state == State.MISSED.value)
@@ -56,6 +62,9 @@ async def announce(session: AsyncSession, calendar: WorkdayCalendar, rules: Mapp
         if key(row, what) in done:
             continue
         payload = {**to_json(row), "state_label": STATE_LABELS[State(row.state)]}
-        if await events.emit(session, f"obligation.{what}", payload, now=now, once=key(row, what)):
+        if what != "missed":
+            payload["working_days_left"] = max(left[row.id], 0)
+        name = "obligation.missed" if what == "missed" else "obligation.warning"
+        if await events.emit(session, name, payload, now=now, once=key(row, what)):
             emitted += 1
     return emitted

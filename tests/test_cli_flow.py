@@ -95,8 +95,14 @@ def test_the_whole_flow(env: dict) -> None:
         gk(env, "post", "submit", str(interp))
         refused = gk(env, "post", "approve", str(policy), code=2)
         assert "规则 C1" in refused["error"]["message"]
-        gk(env, "post", "approve", str(policy), user="bob")
+        # the review chain: 保密审查 by bob, then 审核签发 by dave (two colleagues, neither the author)
+        step = gk(env, "post", "approve", str(policy), user="bob")
+        assert step["state"] == "submitted" and step["review_chain"]["next"]["role"] == "approver"
+        again = gk(env, "post", "approve", str(policy), user="bob", code=2)["error"]
+        assert again["code"] == "same_reviewer" and "第 2 步审核签发须由另一位同事完成" in again["message"]
+        assert gk(env, "post", "approve", str(policy), user="dave")["state"] == "approved"
         gk(env, "post", "approve", str(interp), user="bob")
+        gk(env, "post", "approve", str(interp), user="dave")
         gk(env, "release", "create", str(policy), str(interp), "--at", "2020-01-01 09:00", user="carol", code=2)
         at = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(seconds=3)).replace(microsecond=0)
         rel = gk(env, "release", "create", str(interp), str(policy), "--at",
@@ -201,6 +207,7 @@ def test_a_past_instant_needs_now(env: dict) -> None:
     item = gk(env, "post", "add", str(env["dir"] / "policy.md"))["id"]
     gk(env, "post", "submit", str(item))
     gk(env, "post", "approve", str(item), user="bob")
+    gk(env, "post", "approve", str(item), user="dave")
     err = gk(env, "release", "create", str(item), "--at", "2026-01-05 09:00", code=2)["error"]["message"]
     assert "--at" in err and "--now" in err
     rel = gk(env, "release", "create", str(item), "--at", "2026-01-05 09:00", "--now")

@@ -165,6 +165,7 @@ def test_release_and_post_show_print_chinese_names_and_local_times(env: dict) ->
     cli_json(env, "post", "edit", str(policy), str(env["dir"] / "policy.md"))  # a second revision
     cli_json(env, "post", "submit", str(policy))
     cli_json(env, "post", "approve", str(policy), user="bob")
+    cli_json(env, "post", "approve", str(policy), user="dave")
     rel = cli_json(env, "release", "create", str(policy), "--at", "2026-01-05 09:00", "--now")["id"]
     shown = invoke(env, "release", "show", str(rel)).output
     listed = invoke(env, "release", "list").output
@@ -176,7 +177,8 @@ def test_release_and_post_show_print_chinese_names_and_local_times(env: dict) ->
     assert "发布计划 1（发布）：待发布" in shown and "2026-01-05 09:00:00（Asia/Shanghai）" in shown
     assert "稿件 1［政策文件，已排期］" in shown and "渠道：网站、微信公众号、微博、短信" in shown
     assert re.search(r"版本：第1版 [\u4e00-\u9fff]+ alice；第2版 已审核 alice", post), post
-    assert "  bob  审核通过  第2版" in post and "  alice  排期  第2版" in post
+    assert "  bob  完成审核步骤  第2版" in post and "  dave  审核通过  第2版" in post
+    assert "✓ 第 1 步保密审查：bob" in post and "✓ 第 2 步审核签发：dave" in post and "  alice  排期  第2版" in post
     assert cli_json(env, "release", "show", str(rel))["state"] == "pending"  # --json keeps the codes
 
 
@@ -185,10 +187,12 @@ def test_approving_the_second_of_a_bundle_proposes_releasing_both(env: dict) -> 
     interp = cli_json(env, "post", "add", str(env["dir"] / "interp.md"))["id"]
     cli_json(env, "post", "submit", str(policy))
     cli_json(env, "post", "submit", str(interp))
-    first = invoke(env, "post", "approve", str(interp), user="bob").output
+    assert "下一步：第 2 步审核签发" in invoke(env, "post", "approve", str(interp), user="bob").output
+    first = invoke(env, "post", "approve", str(interp), user="dave").output
     assert f"稿件 {policy} 尚未审核" in first
     assert f"gongkai release create {policy} {interp} --at" in first
-    second = invoke(env, "post", "approve", str(policy), user="bob").output
+    invoke(env, "post", "approve", str(policy), user="bob")
+    second = invoke(env, "post", "approve", str(policy), user="dave").output
     assert f"  gongkai release create {policy} {interp} --at \"YYYY-MM-DD HH:MM\"" in second
     assert cli_json(env, "post", "show", str(policy))["state"] == "approved"
 
@@ -197,6 +201,7 @@ def test_instants_in_every_written_form(env: dict) -> None:
     item = cli_json(env, "post", "add", str(env["dir"] / "policy.md"))["id"]
     cli_json(env, "post", "submit", str(item))
     cli_json(env, "post", "approve", str(item), user="bob")
+    cli_json(env, "post", "approve", str(item), user="dave")
     year = datetime.now(BEIJING).year + 1
     forms = [f"{year}-12-01 09:00", f"{year}/12/01 09:00", f"{year}年12月1日 9:00", f"{year}-12-01T09:00",
              f"{year}-12-01T01:00:00Z"]
@@ -213,6 +218,7 @@ def test_a_release_in_sms_quiet_hours_warns_when_sms_will_go(env: dict) -> None:
     item = cli_json(env, "post", "add", str(env["dir"] / "policy.md"))["id"]
     cli_json(env, "post", "submit", str(item))
     cli_json(env, "post", "approve", str(item), user="bob")
+    cli_json(env, "post", "approve", str(item), user="dave")
     day = (datetime.now(BEIJING) + timedelta(days=2)).strftime("%Y-%m-%d")
     night = cli_json(env, "release", "create", str(item), "--at", f"{day} 22:30", "--channels", "website,sms")
     quiet = [w for w in night["warnings"] if "免打扰" in w]

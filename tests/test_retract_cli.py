@@ -43,12 +43,18 @@ def test_the_author_alone_cannot_retract(env: dict) -> None:
     board = invoke(env, "status").output
     assert "待批准的撤回（1）" in board and "信息有误" in board
 
-    done = cli_json(env, "post", "approve-retract", item, user="bob")
-    assert (done["state"], done["requested_by"], done["approved_by"]) == ("retracted", "alice", "bob")
+    # the retraction goes through the review chain: 保密审查 by bob, then 审核签发 by dave
+    first = cli_json(env, "post", "approve-retract", item, user="bob")
+    assert first["state"] == "published" and first["retraction_chain"]["next"]["role"] == "approver"
+    assert cli_json(env, "post", "show", item)["retraction_chain"]["steps"][0]["account"] == "bob"
+    again = cli_json(env, "post", "approve-retract", item, user="bob", code=2)["error"]
+    assert again["code"] == "same_reviewer"
+    done = cli_json(env, "post", "approve-retract", item, user="dave")
+    assert (done["state"], done["requested_by"], done["approved_by"]) == ("retracted", "alice", "dave")
     shown = cli_json(env, "post", "show", item)
     assert shown["state"] == "retracted"
-    assert [(a["action"], a["actor"]) for a in shown["audit"]][-3:] == [
-        ("retract_requested", "alice"), ("retract_approved", "bob"), ("retracted", "bob")]
+    assert [(a["action"], a["actor"]) for a in shown["audit"]][-4:] == [
+        ("retract_requested", "alice"), ("retract_step", "bob"), ("retract_approved", "dave"), ("retracted", "dave")]
     retraction = cli_json(env, "release", "show", str(done["release"]))
     assert retraction["purpose"] == "retract" and retraction["state"] == "pending"
 

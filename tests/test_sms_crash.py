@@ -88,6 +88,7 @@ def test_a_fan_out_killed_midway_resumes_without_duplicates(env: dict) -> None:
     item = gk(env, "post", "add", str(env["dir"] / "n.md"))["id"]
     gk(env, "post", "submit", str(item))
     gk(env, "post", "approve", str(item), user="bob")
+    gk(env, "post", "approve", str(item), user="dave")
     bot = start(env)
     try:
         release = gk(env, "release", "create", str(item), "--now", "--channels", "sms", "--yes", user="carol")["id"]

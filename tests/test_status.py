@@ -34,6 +34,7 @@ def approved(env: dict) -> str:
     item = str(cli_json(env, "post", "add", str(env["dir"] / "news.md"))["id"])
     invoke(env, "post", "submit", item)
     invoke(env, "post", "approve", item, user="bob")
+    invoke(env, "post", "approve", item, user="dave")
     return item
 
 

@@ -284,16 +284,17 @@ async def test_an_obligation_warns_once_and_is_announced_missed_once_across_swee
         await sweep(at)
     async with store.sessions() as s:
         found = list(await s.scalars(select(Event).where(Event.name.like("obligation.%")).order_by(Event.at)))
-    assert names() == ["obligation.warning", "obligation.missed"]
-    assert found[1].payload["rule"] == "R1" and found[1].payload["state"] == "missed"
-    assert found[1].payload["subject"] == {"type": "item", "id": policy}
+    assert names() == ["obligation.warning", "obligation.warning", "obligation.missed"]
+    assert [e.payload.get("working_days_left") for e in found] == [1, 0, None]
+    assert found[2].payload["rule"] == "R1" and found[2].payload["state"] == "missed"
+    assert found[2].payload["subject"] == {"type": "item", "id": policy}
     clock.set(beijing(2026, 10, 12, 9))
     sender = WebhookSender(store, clock, DeliverySettings(), "node-a")
     try:
         await sender.run_once()
     finally:
         await sender.close()
-    assert [e["event"] for e in receiver.events()] == ["obligation.warning", "obligation.missed"]
+    assert [e["event"] for e in receiver.events()] == ["obligation.warning", "obligation.warning", "obligation.missed"]
 
 
 # ---------------------------------------------------------------------------- the command line
@@ -417,12 +418,58 @@ def test_the_running_bot_posts_what_happens_to_its_subscribers(admin_env: dict, 
         deadline = time.time() + 30
         while len(receiver.got) < 3 and time.time() < deadline:
             time.sleep(0.1)
-        time.sleep(0.5)  # nothing more should come
+        # a test sent from the command line while the bot's sender runs is POSTed once
+        assert "测试事件已送达" in invoke(env, "webhook", "test", str(hook["id"]), user="guanli").stdout
+        time.sleep(1)  # nothing more should come
     finally:
         logged = stop_bot(bot)
     assert "Webhook" in logged and hook["secret"] not in logged
-    assert [e["event"] for e in receiver.events()] == ["item.approved", "release.fired", "delivery.sent"]
+    assert [e["event"] for e in receiver.events()] == ["item.approved", "release.fired", "delivery.sent", "webhook.test"]
     assert all(verify(hook["secret"], r) and r["headers"].get("Host", "").startswith("127.0.0.1") for r in receiver.got)
     sent = receiver.events()[2]["data"]
     assert (sent["channel"], sent["state"]) == ("website", "sent")
-    assert len({e["id"] for e in receiver.events()}) == 3
+    assert len({e["id"] for e in receiver.events()}) == 4
+
+
+# ---------------------------------------------------------------------------- the console page
+
+async def test_the_console_page_registers_shows_the_secret_once_and_tests(tmp_path: Path, receiver: Receiver) -> None:
+    from tests.console_support import add_account, client, console, page_csrf, sign_in
+    from content.accounts import Role
+
+    async with console(tmp_path) as (svc, clock), client(svc) as c:
+        await add_account(svc, "guanli", Role.ADMIN, name="管理员")
+        await add_account(svc, "shenji", Role.AUDITOR, name="审计")
+        await add_account(svc, "alice", Role.AUTHOR, name="李撰稿")
+        await sign_in(c, "guanli")
+        token = await page_csrf(c, "/console/webhooks/")
+        bad = await c.post("/console/webhooks/add", data={"_csrf": token, "url": "ftp://x.example.gov.cn/",
+                                                          "events": "item.approved"})
+        assert bad.status == 400 and "不是 http 或 https 地址" in await bad.text()
+        assert await count(svc.store, WebhookEndpoint) == 0
+        made = await c.post("/console/webhooks/add", data=[("_csrf", token), ("url", receiver.url),
+                                                           ("events", "item.approved"), ("events", "release.fired")])
+        page = await made.text()
+        assert made.status == 200 and "只显示这一次" in page
+        secret = page.split('<code class="secret">')[1].split("</code>")[0]
+        assert secret.startswith("whsec_")
+        listing = await (await c.get("/console/webhooks/")).text()
+        assert receiver.url in listing and "稿件审核通过" in listing and secret not in listing
+
+        tested = await c.post("/console/webhooks/1/test", data={"_csrf": token})
+        shown = await tested.text()  # redirected to the endpoint's deliveries
+        assert "测试事件已送达 Webhook 1（HTTP 200）" in shown and "webhook.test" in shown and secret not in shown
+        assert verify(secret, receiver.got[0])
+        assert (await c.post("/console/webhooks/1/disable", data={"_csrf": token})).status == 200
+        assert "已停用" in await (await c.get("/console/webhooks/")).text()
+
+        await c.post("/console/logout", data={"_csrf": token})
+        await sign_in(c, "shenji")  # an auditor reads, and may not change
+        page = await (await c.get("/console/webhooks/1")).text()
+        assert "webhook.test" in page and "发送测试" not in page and secret not in page
+        token = await page_csrf(c, "/console/webhooks/")
+        refused = await c.post("/console/webhooks/1/remove", data={"_csrf": token})
+        assert refused.status == 403 and await count(svc.store, WebhookEndpoint) == 1
+        await c.post("/console/logout", data={"_csrf": token})
+        await sign_in(c, "alice")
+        assert (await c.get("/console/webhooks/")).status == 403

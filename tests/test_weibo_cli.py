@@ -90,6 +90,7 @@ def add_approved(env: dict, name: str) -> int:
     item = gk(env, "post", "add", str(env["dir"] / name), "--json")["id"]
     gk(env, "post", "submit", str(item), "--json")
     gk(env, "post", "approve", str(item), "--json", user="bob")
+    gk(env, "post", "approve", str(item), "--json", user="dave")
     return item
 
 

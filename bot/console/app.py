@@ -17,6 +17,8 @@ PAGES: tuple[str, ...] = (
     "bot.console.login",
     "bot.console.dashboard",
     "bot.console.password",
+    "bot.console.audit",
+    "bot.console.webhooks",
     "bot.console.reports",
 )
 

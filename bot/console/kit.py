@@ -32,7 +32,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from content.accounts import ROLE_LABELS, AccountView, Role
-from content.errors import GongkaiError
+from content.errors import Forbidden, GongkaiError, NotFound
 from content.sessions import csrf_of, csrf_ok
 
 if TYPE_CHECKING:
@@ -87,6 +87,7 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("报表", "/console/reports/", ()),
     NavEntry("审计日志", "/console/audit/", (Role.ADMIN, Role.AUDITOR)),
     NavEntry("用户管理", "/console/users/", (Role.ADMIN,)),
+    NavEntry("Webhook", "/console/webhooks/", (Role.ADMIN, Role.AUDITOR)),
 )
 
 
@@ -199,7 +200,7 @@ async def render(request: web.Request, template: str, *, status: int = 200, **ct
         who=account, nav=console.nav_for(account) if account else [], csrf=request.get("csrf", ""),
         csrf_input=csrf_field(request.get("csrf", "")),
         flash=flash, path=request.path, static=console.static_url, demo=console.service.settings.bot.demo,
-        now=console.service.clock.now(), **ctx)
+        now=console.service.clock.now(), status=status, **ctx)
     return web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
 
 
@@ -291,9 +292,12 @@ def wrap(route: Route) -> Handler:
             return await forbidden(request, "此页面需要以下角色之一：" + "、".join(r.label for r in route.roles))
         try:
             return await route.handler(request)
+        except Forbidden as exc:
+            return await forbidden(request, say(exc))
         except GongkaiError as exc:
             if not is_post:
-                raise
+                status = 404 if isinstance(exc, NotFound) else 400
+                return await render(request, "error.html", status=status, message=say(exc))
             back = request.headers.get("Referer", "")
             path = back.split("://", 1)[-1].partition("/")[2] if "://" in back else ""
             raise await redirect_with_flash(request, safe_next("/" + path if path else None),

@@ -5,11 +5,9 @@ from aiohttp import web
 
 from bot.console import kit
 from bot.ops import sessions as ops_sessions
+from bot.sample import PEOPLE
 from content import accounts
 from content.errors import GongkaiError
-
-DEMO_PASSWORD = "gongkai-demo"
-
 
 async def _demo_people(request: web.Request) -> list[accounts.AccountView]:
     """In demo mode, the people one may sign in as (shown with the demo password)."""
@@ -18,11 +16,9 @@ async def _demo_people(request: web.Request) -> list[accounts.AccountView]:
         return []
     async with service.store.sessions() as s:
         people = [a for a in await accounts.list_accounts(s) if not a.disabled and a.has_password]
-    sample = tuple(getattr(accounts, "DEMO_PEOPLE", ()))
-    if sample:
-        chosen = [a for a in people if a.login in sample]
-        people = chosen or people
-    return people
+    sample = [login for login, _name, _role in PEOPLE]
+    chosen = sorted((a for a in people if a.login in sample), key=lambda a: sample.index(a.login))
+    return chosen or people
 
 
 async def _page(request: web.Request, *, next_: str | None, error: str = "", login: str = "",
@@ -32,7 +28,7 @@ async def _page(request: web.Request, *, next_: str | None, error: str = "", log
         request, "login.html", status=status, login_csrf=token, error=error, login=login, note=note,
         next=kit.safe_next(next_),
         people=await _demo_people(request),
-        demo_password=getattr(accounts, "DEMO_PASSWORD", DEMO_PASSWORD))
+        demo_password=accounts.DEMO_PASSWORD)
     if fresh is not None:
         response.set_cookie(kit.PRE_COOKIE, fresh, httponly=True, samesite="Lax", path=kit.PREFIX,
                             secure=kit.cookie_secure(kit.svc(request)))

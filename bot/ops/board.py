@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import outbox
-from content import workflow
-from content.accounts import AccountView, Role
+from content import review_chain, workflow
+from content.accounts import AccountView
+from content.review_chain import StepState
 from content.kinds import ItemState
 from content.models import AuditEvent, Delivery, Item, Release, ReleaseItem, ReviewRequest, Revision
 from schedules import obligations
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 UPCOMING_LIMIT = 20
 ATTENTION_LIMIT = 50
+MY_STEPS_LIMIT = 500
 READY_STATES = (ItemState.SCHEDULED.value, ItemState.APPROVED.value, ItemState.PUBLISHED.value,
                 ItemState.CORRECTED.value, ItemState.RETRACTED.value)
 
@@ -48,6 +50,14 @@ class Awaiting:
     title: str
     author: str
     since: datetime  # the item's last change (its submission)
+
+
+@dataclass(frozen=True)
+class MyStep:
+    """A review step the signed-in account may take now."""
+
+    item: Awaiting
+    step: StepState
 
 
 @dataclass(frozen=True)
@@ -76,17 +86,13 @@ class Board:
     retractions: list[ReviewRequest]
     calendar_warnings: list[str]
     alerts: list[str]
+    my_steps: list[MyStep]  # the review steps ``who`` may take next (empty without an account)
 
     def overdue_minutes(self, release: Release) -> int | None:
         """A release a minute or more past its instant and still pending was not sent."""
         late = self.now - release.due_at
         return int(late.total_seconds() // 60) if late >= timedelta(minutes=1) else None
 
-    def review_for(self, who: AccountView) -> list[Awaiting]:
-        """The items ``who`` may review: not their own (C1), and only with a review role."""
-        if not (who.has(Role.REVIEWER) or who.has(Role.APPROVER)):
-            return []
-        return [a for a in self.awaiting_review if a.author != who.login]
 
 
 async def gather(svc: Service, who: AccountView | str | None = None, *, with_alerts: bool = True) -> Board:
@@ -119,17 +125,37 @@ async def gather(svc: Service, who: AccountView | str | None = None, *, with_ale
         in_flight = int(await s.scalar(select(func.count(Delivery.id)).where(
             Delivery.state.in_(outbox.IN_FLIGHT))) or 0)
         draining = await outbox.drain_estimates(s, now)
-        awaiting = [Awaiting(i, t, a, at) for i, t, a, at in await s.execute(
-            select(Item.id, Revision.title, Revision.created_by, Item.updated_at)
+        rows = list(await s.execute(
+            select(Item.id, Revision.title, Revision.created_by, Item.updated_at, Item.kind, Item.current_revision)
             .join(Revision, (Revision.item_id == Item.id) & (Revision.number == Item.current_revision))
-            .where(Revision.status == "submitted").order_by(Item.id))]
+            .where(Revision.status == "submitted").order_by(Item.id)))
+        awaiting = [Awaiting(i, t, a, at) for i, t, a, at, _k, _r in rows]
+        my_steps = []
+        if isinstance(who, AccountView):
+            for (_id, _t, _a, _at, kind, revision), waiting in zip(rows[:MY_STEPS_LIMIT], awaiting):
+                step = await _my_step(s, who, waiting, kind, revision, svc.chains)
+                if step is not None:
+                    my_steps.append(MyStep(waiting, step))
         deadlines = await obligations.attention(s, svc.calendar, dict(svc.settings.rules), tz=tz, now=now)
         returned = await returned_to(s, login) if login else []
         retractions = await workflow.pending_retractions(s)
     calendar_warnings = [fallback_warning(y) for y in svc.calendar.fallback_years(today, today + timedelta(days=30))]
     alerts = await svc.alerts() if with_alerts else []
     return Board(now, beat, upcoming, this_week, held, not_ready, troubled, in_flight, draining, awaiting,
-                 deadlines, returned, retractions, calendar_warnings, alerts)
+                 deadlines, returned, retractions, calendar_warnings, alerts, my_steps)
+
+
+async def _my_step(session: AsyncSession, who: AccountView, waiting: Awaiting, kind: str, revision: int,
+                   chains: review_chain.Chains) -> StepState | None:
+    """The next step of the item's chain when ``who`` may take it: they hold its role, did not
+    write the revision and took no earlier step (each step by a different person, C1)."""
+    if waiting.author == who.login:
+        return None
+    current = await review_chain.state(session, waiting.item_id, revision, chains.of(kind))
+    nxt = current.next
+    if nxt is None or nxt.role not in who.roles or any(d.account == who.login for d in current.taken):
+        return None
+    return nxt
 
 
 async def returned_to(session: AsyncSession, author: str) -> list[Returned]:

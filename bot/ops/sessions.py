@@ -18,11 +18,11 @@ if TYPE_CHECKING:
 class LoginRefused(GongkaiError):
     """A failed sign-in: one message whether or not the account exists."""
 
-    code = "login_failed"
+    default_code = "login_failed"
 
 
 class LoginThrottled(GongkaiError):
-    code = "login_throttled"
+    default_code = "login_throttled"
 
 
 @dataclass(frozen=True)
@@ -103,19 +103,18 @@ async def take_flash(svc: Service, session_id: int) -> list[tuple[str, str]]:
 
 async def change_own_password(svc: Service, who: AccountView, current_password: str, new_password: str,
                               *, keep_session: int | None) -> AccountView:
-    """The signed-in person changes their own password: the current one must be right; every
-    other session of the account ends."""
+    """The signed-in person changes their own password (``ops.users.passwd``) after proving the
+    current one; every other session of the account ends."""
+    from bot.ops import users
+
     if new_password != new_password.strip() or not new_password:
         raise InputError("新密码不能以空格开头或结尾", field="new_password", fix="去掉首尾空格")
-    now = svc.clock.now()
-
-    async def txn(s):  # noqa: ANN001, ANN202
+    async with svc.store.sessions() as s:
         try:
             await accounts.check_password(s, who.login, current_password)
         except GongkaiError:
             raise InputError("当前密码不正确", field="current_password", fix="输入您现在使用的密码") from None
-        changed = await accounts.set_password(s, who.login, new_password, actor=who.login, now=now)
-        await sessions.close_all(s, who.login, now=now, keep=keep_session)
-        return changed
-
-    return await svc.store.transaction(txn, what="change own password")
+    changed = await users.passwd(svc, who, who.login, new_password)
+    await svc.store.transaction(lambda s: sessions.close_all(s, who.login, now=svc.clock.now(), keep=keep_session),
+                                what="end other sessions")
+    return changed.account

@@ -54,12 +54,21 @@ async def deliveries(svc: Service, who: Who, endpoint_id: int, limit: int = 20) 
         return await webhooks.deliveries(s, endpoint_id, limit)
 
 
+def why(d: DeliveryView) -> str:
+    """Why a test delivery was not sent: what its attempt met (the receiver's answer, a refused
+    connection), for the page or terminal that asked."""
+    last = d.history[-1].error if d.history else None
+    return last or d.last_error or webhooks.DELIVERY_LABELS.get(d.state, d.state)
+
+
 async def test(svc: Service, who: Who, endpoint_id: int) -> DeliveryView:
     """Send a ``webhook.test`` event to this endpoint now (enabled or not), once, and return the
-    delivery with its attempt: what the receiver answered."""
-    from bot.webhook_sender import WebhookSender
+    delivery with its attempt: what the receiver answered. The delivery is made already claimed
+    by this call, so a running bot's sender never sends it too."""
+    from bot.webhook_sender import WebhookSender, claim
 
     require(who, Role.ADMIN, action="管理 Webhook")
+    sender = WebhookSender(svc.store, svc.clock, svc.settings.delivery, f"test-{svc.settings.node}")
 
     async def txn(s):  # noqa: ANN001, ANN202
         endpoint = await webhooks.get(s, endpoint_id)
@@ -68,16 +77,17 @@ async def test(svc: Service, who: Who, endpoint_id: int) -> DeliveryView:
                               endpoint_id=endpoint.id)
         audit.record(s, at=now, actor=who.login, action="webhook_tested", endpoint=endpoint.id,
                      event_id=event_id)
-        return await s.scalar(select(WebhookDelivery.id).where(WebhookDelivery.event_id == event_id))
+        delivery_id = await s.scalar(select(WebhookDelivery.id).where(WebhookDelivery.event_id == event_id))
+        return await claim(s, now=now, node=sender.node, lease_seconds=svc.settings.delivery.lease_seconds,
+                           limit=1, delivery_id=delivery_id)
 
-    delivery_id = await svc.store.transaction(txn, what="test webhook")
-    sender = WebhookSender(svc.store, svc.clock, svc.settings.delivery, f"test-{svc.settings.node}")
+    [taken] = await svc.store.transaction(txn, what="test webhook")
     try:
-        await sender.run_once(delivery_id, max_attempts=1)
+        await sender.send(taken, max_attempts=1)
     finally:
         await sender.close()
     async with svc.store.sessions() as s:
-        found = [d for d in await webhooks.deliveries(s, endpoint_id, limit=50) if d.id == delivery_id]
+        found = [d for d in await webhooks.deliveries(s, endpoint_id, limit=50) if d.id == taken.delivery_id]
     if not found:
         raise GongkaiError(f"Webhook {endpoint_id} 在测试期间被删除", fix="用 gongkai webhook list 查看")
     return found[0]
