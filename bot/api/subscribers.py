@@ -158,7 +158,8 @@ async def listing(call: Call[Any, ListQuery, None]) -> SubscriberList:
          answer=ImportReport, query=ImportQuery,
          body=Text("text/csv", "列：phone,topics[,source][,consent]；多个主题用 ; 分隔；可有表头"),
          description="每行单独检查：有问题的行列出原因并跳过，其余立即导入；重复导入同一文件不改变任何内容。"
-                     "已退订或已屏蔽的号码不会被重新订阅。",
+                     "已退订或已屏蔽的号码不会被重新订阅。请求体不超过 1 MB（约 4 万行）；更大的文件分批导入，"
+                     "或用命令行 gongkai subscribers import。",
          roles="管理员")
 async def import_(call: Call[Any, ImportQuery, str]) -> ImportReport:
     q = call.query
