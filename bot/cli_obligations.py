@@ -1,6 +1,7 @@
 """``gongkai obligations``: the stored statutory deadlines, and waivers."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 import click
@@ -10,8 +11,10 @@ from bot.output import emit
 from bot.service import Service
 from bot.zhclick import ZhGroup
 from content.errors import InputError
+from content.cadence import ObligationNotice
 from content.models import Obligation
 from content.render import Renderer
+from schedules import cadence, notices
 from schedules import obligations as ob
 from schedules.calendar import uncertain_note
 
@@ -21,7 +24,7 @@ STATE_CHOICES = ", ".join(s.value for s in ob.State)
 
 @click.group("obligations", cls=ZhGroup, invoke_without_command=True)
 @click.option("--state", default=None, help=f"只看该状态：{STATE_CHOICES}")
-@click.option("--rule", default=None, help="只看该规则：R1、R3、R4、L26")
+@click.option("--rule", default=None, help="只看该规则：R1、R3、R4、R5、R6、R7、R9、R11、L26、C6")
 @click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 文档")
 @click.option("--as", "actor", default=None, help="操作人（默认取 GONGKAI_USER）")
 @click.pass_context
@@ -34,22 +37,26 @@ def obligations(ctx: click.Context, state: str | None, rule: str | None, as_json
 
 @command(obligations, "list")
 @click.option("--state", default=None, help=f"只看该状态：{STATE_CHOICES}")
-@click.option("--rule", default=None, help="只看该规则：R1、R3、R4、L26")
+@click.option("--rule", default=None, help="只看该规则：R1、R3、R4、R5、R6、R7、R9、R11、L26、C6")
 def list_(cli: Cli, state: str | None, rule: str | None) -> None:
     """列出时限义务（先按当前稿件评估一遍；时间为配置的时区）。"""
     if state and state not in set(ob.State):
         raise InputError(f"未知状态“{state}”", field="state", fix=f"可用：{STATE_CHOICES}")
     if rule and rule.upper() not in ob.RULE_LABELS:
-        raise InputError(f"未知规则“{rule}”", field="rule", fix="可用：R1、R3、R4、L26")
+        raise InputError(f"未知规则“{rule}”", field="rule", fix="可用：" + "、".join(ob.RULE_LABELS))
 
     async def work(svc: Service):  # noqa: ANN202
         await svc.evaluate_obligations()  # idempotent: up to date even without a running ticker
         async with svc.store.sessions() as s:
-            return await ob.listing(s, state=state, rule=rule), svc.renderer
+            rows = await ob.listing(s, state=state, rule=rule)
+            return (rows, svc.renderer, await cadence.subject_names(s, rows),
+                    await notices.of_obligations(s, [x.id for x in rows]))
 
-    rows, r = cli.run(work)
-    lines = [line(x, r) for x in rows] or ["没有时限义务"]
-    emit(cli.as_json, {"obligations": [ob.to_json(x) for x in rows]}, lines)
+    rows, r, names, told = cli.run(work)
+    lines = [line(x, r, names, told.get(x.id, ())) for x in rows] or ["没有时限义务"]
+    emit(cli.as_json, {"obligations": [
+        {**ob.to_json(x), "subject_name": names.get(x.subject_id) if x.subject_type != "item" else None,
+         "notices": [notices.notice_json(n) for n in told.get(x.id, ())]} for x in rows]}, lines)
 
 
 @command(obligations, "waive")
@@ -67,15 +74,21 @@ def waive(cli: Cli, obligation_id: int, reason: str) -> None:
     emit(cli.as_json, ob.to_json(row), f"时限义务 {row.id} 已豁免，理由：{row.waive_reason}")
 
 
-def line(x: Obligation, r: Renderer) -> str:
+def line(x: Obligation, r: Renderer, names: Mapping[int, str] | None = None,
+         told: Sequence[ObligationNotice] = ()) -> str:
     """One obligation, in Chinese, times in the configured zone."""
     state = ob.STATE_LABELS[ob.State(x.state)]
-    text = (f"  {x.id}  {x.rule} {ob.RULE_LABELS.get(x.rule, '')}  稿件 {x.subject_id}"
-            f"（{x.department or '未填部门'}）  起算 {x.starts_on.isoformat()}，"
+    subject = cadence.describe_subject(x, names or {})
+    period = f"周期 {x.period}，" if x.subject_type != "item" and x.period != cadence.BLANK else ""
+    text = (f"  {x.id}  {x.rule} {ob.RULE_LABELS.get(x.rule, '')}  {subject}"
+            f"（{x.department or '未填部门'}）  {period}起算 {x.starts_on.isoformat()}，"
             f"须在 {r.local(x.due_at - LAST_MINUTE, '%Y-%m-%d %H:%M')} 前完成：{state}")
     if x.met_at is not None:
         text += f"（稿件 {x.met_by} 于 {r.local(x.met_at)} 发布）"
     if x.state == ob.State.WAIVED:
         text += f"（{x.waived_by}：{x.waive_reason}）"
+    if told:
+        text += "；已提醒：" + "、".join(f"{notices.STAGE_LABELS.get(n.stage, n.stage)} "
+                                      f"{r.local(n.created_at, '%Y-%m-%d %H:%M')}" for n in told)
     # coverage is contiguous: when any year of the span lacks data, the due date's year does
     return text + (uncertain_note((x.due_on.year,)) if x.uncertain else "")

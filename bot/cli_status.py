@@ -17,7 +17,7 @@ from content import workflow
 from content.kinds import ItemState
 from content.models import AuditEvent, Delivery, Item, Release, ReleaseItem, Revision
 from content.render import Renderer
-from schedules import obligations
+from schedules import cadence, notices, obligations
 from schedules.calendar import fallback_warning
 from schedules.ticker import TickerHealth, TickerState, read_health
 
@@ -62,18 +62,21 @@ def status(cli: Cli) -> None:
                 select(Item.id, Revision.title).join(Revision, (Revision.item_id == Item.id)
                                                      & (Revision.number == Item.current_revision))
                 .where(Revision.status == "submitted").order_by(Item.id)))
-            deadlines = await obligations.attention(s, svc.calendar, dict(svc.settings.rules),
-                                                    tz=svc.settings.tz, now=now)
+            deadlines = await notices.attention(s, svc.calendar, dict(svc.settings.rules),
+                                                tz=svc.settings.tz, now=now)
+            names = await cadence.subject_names(s, deadlines)
+            warned = await notices.recent(s, since=now - notices.RECENT_NOTICES)
             returned = await returned_to(s, actor) if actor else []
             retractions = await workflow.pending_retractions(s)
         today = now.astimezone(svc.settings.tz).date()
         cal_warn = [fallback_warning(y) for y in svc.calendar.fallback_years(today, today + timedelta(days=30))]
         channel_alerts = await svc.alerts()
         return (now, beat, upcoming, held, warnings, troubled, pending_deliveries, awaiting_review,
-                deadlines, cal_warn + channel_alerts, svc.renderer, returned, retractions, draining)
+                deadlines, cal_warn + channel_alerts, svc.renderer, returned, retractions, draining,
+                names, warned)
 
     (now, beat, upcoming, held, warnings, troubled, pending_deliveries, awaiting_review, deadlines,
-     cal_warn, r, returned, retractions, draining) = cli.run(work)
+     cal_warn, r, returned, retractions, draining, names, warned) = cli.run(work)
     # a release a minute or more past its instant and still pending was not sent: flag it
     late = {x.id: int((now - x.due_at).total_seconds() // 60) for x in upcoming
             if now - x.due_at >= timedelta(minutes=1)}
@@ -91,6 +94,7 @@ def status(cli: Cli) -> None:
             "draining": [e.to_json() for e in draining]},
         "awaiting_review": [{"id": i, "title": t} for i, t in awaiting_review],
         "obligations": [obligations.to_json(d) for d in deadlines],
+        "obligation_notices": [notices.notice_json(n) for n in warned],
         "returned_to_me": [{"id": x.item_id, "title": x.title, "by": x.by, "comment": x.comment,
                             "at": x.at} for x in returned],
         "retractions_awaiting_approval": [{"item": x.item_id, "requested_by": x.requested_by,
@@ -118,8 +122,11 @@ def status(cli: Cli) -> None:
     lines += [f"  {e.line(lambda t: r.local(t, '%Y-%m-%d %H:%M'))}" for e in draining]
     if deadlines:
         lines.append(f"时限义务（即将到期或已超期，{len(deadlines)}）：")
-        lines += [obligation_line(d, r) for d in deadlines]
+        lines += [obligation_line(d, r, names) for d in deadlines]
         lines.append("  详见 gongkai obligations；确不需要的：gongkai obligations waive 编号 --reason \"理由\"")
+    if warned:
+        lines.append(f"时限提醒（近 7 天，{len(warned)}）：")
+        lines += [f"  {r.local(n.created_at, '%m-%d %H:%M')}  {n.text}" for n in warned]
     if returned:
         lines.append(f"退回给我（{len(returned)}）：")
         lines += [f"  稿件 {x.item_id} {x.title}：{x.by} 于 {r.local(x.at)} 退回，意见：{x.comment}；"
