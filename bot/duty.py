@@ -87,8 +87,17 @@ async def deliver(svc: Service) -> int:
     claimed = await svc.store.transaction(claim, what="claim duty messages")
     if not claimed:
         return 0
-    sent = 0
     sms = "sms" in svc.enabled_channel_names()
+    opened_here = sms and not svc._opened  # a command, not a running bot: close what it opens
+    try:
+        return await _send(svc, claimed, sms)
+    finally:
+        if opened_here:
+            await svc.channel("sms").close()
+
+
+async def _send(svc: Service, claimed: list[tuple[int, str, str, dict[str, Any], int]], sms: bool) -> int:
+    sent = 0
     for message_id, channel, address, params, attempts in claimed:
         error, remote = None, ""
         if channel != "sms" or not sms:
