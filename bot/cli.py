@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, cast
 import click
 
 from bot.climount import LazyGroup
-from bot.clikit import Cli, command, fail_lines, setup_logging
+from bot.clikit import Cli, command, fail_error, fail_lines, setup_logging
 from bot.confirm import confirm
 from bot.output import emit, table
 from bot.timeparse import parse_date
@@ -58,6 +58,7 @@ main.add_lazy("obligations", "bot.cli_obligations:obligations", "时限义务：
 main.add_lazy("status", "bot.cli_status:status", "值班看板：即将发布、已暂停、投递异常、时限义务、待审核。")
 main.add_lazy("user", "bot.cli_user:user", "账号与角色：新建、停用、改密码、改角色、签发个人令牌。")
 main.add_lazy("login", "bot.cli_user:login_", "用密码登录并保存个人令牌（非演示模式下凭令牌确认操作人）。")
+main.add_lazy("webhook", "bot.cli_webhook:webhook", "Webhook：登记接收网址、测试推送、查看投递（管理员）。")
 
 
 @main.group("channel", cls=LazyGroup)
@@ -90,12 +91,13 @@ def run(cli: Cli) -> None:
     try:
         asyncio.run(_serve(settings))
     except StoreUnavailable as exc:
-        fail_lines([f"错误：{exc}"], cli.as_json)
+        fail_lines([f"错误：{exc}"], cli.as_json, error_code="store_unavailable")
     except GongkaiError as exc:
-        fail_lines([f"错误：{exc.render()}"], cli.as_json)
+        fail_error(exc, cli.as_json)
     except OSError as exc:
         fail_lines([f"错误：web.listen {settings.web.listen} 无法监听（{exc.strerror}）"
-                    "（修正：换一个端口，或停止占用该端口的程序）"], cli.as_json)
+                    "（修正：换一个端口，或停止占用该端口的程序）"], cli.as_json,
+                   error_code="invalid_config", field="web.listen")
 
 
 async def _serve(settings) -> None:  # noqa: ANN001

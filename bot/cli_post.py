@@ -4,19 +4,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy import select
 
 from bot import labels
 from bot.clikit import Cli, command
+from bot.climount import LazyGroup
+from bot.ops import Who
+from bot.ops import items as ops
 from bot.output import emit, table
 from bot.service import Service
-from bot.climount import LazyGroup
-from content import frontmatter, workflow
-from content.errors import GongkaiError, InputError
-from content.kinds import STATE_LABELS, ItemState, Kind, kind_label, parse_kind
-from content.models import AuditEvent, Item, Link, Release, ReleaseItem, Revision
-from content.views import load_views
-from schedules import releases
+from content import frontmatter
+from content.kinds import STATE_LABELS, ItemState, kind_label, parse_kind
+from content.render import Renderer
 
 
 @click.group("post", cls=LazyGroup)
@@ -34,17 +32,11 @@ post.add_lazy("reject-retract", "bot.cli_retract:reject_retract", "驳回撤回�
 def add(cli: Cli, file: Path) -> None:
     """从带 front matter 的 Markdown 文件新建稿件（草稿）。"""
     draft = frontmatter.load(file)
-    actor = cli.actor
-
-    async def work(svc: Service) -> int:
-        item = await svc.store.transaction(lambda s: workflow.add_item(
-            s, draft, actor=actor, now=svc.clock.now(), files=svc.files))
-        return item.id
-
-    item_id = cli.run(work)
-    emit(cli.as_json, {"id": item_id, "state": "draft", "kind": draft.kind.value, "title": draft.title},
+    saved = cli.run_as(lambda svc, who: ops.add(svc, who, draft))
+    item_id = saved.id
+    emit(cli.as_json, {"id": item_id, "state": saved.state, "kind": saved.kind, "title": saved.title},
          f"已新建稿件 {item_id}（{kind_label(draft.kind)}）：{draft.title}\n"
-         f"下一步：gongkai post submit {item_id} --as {actor}")
+         f"下一步：gongkai post submit {item_id} --as {cli.actor}")
 
 
 @command(post, "edit")
@@ -53,28 +45,16 @@ def add(cli: Cli, file: Path) -> None:
 def edit(cli: Cli, item_id: int, file: Path) -> None:
     """用文件内容生成稿件的新版本（已审核的稿件需重新提交审核）。"""
     draft = frontmatter.load(file)
-    actor = cli.actor
-
-    async def work(svc: Service) -> Item:
-        return await svc.store.transaction(lambda s: workflow.edit_item(
-            s, item_id, draft, actor=actor, now=svc.clock.now(), files=svc.files))
-
-    item = cli.run(work)
-    emit(cli.as_json, {"id": item_id, "revision": item.current_revision, "state": item.state},
-         f"稿件 {item_id} 已保存为第 {item.current_revision} 版（草稿），需重新提交审核")
+    saved = cli.run_as(lambda svc, who: ops.edit(svc, who, item_id, draft))
+    emit(cli.as_json, {"id": item_id, "revision": saved.revision, "state": saved.state},
+         f"稿件 {item_id} 已保存为第 {saved.revision} 版（草稿），需重新提交审核")
 
 
 @command(post, "submit")
 @click.argument("item_id", type=int)
 def submit(cli: Cli, item_id: int) -> None:
     """提交审核：运行负面清单、敏感词、个人信息和必填项检查。"""
-    actor = cli.actor
-
-    async def work(svc: Service):  # noqa: ANN202
-        return await svc.store.transaction(lambda s: workflow.submit(
-            s, item_id, actor=actor, now=svc.clock.now(), rules=svc.rules, files=svc.files))
-
-    findings = cli.run(work)
+    findings = cli.run_as(lambda svc, who: ops.submit(svc, who, item_id)).findings
     lines = [f"稿件 {item_id} 已提交审核。"]
     if findings:
         lines.append(f"自动检查发现 {len(findings)} 个问题（审核人须修改或记录放行理由）：")
@@ -94,28 +74,10 @@ def submit(cli: Cli, item_id: int) -> None:
               help="放行未通过的检查项，并记录理由")
 def approve(cli: Cli, item_id: int, override_reason: str | None) -> None:
     """保密审查并审核通过（审核人不能是作者）。"""
+    result = cli.run_as(lambda svc, who: ops.review(svc, who, item_id, override_reason=override_reason))
     actor = cli.actor
-
-    async def work(svc: Service):  # noqa: ANN202
-        async def txn(s):  # noqa: ANN001, ANN202
-            result = await workflow.approve(s, item_id, actor=actor, now=svc.clock.now(),
-                                            override_reason=override_reason)
-            release_id = None
-            if result.is_correction:
-                channels = await releases.channels_used(s, item_id) or ["website"]
-                channels = [c for c in channels if c in svc.channels] or ["website"]
-                release = await releases.create_followup(
-                    s, "correct", [item_id], channels=channels, actor=actor, now=svc.clock.now(),
-                    reason="更正")
-                release_id = release.id
-            held = list(await s.scalars(select(Release.id).join(
-                ReleaseItem, ReleaseItem.release_id == Release.id).where(
-                ReleaseItem.item_id == item_id, Release.state == "held")))
-            return result, release_id, held, await _bundle(s, item_id)
-
-        return await svc.store.transaction(txn)
-
-    result, release_id, held, (bundle, waiting) = cli.run(work)
+    release_id, held = result.correction_release, list(result.held_releases)
+    bundle, waiting = list(result.bundle), list(result.waiting_for)
     together = ' '.join(map(str, bundle))
     lines = [f"稿件 {item_id} 第 {result.revision} 版已通过保密审查和审核（审核人：{actor}）。"]
     if result.overridden:
@@ -141,39 +103,14 @@ def approve(cli: Cli, item_id: int, override_reason: str | None) -> None:
                        "waiting_for": waiting}, lines)
 
 
-async def _bundle(s, item_id: int) -> tuple[list[int], list[int]]:  # noqa: ANN001
-    """The release an approved item should go out in (rule R2): (its ids, policy first; those
-    still under review). A policy's partners are its unpublished interpretations; an
-    interpretation's is its policy, unless that is already public (then it goes alone)."""
-    item = await s.get(Item, item_id)
-    if item.kind == Kind.POLICY:
-        partners = select(Link.from_item_id).where(Link.to_item_id == item_id, Link.rel == "interprets")
-    elif item.kind == Kind.INTERPRETATION:
-        partners = select(Link.to_item_id).where(Link.from_item_id == item_id, Link.rel == "interprets")
-    else:
-        return [item_id], []
-    unready = (ItemState.DRAFT, ItemState.SUBMITTED, ItemState.RETURNED)
-    rows = list(await s.execute(select(Item.id, Item.state).where(
-        Item.id.in_(partners), Item.state.in_((ItemState.APPROVED, *unready))).order_by(Item.id)))
-    members = [i for i, _st in rows]
-    ids = [item_id, *members] if item.kind == Kind.POLICY else [*members, item_id]
-    return ids, [i for i, st in rows if st in unready]
-
-
 @command(post, "return")
 @click.argument("item_id", type=int)
 @click.option("--comment", default="", help="退回意见（必填）")
 def return_(cli: Cli, item_id: int, comment: str) -> None:
     """退回给作者修改。"""
-    actor = cli.actor
-
-    async def work(svc: Service) -> None:
-        await svc.store.transaction(lambda s: workflow.return_item(
-            s, item_id, actor=actor, now=svc.clock.now(), comment=comment))
-
-    cli.run(work)
-    emit(cli.as_json, {"id": item_id, "state": "returned", "comment": comment},
-         f"稿件 {item_id} 已退回：{comment}")
+    done = cli.run_as(lambda svc, who: ops.return_(svc, who, item_id, comment))
+    emit(cli.as_json, {"id": item_id, "state": done.state, "comment": done.comment},
+         f"稿件 {item_id} 已退回：{done.comment}")
 
 
 @command(post, "retract")
@@ -181,14 +118,7 @@ def return_(cli: Cli, item_id: int, comment: str) -> None:
 @click.option("--reason", default="", help="撤回原因（必填，将公开显示）")
 def retract(cli: Cli, item_id: int, reason: str) -> None:
     """申请撤回已发布的稿件；另一位同事批准（post approve-retract）后，网站页面换成撤回说明并通知各渠道。"""
-    actor = cli.actor
-
-    async def work(svc: Service) -> int:
-        request = await svc.store.transaction(lambda s: workflow.request_retraction(
-            s, item_id, actor=actor, now=svc.clock.now(), reason=reason))
-        return request.id
-
-    request_id = cli.run(work)
+    request_id = cli.run_as(lambda svc, who: ops.request_retract(svc, who, item_id, reason)).request
     emit(cli.as_json, {"id": item_id, "state": "retraction_requested", "request": request_id},
          [f"已提交稿件 {item_id} 的撤回申请（申请 {request_id}），稿件仍在发布中。",
           f"撤回须另一位同事批准：gongkai post approve-retract {item_id} --as 审核人"
@@ -202,20 +132,8 @@ def retract(cli: Cli, item_id: int, reason: str) -> None:
 def correct(cli: Cli, item_id: int, file: Path, note: str) -> None:
     """为已发布稿件写更正版本并提交审核；审核通过后立即发布并标注“已更正”。"""
     draft = frontmatter.load(file)
-    actor = cli.actor
-    note = note or "对原文内容进行了更正"
-
-    async def work(svc: Service):  # noqa: ANN202
-        async def txn(s):  # noqa: ANN001, ANN202
-            item = await workflow.correct(s, item_id, draft, actor=actor, now=svc.clock.now(),
-                                          files=svc.files, note=note)
-            findings = await workflow.submit(s, item_id, actor=actor, now=svc.clock.now(),
-                                             rules=svc.rules, files=svc.files)
-            return item.current_revision, findings
-
-        return await svc.store.transaction(txn)
-
-    revision, findings = cli.run(work)
+    done = cli.run_as(lambda svc, who: ops.correct(svc, who, item_id, draft, note=note))
+    revision, findings = done.revision, done.findings
     lines = [f"稿件 {item_id} 的更正（第 {revision} 版）已提交审核；审核通过后立即发布。"]
     lines += [f"  - [{labels.check(f.check)}] {f.message}" for f in findings]
     emit(cli.as_json, {"id": item_id, "revision": revision, "state": "submitted",
@@ -230,21 +148,11 @@ def list_(cli: Cli, state: str | None, kind: str | None, limit: int) -> None:
     """列出稿件（最新在前）。"""
     kind = parse_kind(kind, field="--kind").value if kind is not None else None
 
-    async def work(svc: Service):  # noqa: ANN202
-        async with svc.store.sessions() as s:
-            q = (select(Item, Revision.title).join(Revision, (Revision.item_id == Item.id)
-                                                   & (Revision.number == Item.current_revision))
-                 .order_by(Item.id.desc()).limit(limit))
-            if state:
-                q = q.where(Item.state == state)
-            if kind:
-                q = q.where(Item.kind == kind)
-            return list(await s.execute(q)), svc.renderer
+    async def work(svc: Service, who: Who) -> tuple[ops.Listing, Renderer]:
+        return await ops.listing(svc, who, ops.Filters(state=state, kind=kind), ops.Page(1, limit)), svc.renderer
 
-    rows, renderer = cli.run(work)
-    data = [{"id": i.id, "kind": i.kind, "state": i.state, "title": t, "department": i.department,
-             "column": i.column_name, "revision": i.current_revision,
-             "published_at": i.published_at} for i, t in rows]
+    listing, renderer = cli.run_as(work)
+    data = [row.as_json() for row in listing.rows]
     lines = table([[str(d["id"]), kind_label(d["kind"]), STATE_LABELS[ItemState(d["state"])],
                     renderer.local(d["published_at"]), d["title"]] for d in data],
                   ["编号", "类型", "状态", "发布时间", "标题"]) if data else "没有稿件。"
@@ -255,42 +163,13 @@ def list_(cli: Cli, state: str | None, kind: str | None, limit: int) -> None:
 @click.argument("item_id", type=int)
 def show(cli: Cli, item_id: int) -> None:
     """稿件详情：各版本、检查结果、关联、发布计划和审计记录。"""
-    async def work(svc: Service):  # noqa: ANN202
-        async with svc.store.sessions() as s:
-            item = await workflow.get_item(s, item_id)
-            revs = list(await s.scalars(select(Revision).where(Revision.item_id == item_id)
-                                        .order_by(Revision.number)))
-            findings = await workflow.open_findings(s, item_id, item.current_revision)
-            links = list(await s.execute(select(Link).where(
-                (Link.from_item_id == item_id) | (Link.to_item_id == item_id))))
-            events = list(await s.scalars(select(AuditEvent).where(AuditEvent.item_id == item_id)
-                                          .order_by(AuditEvent.id)))
-            rels = list(await s.execute(select(Release).join(
-                ReleaseItem, ReleaseItem.release_id == Release.id).where(ReleaseItem.item_id == item_id)
-                .order_by(Release.id)))
-            return item, revs, findings, [row[0] for row in links], events, [r[0] for r in rels], svc.renderer
+    async def work(svc: Service, who: Who) -> tuple[ops.Detail, Renderer]:
+        return await ops.get(svc, who, item_id), svc.renderer
 
-    item, revs, findings, links, events, rels, r = cli.run(work)
-    cur = revs[-1]
-    data = {
-        "id": item.id, "kind": item.kind, "state": item.state, "title": cur.title,
-        "department": cur.department, "column": cur.column_name, "current_revision": item.current_revision,
-        "published_revision": item.published_revision, "published_at": item.published_at,
-        "metadata": {"index_no": cur.index_no, "doc_no": cur.doc_no, "issuer": cur.issuer,
-                     "topic": cur.topic, "issued": cur.issued, "validity": cur.validity,
-                     "normative": cur.normative, "tags": cur.tags, **cur.extra},
-        "revisions": [{"number": v.number, "status": v.status, "by": v.created_by,
-                       "at": v.created_at, "published_at": v.published_at,
-                       "correction_note": v.correction_note} for v in revs],
-        "findings": [{"check": f.check, "message": f.message, "excerpt": f.excerpt,
-                      "overridden_by": f.overridden_by, "override_reason": f.override_reason}
-                     for f in findings],
-        "links": [{"from": link.from_item_id, "to": link.to_item_id, "rel": link.rel} for link in links],
-        "releases": [{"id": x.id, "purpose": x.purpose, "state": x.state, "due_at": x.due_at}
-                     for x in rels],
-        "audit": [{"at": e.at, "actor": e.actor, "action": e.action, "revision": e.revision,
-                   "reason": e.reason} for e in events],
-    }
+    detail, r = cli.run_as(work)
+    item, cur, revs, findings = detail.item, detail.current, detail.revisions, detail.findings
+    links, rels, events = detail.links, detail.releases, detail.audit
+    data = detail.as_json()
     lines = [f"稿件 {item.id}　{kind_label(item.kind)}　{STATE_LABELS[ItemState(item.state)]}",
              f"标题：{cur.title}", f"部门：{cur.department}　栏目：{cur.column_name}"]
     meta = [(k, v) for k, v in (("索引号", cur.index_no), ("文号", cur.doc_no), ("发文机关", cur.issuer),
@@ -320,25 +199,9 @@ def show(cli: Cli, item_id: int) -> None:
 @click.option("--channel", "channel_name", required=True, help="渠道名，如 website")
 def preview(cli: Cli, item_id: int, channel_name: str) -> None:
     """显示某渠道将要发送的确切内容及其长度检查。"""
-    async def work(svc: Service):  # noqa: ANN202
-        svc.check_channels([channel_name])
-        async with svc.store.sessions() as s:
-            await workflow.get_item(s, item_id)
-            views = await load_views(s, [item_id], revision="current")
-        channel = svc.channels[channel_name]
-        await channel.open()
-        try:
-            return channel.render(tuple(views), {})
-        finally:
-            await channel.close()
-
-    try:
-        renditions = cli.run(work)
-    except GongkaiError:
-        raise
-    except Exception as exc:  # a template error is a user error too
-        raise InputError(f"渲染失败：{exc}", fix="检查模板覆盖目录中的模板") from exc
-    data = {"channel": channel_name, "ok": all(r.ok for r in renditions), "renditions": [
+    shown = cli.run_as(lambda svc, who: ops.preview(svc, who, item_id, channel_name))
+    renditions = shown.renditions
+    data = {"channel": channel_name, "ok": shown.ok, "renditions": [
         {"label": r.label, "text": r.text, "ok": r.ok, "notes": list(r.notes),
          "checks": [{"name": c.name, "limit": c.limit, "actual": c.actual, "unit": c.unit,
                      "ok": c.ok, "note": c.note} for c in r.checks]} for r in renditions]}

@@ -4,20 +4,21 @@ from __future__ import annotations
 from datetime import datetime
 
 import click
-from sqlalchemy import select
 
-from bot import labels, outbox
+from bot import labels
 from bot.clikit import Cli, command
 from bot.confirm import YES_HELP, confirm_reach
 from bot.confirm import as_json as reach_json
 from bot.output import emit, table
+from bot.ops import Who
+from bot.ops import deliveries as delivery_ops
+from bot.ops import releases as ops
 from bot.service import Service
 from bot.zhclick import ZhGroup
 from bot.timeparse import parse_instant
 from content.errors import InputError
 from content.render import Renderer
-from content.models import Delivery, DeliveryAttempt, Release, ReleaseItem, Revision, Item
-from schedules import releases
+from content.models import Delivery, DeliveryAttempt, Release
 
 
 @click.group("release", cls=ZhGroup)
@@ -51,24 +52,19 @@ def _when(cli: Cli, svc: Service, at: str | None, now_flag: bool) -> tuple[datet
 def create(cli: Cli, item_ids: tuple[int, ...], at: str | None, now_flag: bool, channels: str,
            allow_pending: bool, push: str | None, extra: tuple[str, ...], yes: bool) -> None:
     """为稿件（或政策+解读组合）排期。"""
-    actor = cli.actor
     options = _options(extra, push)
 
-    async def work(svc: Service):  # noqa: ANN202
-        chosen = svc.check_channels([c.strip() for c in channels.split(",") if c.strip()])
+    async def work(svc: Service, who: Who) -> tuple[ops.Created, Renderer]:
         due, allow_past = _when(cli, svc, at, now_flag)
-        async with svc.store.sessions() as s:  # every member exists and is ready before any channel looks
-            await releases.check_members(s, list(item_ids), allow_pending=allow_pending)
-        warnings = await svc.precheck(chosen, list(item_ids), options, due)
-        warnings += await svc.scheduler_warnings(due)
-        reach = await svc.reach(chosen, list(item_ids), options)
-        told = confirm_reach(reach, yes=yes, what="本发布计划")
-        rel = await svc.store.transaction(lambda s: releases.create(
-            s, list(item_ids), due_at=due, channels=chosen, actor=actor, now=svc.clock.now(),
-            allow_past=allow_past, allow_pending=allow_pending, options=options))
-        return rel, told + warnings, svc.renderer, reach
+        made = await ops.create(
+            svc, who, list(item_ids), due_at=due,
+            channels=[c.strip() for c in channels.split(",") if c.strip()], options=options,
+            allow_past=allow_past, allow_pending=allow_pending,
+            confirm=lambda reach: confirm_reach(reach, yes=yes, what="本发布计划"))
+        return made, svc.renderer
 
-    rel, warnings, r, reach = cli.run(work)
+    made, r = cli.run_as(work)
+    rel, warnings, reach = made.release, list(made.warnings), list(made.reach)
     emit(cli.as_json, {"id": rel.id, "due_at": rel.due_at, "channels": rel.channels,
                        "items": list(item_ids), "state": rel.state, "options": rel.options,
                        "warnings": warnings, "reach": reach_json(reach)},
@@ -99,15 +95,11 @@ def _options(extra: tuple[str, ...], push: str | None) -> dict[str, str]:
 @click.option("--now", "now_flag", is_flag=True, help="立即发布；与 --at 同用时允许过去的时刻")
 def reschedule(cli: Cli, release_id: int, at: str | None, now_flag: bool) -> None:
     """改期（暂停的组合审核通过后，也用它重新发布）。"""
-    actor = cli.actor
-
-    async def work(svc: Service):  # noqa: ANN202
+    async def work(svc: Service, who: Who) -> tuple[Release, Renderer]:
         due, allow_past = _when(cli, svc, at, now_flag)
-        rel = await svc.store.transaction(lambda s: releases.reschedule(
-            s, release_id, due_at=due, actor=actor, now=svc.clock.now(), allow_past=allow_past))
-        return rel, svc.renderer
+        return await ops.reschedule(svc, who, release_id, due_at=due, allow_past=allow_past), svc.renderer
 
-    rel, r = cli.run(work)
+    rel, r = cli.run_as(work)
     emit(cli.as_json, {"id": rel.id, "due_at": rel.due_at, "state": rel.state},
          f"发布计划 {rel.id} 改为 {r.local(rel.due_at, '%Y-%m-%d %H:%M:%S')} 发布。")
 
@@ -117,13 +109,7 @@ def reschedule(cli: Cli, release_id: int, at: str | None, now_flag: bool) -> Non
 @click.option("--reason", default="")
 def cancel(cli: Cli, release_id: int, reason: str) -> None:
     """取消未发布的计划；其中的稿件回到“已审核”。"""
-    actor = cli.actor
-
-    async def work(svc: Service) -> Release:
-        return await svc.store.transaction(lambda s: releases.cancel(
-            s, release_id, actor=actor, now=svc.clock.now(), reason=reason))
-
-    rel = cli.run(work)
+    rel = cli.run_as(lambda svc, who: ops.cancel(svc, who, release_id, reason=reason))
     emit(cli.as_json, {"id": rel.id, "state": rel.state}, f"发布计划 {rel.id} 已取消。")
 
 
@@ -132,16 +118,9 @@ def cancel(cli: Cli, release_id: int, reason: str) -> None:
 @click.option("--yes", is_flag=True, help=YES_HELP)
 def split(cli: Cli, release_id: int, yes: bool) -> None:
     """暂停的组合中，先单独发布已审核的稿件（通常是政策文件）；解读的 3 个工作日时限随即开始计算。"""
-    actor = cli.actor
-
-    async def work(svc: Service):  # noqa: ANN202
-        reach = await svc.split_reach(release_id, actor)
-        told = confirm_reach(reach, yes=yes, what="拆分出的发布计划")
-        told += await svc.scheduler_warnings(svc.clock.now())
-        return await svc.store.transaction(lambda s: releases.split(
-            s, release_id, actor=actor, now=svc.clock.now())), told, reach
-
-    new, told, reach = cli.run(work)
+    done = cli.run_as(lambda svc, who: ops.split(
+        svc, who, release_id, confirm=lambda reach: confirm_reach(reach, yes=yes, what="拆分出的发布计划")))
+    new, told, reach = done.release, list(done.told), list(done.reach)
     emit(cli.as_json, {"id": new.id, "split_from": release_id, "due_at": new.due_at,
                        "reach": reach_json(reach)},
          told + [f"已拆分：已审核的稿件进入发布计划 {new.id}，立即发布；其余稿件仍在计划 {release_id} 中等待审核。",
@@ -153,19 +132,12 @@ def split(cli: Cli, release_id: int, yes: bool) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=50, help="最多列出多少条")
 def list_(cli: Cli, state: str | None, limit: int) -> None:
     """列出发布计划。"""
-    async def work(svc: Service):  # noqa: ANN202
-        async with svc.store.sessions() as s:
-            q = select(Release).order_by(Release.due_at.desc(), Release.id.desc()).limit(limit)
-            if state:
-                q = q.where(Release.state == state)
-            rels = list(await s.scalars(q))
-            members = {}
-            for rel in rels:
-                members[rel.id] = list(await s.scalars(select(ReleaseItem.item_id).where(
-                    ReleaseItem.release_id == rel.id).order_by(ReleaseItem.position)))
-            return rels, members, svc.renderer
+    async def work(svc: Service, who: Who) -> tuple[tuple[ops.Listed, ...], Renderer]:
+        return await ops.listing(svc, who, state=state, limit=limit), svc.renderer
 
-    rels, members, r = cli.run(work)
+    listed, r = cli.run_as(work)
+    rels = [x.release for x in listed]
+    members = {x.release.id: list(x.items) for x in listed}
     data = [{"id": x.id, "purpose": x.purpose, "state": x.state, "due_at": x.due_at,
              "channels": x.channels, "items": members[x.id], "hold_reason": x.hold_reason}
             for x in rels]
@@ -181,34 +153,12 @@ def list_(cli: Cli, state: str | None, limit: int) -> None:
 @click.argument("release_id", type=int)
 def show(cli: Cli, release_id: int) -> None:
     """发布计划详情：成员、各渠道投递状态和每次尝试。"""
-    async def work(svc: Service):  # noqa: ANN202
-        async with svc.store.sessions() as s:
-            rel = await releases.get_release(s, release_id)
-            items = list(await s.execute(
-                select(Item.id, Item.kind, Item.state, Revision.title)
-                .join(ReleaseItem, ReleaseItem.item_id == Item.id)
-                .join(Revision, (Revision.item_id == Item.id) & (Revision.number == Item.current_revision))
-                .where(ReleaseItem.release_id == release_id).order_by(ReleaseItem.position)))
-            deliveries = list(await s.scalars(select(Delivery).where(
-                Delivery.release_id == release_id).order_by(Delivery.id)))
-            attempts = list(await s.scalars(select(DeliveryAttempt).where(
-                DeliveryAttempt.delivery_id.in_([d.id for d in deliveries])).order_by(DeliveryAttempt.id)))
-            draining = await outbox.drain_estimates(s, svc.clock.now(), release_id=release_id)
-            return rel, items, deliveries, attempts, svc.renderer, draining
+    async def work(svc: Service, who: Who) -> tuple[ops.Shown, Renderer]:
+        return await ops.show(svc, who, release_id), svc.renderer
 
-    rel, items, deliveries, attempts, r, draining = cli.run(work)
-    data = {"id": rel.id, "purpose": rel.purpose, "state": rel.state, "due_at": rel.due_at,
-            "fired_at": rel.fired_at, "late_ms": rel.late_ms, "hold_reason": rel.hold_reason,
-            "channels": rel.channels,
-            "items": [{"id": i, "kind": k, "state": st, "title": t} for i, k, st, t in items],
-            "deliveries": [{"id": d.id, "channel": d.channel, "state": d.state, "attempts": d.attempts,
-                            "receipt": d.receipt, "progress": d.progress, "last_error": d.last_error,
-                            "next_attempt_at": d.next_attempt_at, "settled_at": d.settled_at,
-                            "attempt_log": [{"number": a.number, "worker": a.worker,
-                                             "started_at": a.started_at, "outcome": a.outcome,
-                                             "detail": a.detail} for a in attempts
-                                            if a.delivery_id == d.id]} for d in deliveries],
-            "draining": [e.to_json() for e in draining]}
+    shown, r = cli.run_as(work)
+    rel, items, deliveries, attempts = shown.release, list(shown.items), list(shown.deliveries), list(shown.attempts)
+    draining, data = shown.draining, shown.as_json()
     emit(cli.as_json, data, _show_lines(rel, items, deliveries, attempts, r, cli.settings.bot.timezone)
          + [e.line(lambda t: r.local(t, "%Y-%m-%d %H:%M")) for e in draining])
 
@@ -251,23 +201,7 @@ def delivery() -> None:
 @click.option("--reason", default="")
 def resolve(cli: Cli, delivery_id: int, sent: bool | None, done: bool, note: str, reason: str) -> None:
     """对结果未知的投递作出人工判断，或关闭已人工处理的失败投递。"""
-    if done and sent is not None:
-        raise InputError("--done 不能与 --sent/--not-sent 同时使用",
-                         fix="结果未知的投递用 --sent 或 --not-sent；失败且已人工处理的用 --done --note")
-    if sent is None and not done:
-        raise InputError("请说明结果", fix="加 --sent（已送达）或 --not-sent（未送达，将重新发送）；"
-                                        "失败且已人工处理的加 --done --note \"做了什么\"")
-    actor = cli.actor
-
-    async def work(svc: Service) -> Delivery:
-        now = svc.clock.now()
-        if done:
-            return await svc.store.transaction(lambda s: outbox.close(
-                s, delivery_id, actor=actor, now=now, note=note or reason))
-        assert sent is not None  # checked above: without --done, --sent or --not-sent is required
-        return await svc.store.transaction(lambda s: outbox.resolve(
-            s, delivery_id, sent=sent, actor=actor, now=now, reason=reason or note))
-
-    d = cli.run(work)
+    d = cli.run_as(lambda svc, who: delivery_ops.resolve(
+        svc, who, delivery_id, sent=sent, done=done, note=(note or reason) if done else (reason or note)))
     emit(cli.as_json, {"id": d.id, "state": d.state},
          f"投递 {d.id} 已标记为“{labels.delivery_state(d.state)}”。")

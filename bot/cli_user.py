@@ -1,5 +1,5 @@
 """``gongkai user …`` and ``gongkai login``: staff accounts, roles, passwords and personal API
-tokens. The work is done by content.accounts, which the console and the HTTP API call too."""
+tokens. The work (and the role check) is bot.ops.users, which the console and the API call too."""
 from __future__ import annotations
 
 import sys
@@ -10,10 +10,12 @@ import click
 from bot.clikit import Cli, command
 from bot.climount import LazyGroup
 from bot.output import emit, table
+from bot.ops import users as ops
+from bot.ops import Who
 from bot.service import Service
 from content import accounts
 from content.accounts import Role
-from content.errors import GongkaiError, InputError
+from content.errors import InputError
 
 
 @click.group("user", cls=LazyGroup)
@@ -24,21 +26,6 @@ def user() -> None:
 @click.group()
 def _top() -> None:
     """Holder group: bot.cli adds ``login`` to the main group."""
-
-
-def _acting(cli: Cli, *, own: str | None = None, read: bool = False) -> str:
-    """The acting login, refused unless it may manage accounts: outside demo mode an
-    administrator (or, for ``own``, the account itself; for ``read``, an auditor too)."""
-    actor = cli.actor
-    if cli.settings.bot.demo:
-        return actor
-    acc = cli.account
-    allowed = acc is not None and (acc.has(Role.ADMIN) or (own is not None and acc.login == own)
-                                   or (read and acc.has(Role.AUDITOR)))
-    if not allowed:
-        raise GongkaiError(f"账号 {actor} 没有“管理员”角色，不能管理账号",
-                           fix="请管理员操作，或请管理员用 gongkai user roles 授予 admin 角色")
-    return actor
 
 
 def _read_password(from_stdin: bool, *, prompt: bool) -> str | None:
@@ -72,33 +59,25 @@ def _local(cli: Cli, at: datetime) -> str:
 def add(cli: Cli, login: str, name: str, roles: str, department: str, password_stdin: bool) -> None:
     """新建账号。"""
     chosen = accounts.parse_roles(roles)
-    actor = _acting(cli)
     given = _read_password(password_stdin, prompt=False)
-    password = given if given is not None else accounts.new_password()
 
-    async def work(svc: Service) -> accounts.AccountView:
-        return await svc.store.transaction(lambda s: accounts.add(
-            s, login, name=name, roles=chosen, department=department, password=password,
-            actor=actor, now=svc.clock.now()), what="add account")
+    async def work(svc: Service, who: Who) -> ops.Added:
+        return await ops.add(svc, who, login, name=name, roles=chosen, department=department,
+                             password=given)
 
-    acc = cli.run(work)
-    shown = {} if given is not None else {"password": password}
+    made = cli.run_as(work)
+    acc, password = made.account, made.password
+    shown = {"password": password} if password is not None else {}
     emit(cli.as_json, {**acc.as_json(), **shown},
          [f"已新建账号 {acc.login}（{acc.name}）：{_roles_text(acc.roles)}"]
          + ([f"初始密码：{password}（只显示这一次，请转交本人并请其用 gongkai user passwd {acc.login} 修改）"]
-            if given is None else []))
+            if password is not None else []))
 
 
 @command(user, "list")
 def list_(cli: Cli) -> None:
     """列出账号（不显示密码与令牌）。"""
-    _acting(cli, read=True)
-
-    async def work(svc: Service) -> list[accounts.AccountView]:
-        async with svc.store.sessions() as s:
-            return await accounts.list_accounts(s)
-
-    found = cli.run(work)
+    found = cli.run_as(ops.listing)
     rows = [[a.login, a.name, a.department or "—", "、".join(r.label for r in a.roles),
              "已停用" if a.disabled else "正常"] for a in found]
     emit(cli.as_json, {"accounts": [a.as_json() for a in found]},
@@ -109,15 +88,7 @@ def list_(cli: Cli) -> None:
 @click.argument("login")
 def disable(cli: Cli, login: str) -> None:
     """停用账号：不能再登录，其个人令牌随即失效。"""
-    actor = _acting(cli)
-    if login == actor:
-        raise InputError("不能停用自己正在使用的账号", field="登录名", fix="请另一位管理员操作")
-
-    async def work(svc: Service) -> accounts.AccountView:
-        return await svc.store.transaction(lambda s: accounts.disable(
-            s, login, actor=actor, now=svc.clock.now()), what="disable account")
-
-    acc = cli.run(work)
+    acc = cli.run_as(lambda svc, who: ops.disable(svc, who, login))
     emit(cli.as_json, acc.as_json(), f"账号 {acc.login}（{acc.name}）已停用，其个人令牌不再有效。")
 
 
@@ -125,13 +96,7 @@ def disable(cli: Cli, login: str) -> None:
 @click.argument("login")
 def enable(cli: Cli, login: str) -> None:
     """重新启用停用的账号（之前的令牌未过期的重新有效）。"""
-    actor = _acting(cli)
-
-    async def work(svc: Service) -> accounts.AccountView:
-        return await svc.store.transaction(lambda s: accounts.enable(
-            s, login, actor=actor, now=svc.clock.now()), what="enable account")
-
-    acc = cli.run(work)
+    acc = cli.run_as(lambda svc, who: ops.enable(svc, who, login))
     emit(cli.as_json, acc.as_json(), f"账号 {acc.login}（{acc.name}）已重新启用。")
 
 
@@ -140,19 +105,13 @@ def enable(cli: Cli, login: str) -> None:
 @click.option("--password-stdin", is_flag=True, help="从标准输入读一行作为新密码（不加则生成随机密码并只显示一次）")
 def passwd(cli: Cli, login: str, password_stdin: bool) -> None:
     """设置账号的新密码（管理员，或本人）。"""
-    actor = _acting(cli, own=login)
     given = _read_password(password_stdin, prompt=False)
-    password = given if given is not None else accounts.new_password()
-
-    async def work(svc: Service) -> accounts.AccountView:
-        return await svc.store.transaction(lambda s: accounts.set_password(
-            s, login, password, actor=actor, now=svc.clock.now()), what="set password")
-
-    acc = cli.run(work)
-    shown = {} if given is not None else {"password": password}
+    done = cli.run_as(lambda svc, who: ops.passwd(svc, who, login, given))
+    acc, password = done.account, done.password
+    shown = {"password": password} if password is not None else {}
     emit(cli.as_json, {**acc.as_json(), **shown},
          [f"账号 {acc.login} 的密码已更新。"]
-         + ([f"新密码：{password}（只显示这一次）"] if given is None else []))
+         + ([f"新密码：{password}（只显示这一次）"] if password is not None else []))
 
 
 @command(user, "roles")
@@ -161,13 +120,7 @@ def passwd(cli: Cli, login: str, password_stdin: bool) -> None:
 def roles_(cli: Cli, login: str, roles: str) -> None:
     """改账号的角色（整体替换）。"""
     chosen = accounts.parse_roles(roles)
-    actor = _acting(cli)
-
-    async def work(svc: Service) -> accounts.AccountView:
-        return await svc.store.transaction(lambda s: accounts.set_roles(
-            s, login, chosen, actor=actor, now=svc.clock.now()), what="set roles")
-
-    acc = cli.run(work)
+    acc = cli.run_as(lambda svc, who: ops.roles(svc, who, login, chosen))
     emit(cli.as_json, acc.as_json(), f"账号 {acc.login} 的角色改为：{_roles_text(acc.roles)}")
 
 
@@ -176,13 +129,7 @@ def roles_(cli: Cli, login: str, roles: str) -> None:
 @click.option("--days", type=int, default=accounts.TOKEN_DAYS, show_default=True, help="有效天数（1–366）")
 def token(cli: Cli, login: str, days: int) -> None:
     """签发个人 API 令牌（只显示这一次；库中只存其散列）。"""
-    actor = _acting(cli, own=login)
-
-    async def work(svc: Service) -> accounts.IssuedToken:
-        return await svc.store.transaction(lambda s: accounts.issue_token(
-            s, login, actor=actor, now=svc.clock.now(), days=days), what="issue token")
-
-    issued = cli.run(work)
+    issued = cli.run_as(lambda svc, who: ops.token(svc, who, login, days=days))
     emit(cli.as_json, {"token": issued.secret, "id": issued.id, "login": issued.login,
                        "expires_at": issued.expires_at},
          [f"账号 {issued.login} 的个人令牌（只显示这一次，有效至 {_local(cli, issued.expires_at)}）：",
@@ -194,13 +141,8 @@ def token(cli: Cli, login: str, days: int) -> None:
 @click.argument("login")
 def tokens(cli: Cli, login: str) -> None:
     """列出账号的个人令牌（编号、签发与到期时间；不显示令牌本身）。"""
-    _acting(cli, own=login, read=True)
-
-    async def work(svc: Service) -> tuple[list[accounts.TokenView], datetime]:
-        async with svc.store.sessions() as s:
-            return await accounts.tokens_of(s, login), svc.clock.now()
-
-    found, now = cli.run(work)
+    listed = cli.run_as(lambda svc, who: ops.tokens(svc, who, login))
+    found, now = listed.tokens, listed.now
     rows = [[str(t.id), _local(cli, t.created_at), _local(cli, t.expires_at), t.created_by,
              "有效" if t.expires_at > now else "已过期"] for t in found]
     emit(cli.as_json, {"login": login, "tokens": [
@@ -218,14 +160,7 @@ def login_(cli: Cli, login: str, password_stdin: bool) -> None:
 
     password = _read_password(password_stdin, prompt=True) or ""
 
-    async def work(svc: Service) -> accounts.IssuedToken:
-        async def txn(s):  # noqa: ANN001, ANN202
-            acc = await accounts.check_password(s, login, password)
-            return await accounts.issue_token(s, acc.login, actor=acc.login, now=svc.clock.now())
-
-        return await svc.store.transaction(txn, what="login")
-
-    issued = cli.run(work)
+    issued = cli.run(lambda svc: ops.login(svc, login, password))
     path = save_token(issued.secret)
     emit(cli.as_json, {"login": issued.login, "expires_at": issued.expires_at, "saved_to": str(path)},
          f"已登录为 {issued.login}：个人令牌已保存到 {path}（有效至 {_local(cli, issued.expires_at)}）。")

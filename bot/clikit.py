@@ -15,7 +15,7 @@ import click
 
 from bot import crash
 from bot.errors import StoreUnavailable
-from content.errors import GongkaiError
+from content.errors import GongkaiError, error_json
 
 if TYPE_CHECKING:
     from bot import settings as config
@@ -43,12 +43,13 @@ class Cli:
             try:
                 self._settings = config.load(self.config_path)
             except config.ConfigError as exc:
-                fail_lines(["配置无效，未启动任何服务："] + exc.problems, self.as_json)
+                fail_lines(["配置无效，未启动任何服务："] + exc.problems, self.as_json,
+                           error_code="invalid_config")
             except (OSError, UnicodeDecodeError) as exc:
                 fail_lines(["配置无效，未启动任何服务：",
                             f"--config: 无法读取配置文件 {self.config_path}（{_unreadable(exc)}）"
                             "（修正：指向一个 UTF-8 编码的 TOML 文件，如 config.example.toml 的副本）"],
-                           self.as_json)
+                           self.as_json, error_code="invalid_config")
             crash.use_log_dir(self._settings.data_path / "logs")
         return self._settings
 
@@ -82,6 +83,16 @@ class Cli:
 
         return asyncio.run(main())
 
+    def run_as(self, work: Callable[[Service, AccountView], Awaitable[T]]) -> T:
+        """Run ``work`` on the service as the acting account (made first in demo mode)."""
+        self.actor  # noqa: B018 — who acts is known (a token checked) before anything runs
+
+        async def acting(service: Service) -> T:
+            assert self.account is not None, "the acting account is resolved before work runs"
+            return await work(service, self.account)
+
+        return self.run(acting)
+
 
 def _unreadable(exc: Exception) -> str:
     if isinstance(exc, UnicodeDecodeError):
@@ -93,14 +104,25 @@ def _unreadable(exc: Exception) -> str:
     return "读取失败"
 
 
-def fail_lines(lines: list[str], as_json: bool, code: int = 2) -> NoReturn:
+def fail_lines(lines: list[str], as_json: bool, code: int = 2, *, error_code: str = "invalid_input",
+               field: str | None = None) -> NoReturn:
+    """Say what went wrong and exit: the lines on standard error, or with ``--json`` the one
+    error document ``{"error": {"code", "message", "field"}}`` on standard output."""
     if as_json:
-        click.echo(json.dumps({"error": lines[0] if len(lines) == 1 else lines},
-                              ensure_ascii=False))
+        message = "\n".join(lines).removeprefix("错误：")  # the terminal's label, not the message
+        click.echo(json.dumps(error_json(error_code, message, field), ensure_ascii=False))
     else:
         for line in lines:
             click.echo(line, err=True)
     sys.exit(code)
+
+
+def fail_error(exc: GongkaiError, as_json: bool) -> NoReturn:
+    """A user's error: ``错误：…`` on the terminal; its code, message and field with --json."""
+    if as_json:
+        click.echo(json.dumps(exc.as_json(), ensure_ascii=False))
+        sys.exit(2)
+    fail_lines([f"错误：{exc.render()}"], as_json)
 
 
 def command(group: click.Group, name: str, **kwargs: Any):  # noqa: ANN201
@@ -119,9 +141,9 @@ def command(group: click.Group, name: str, **kwargs: Any):  # noqa: ANN201
             try:
                 return fn(cli, *args, **kw)
             except GongkaiError as exc:
-                fail_lines([f"错误：{exc.render()}"], cli.as_json)
+                fail_error(exc, cli.as_json)
             except StoreUnavailable as exc:
-                fail_lines([f"错误：{exc}"], cli.as_json)
+                fail_lines([f"错误：{exc}"], cli.as_json, error_code="store_unavailable")
             except (click.ClickException, click.exceptions.Abort, click.exceptions.Exit):
                 raise
             except Exception as exc:  # noqa: BLE001 — a defect, never a traceback on the terminal

@@ -53,7 +53,8 @@ def message(exc: BaseException, path: Path | None) -> str:
 def fail(exc: BaseException, as_json: bool, command: str = "") -> NoReturn:
     line = message(exc, write_report(exc, command))
     if as_json:
-        click.echo(json.dumps({"error": line}, ensure_ascii=False))
+        click.echo(json.dumps({"error": {"code": "internal_error", "message": line, "field": None}},
+                              ensure_ascii=False))
     else:
         click.echo(line, err=True)
     sys.exit(1)

@@ -55,8 +55,9 @@ def resolve(cli: Cli) -> str:
     if not token:
         if demo:
             raise GongkaiError("不知道是谁在操作（审计记录需要操作人）",
-                               fix="加 --as 姓名，或设置环境变量 GONGKAI_USER")
-        raise GongkaiError("未登录：非演示模式下只凭个人令牌确认操作人，--as 不作数", fix=NO_PROOF_FIX)
+                               fix="加 --as 姓名，或设置环境变量 GONGKAI_USER", code="unauthenticated")
+        raise GongkaiError("未登录：非演示模式下只凭个人令牌确认操作人，--as 不作数", fix=NO_PROOF_FIX,
+                           code="unauthenticated")
 
     async def work(svc: Service) -> accounts.AccountView:
         async with svc.store.sessions() as session:
@@ -65,7 +66,8 @@ def resolve(cli: Cli) -> str:
     account = cli.run(work)
     if name and name != account.login:
         raise GongkaiError(f"--as {name} 与令牌所属账号 {account.login} 不符",
-                           fix="去掉 --as（或清空 GONGKAI_USER），或换用该账号的令牌")
+                           fix="去掉 --as（或清空 GONGKAI_USER），或换用该账号的令牌",
+                           code="unauthenticated")
     cli.account = account
     return account.login
 

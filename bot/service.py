@@ -24,14 +24,14 @@ from content.db import (Store, check_reachable, secure_sqlite, short_error, sqli
                         upgrade_if_needed)
 from content.errors import InputError
 from content.files import FileStore
-from content import workflow
-from content.models import ReleaseItem, ReviewRequest
+from content.models import ReleaseItem
 from content.private import private_dir, private_tree
 from content.render import Renderer
 from schedules.calendar import WorkdayCalendar
 
 if TYPE_CHECKING:
     from bot.runner import Runner
+    from bot.webhook_sender import WebhookSender
     from schedules import releases
     from schedules.ticker import Ticker, TickerHealth
 
@@ -84,6 +84,7 @@ class Service:
     _built: dict[str, Channel] = field(default_factory=dict)
     runner: Runner | None = None
     ticker: Ticker | None = None
+    webhooks: WebhookSender | None = None
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _opened: bool = False
@@ -218,23 +219,6 @@ class Service:
                 await session.rollback()
         return await self.reach([c for c in channels if c in self.channels], ids, options)
 
-    async def approve_retraction(self, item_id: int, actor: str) -> ReviewRequest:
-        """A colleague approves a retraction request: the item is retracted and a retraction
-        release, due at once, goes to the channels that carried it (recorded on the request)."""
-        from schedules import releases
-
-        async def txn(s):  # noqa: ANN001, ANN202
-            now = self.clock.now()
-            request = await workflow.approve_retraction(s, item_id, actor=actor, now=now)
-            channels = [c for c in await releases.channels_used(s, item_id) if c in self.channels]
-            release = await releases.create_followup(
-                s, "retract", [item_id], channels=channels or ["website"], actor=actor, now=now,
-                reason=request.reason)
-            request.release_id = release.id
-            return request
-
-        return await self.store.transaction(txn, what=f"approve retraction of item {item_id}")
-
     async def ticker_health(self) -> TickerHealth:
         from schedules.ticker import read_health
 
@@ -331,6 +315,9 @@ class Service:
         self.runner = Runner(self.store, self.channels, self.clock, self.settings.delivery,
                              self.settings.node)
         self._tasks.append(asyncio.create_task(self.runner.run(self._stop), name="runner"))
+        from bot.webhook_sender import WebhookSender  # webhooks: POSTs the owed webhook deliveries
+        self.webhooks = WebhookSender(self.store, self.clock, self.settings.delivery, self.settings.node)
+        self._tasks.append(asyncio.create_task(self.webhooks.run(self._stop), name="webhooks"))
         sched = self.settings.schedule
         self.ticker = Ticker(self.store, self.clock, self.fire, node=self.settings.node,
                              sweep_seconds=sched.sweep_seconds, refresh_seconds=sched.refresh_seconds,

@@ -308,7 +308,8 @@ def show_click_error(exc: click.ClickException, as_json: bool) -> NoReturn:
         sys.exit(exc.exit_code)
     line = f"错误：{click_error_text(exc)}"
     if as_json:
-        click.echo(json.dumps({"error": line}, ensure_ascii=False))
+        click.echo(json.dumps({"error": {"code": "invalid_input", "message": click_error_text(exc),
+                                         "field": None}}, ensure_ascii=False))
     else:
         click.echo(line, err=True)
     sys.exit(exc.exit_code)

@@ -156,19 +156,22 @@ async def add(session: AsyncSession, login: str, *, name: str, roles: tuple[Role
 
 async def ensure_demo(session: AsyncSession, login: str, *, now: datetime) -> AccountView:
     """Demo mode: the account named by ``--as``, made with the author, reviewer and approver
-    roles when it does not exist yet. A disabled account is refused."""
+    roles when it does not exist yet (``admin`` is made an administrator, as the first start
+    would make it). A disabled account is refused."""
     acc = await session.scalar(select(Account).where(Account.login == login))
     if acc is None:  # not audited: the events it then acts in name it
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         # another command may make it at the same moment: then that one is used
         await session.execute(insert(Account).values(
-            login=login, name=login, department="", roles=[r.value for r in DEMO_ROLES], disabled=False,
+            login=login, name=login, department="", disabled=False,
+            roles=[Role.ADMIN.value] if login == FIRST_ADMIN else [r.value for r in DEMO_ROLES],
             created_at=now, password_hash=None).on_conflict_do_nothing(index_elements=["login"]))
         acc = await session.scalar(select(Account).where(Account.login == login))
     if acc is None:
         raise GongkaiError(f"账号 {login} 无法创建", fix="稍后重试")
     if acc.disabled:
-        raise GongkaiError(f"账号 {login} 已停用", fix="请管理员用 gongkai user enable 重新启用，或换一个账号操作")
+        raise GongkaiError(f"账号 {login} 已停用", fix="请管理员用 gongkai user enable 重新启用，或换一个账号操作",
+                           code="account_disabled")
     return AccountView.of(acc)
 
 
@@ -230,7 +233,8 @@ async def check_password(session: AsyncSession, login: str, password: str) -> Ac
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or acc is None or acc.disabled:
-        raise GongkaiError(BAD_LOGIN, fix="检查登录名与密码，或请管理员用 gongkai user passwd 重设")
+        raise GongkaiError(BAD_LOGIN, fix="检查登录名与密码，或请管理员用 gongkai user passwd 重设",
+                           code="unauthenticated")
     return AccountView.of(acc)
 
 
@@ -240,7 +244,7 @@ async def issue_token(session: AsyncSession, login: str, *, actor: str, now: dat
         raise InputError(f"有效期 {days} 天超出范围", field="--days", fix="取 1 到 366 天")
     acc = await _get(session, login)
     if acc.disabled:
-        raise GongkaiError(f"账号 {login} 已停用", fix="停用的账号不能领取令牌")
+        raise GongkaiError(f"账号 {login} 已停用", fix="停用的账号不能领取令牌", code="account_disabled")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(account_id=acc.id, token_hash=_token_hash(secret), created_at=now,
                      expires_at=now + timedelta(days=days), created_by=actor)
@@ -263,7 +267,8 @@ async def by_token(session: AsyncSession, secret: str, *, now: datetime) -> Acco
         ApiToken, ApiToken.account_id == Account.id).where(ApiToken.token_hash == _token_hash(secret.strip())))
     found = row.first()
     if found is None or found[1] <= now or found[0].disabled:
-        raise GongkaiError(BAD_TOKEN, fix="请管理员用 gongkai user token 签发新令牌，或运行 gongkai login")
+        raise GongkaiError(BAD_TOKEN, fix="请管理员用 gongkai user token 签发新令牌，或运行 gongkai login",
+                           code="unauthenticated")
     return AccountView.of(found[0])
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import audit
+from content import events
 from content.checks import (CheckRules, Finding, Text, missing_c4_fields, run_checks,
                             unchecked_attachment)
 from content.doctext import Readable, read_text
@@ -105,6 +106,7 @@ async def submit(session: AsyncSession, item_id: int, *, actor: str, now: dateti
     item.updated_at = now
     audit.record(session, at=now, actor=actor, action="submitted", item_id=item_id,
                  revision=rev.number, findings=[f.check for f in findings])
+    await events.emit(session, "item.submitted", events.item_data(item, rev, actor, findings=len(findings)), now=now)
     return findings
 
 
@@ -199,6 +201,7 @@ async def approve(session: AsyncSession, item_id: int, *, actor: str, now: datet
                  revision=rev.number, reason=override_reason or "",
                  confidentiality_review=True, overridden=[f.check for f in findings],
                  correction=is_correction)
+    await events.emit(session, "item.approved", events.item_data(item, rev, actor, correction=is_correction), now=now)
     return ApproveResult(item_id, rev.number, is_correction, len(findings))
 
 
@@ -219,6 +222,7 @@ async def return_item(session: AsyncSession, item_id: int, *, actor: str, now: d
     item.updated_at = now
     audit.record(session, at=now, actor=actor, action="returned", item_id=item_id,
                  revision=rev.number, reason=comment.strip())
+    await events.emit(session, "item.returned", events.item_data(item, rev, actor, comment=comment.strip()), now=now)
     return item
 
 

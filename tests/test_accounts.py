@@ -59,34 +59,35 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_administrators_add_list_change_and_disable_accounts(database_url: str, tmp_path: Path,
                                                              home: Path) -> None:
     env = bot_env(tmp_path, database_url)
+    # demo mode: `--as admin` is the administrator the first start would make
     out = invoke(env, "user", "add", "zhangmin", "--name", "张敏", "--role", "author,reviewer",
-                 "--department", "办公室", "--password-stdin", input="correct horse 1\n").output
+                 "--department", "办公室", "--password-stdin", input="correct horse 1\n", user="admin").output
     assert "已新建账号 zhangmin（张敏）：撰稿（author）、保密审查（reviewer）" in out
     stored = _account(database_url, "zhangmin")
     assert stored.password_hash.startswith("$argon2id$") and "correct horse" not in stored.password_hash
 
     # without --password-stdin a random password is shown once, and only its hash is kept
-    made = cli_json(env, "user", "add", "lihua", "--name", "李华", "--role", "approver")
+    made = cli_json(env, "user", "add", "lihua", "--name", "李华", "--role", "approver", user="admin")
     assert len(made["password"]) >= 12 and made["password"] not in _account(database_url, "lihua").password_hash
 
-    listed = {a["login"]: a for a in cli_json(env, "user", "list")["accounts"]}
+    listed = {a["login"]: a for a in cli_json(env, "user", "list", user="admin")["accounts"]}
     assert listed["zhangmin"] == {"login": "zhangmin", "name": "张敏", "department": "办公室",
                                   "roles": ["author", "reviewer"], "disabled": False}
     assert "password" not in json.dumps(listed)
-    assert "撰稿、保密审查" in invoke(env, "user", "list").output
+    assert "撰稿、保密审查" in invoke(env, "user", "list", user="admin").output
 
-    invoke(env, "user", "roles", "zhangmin", "--role", "approver,auditor")
+    invoke(env, "user", "roles", "zhangmin", "--role", "approver,auditor", user="admin")
     assert _account(database_url, "zhangmin").roles == ["approver", "auditor"]
     change = _events(database_url, "account_roles_changed")[-1]
-    assert change.actor == "alice" and change.detail["before"] == ["author", "reviewer"]
+    assert change.actor == "admin" and change.detail["before"] == ["author", "reviewer"]
 
     before = _account(database_url, "zhangmin").password_hash
-    invoke(env, "user", "passwd", "zhangmin", "--password-stdin", input="another pass 2\n")
+    invoke(env, "user", "passwd", "zhangmin", "--password-stdin", input="another pass 2\n", user="admin")
     after = _account(database_url, "zhangmin").password_hash
     assert after != before and after.startswith("$argon2id$")
-    assert [e.actor for e in _events(database_url, "account_password_changed")] == ["alice"]
+    assert [e.actor for e in _events(database_url, "account_password_changed")] == ["admin"]
 
-    assert "已停用" in invoke(env, "user", "disable", "zhangmin").output
+    assert "已停用" in invoke(env, "user", "disable", "zhangmin", user="admin").output
     assert _account(database_url, "zhangmin").disabled is True
     assert _events(database_url, "account_disabled")[0].detail["login"] == "zhangmin"
 
@@ -94,31 +95,35 @@ def test_administrators_add_list_change_and_disable_accounts(database_url: str, 
 def test_bad_account_input_is_refused_and_changes_nothing(database_url: str, tmp_path: Path,
                                                           home: Path) -> None:
     env = bot_env(tmp_path, database_url)
-    invoke(env, "user", "add", "wang", "--name", "王", "--role", "author", "--password-stdin", input="longenough\n")
+    invoke(env, "user", "add", "wang", "--name", "王", "--role", "author", "--password-stdin", input="longenough\n", user="admin")
     count = _accounts_count(database_url)
-    out = invoke(env, "user", "add", "zhao", "--name", "赵", "--role", "author,boss", code=2).output
+    out = invoke(env, "user", "add", "zhao", "--name", "赵", "--role", "author,boss", code=2, user="admin").output
     assert "未知角色 boss" in out and "auditor（只读）" in out
-    assert "已存在" in invoke(env, "user", "add", "wang", "--name", "王", "--role", "author", code=2).output
+    assert "已存在" in invoke(env, "user", "add", "wang", "--name", "王", "--role", "author", code=2, user="admin").output
     assert "密码太短" in invoke(env, "user", "add", "qian", "--name", "钱", "--role", "author",
-                                "--password-stdin", input="short\n", code=2).output
-    assert "没有账号 nobody" in invoke(env, "user", "roles", "nobody", "--role", "author", code=2).output
+                                "--password-stdin", input="short\n", code=2, user="admin").output
+    assert "没有账号 nobody" in invoke(env, "user", "roles", "nobody", "--role", "author", code=2, user="admin").output
     assert _accounts_count(database_url) == count
     assert "Traceback" not in out
 
 
 def test_demo_mode_makes_an_account_for_as(database_url: str, tmp_path: Path, home: Path) -> None:
     env = bot_env(tmp_path, database_url)
-    listed = cli_json(env, "user", "list", user="李华")["accounts"]
-    assert listed == [{"login": "李华", "name": "李华", "department": "", "roles": ["author", "reviewer", "approver"],
-                       "disabled": False}]
-    invoke(env, "user", "list", user="李华")  # a second time: still one account
-    assert _accounts_count(database_url) == 1
-    invoke(env, "user", "disable", "李华", user="bob")
-    out = invoke(env, "user", "list", user="李华", code=2).output
+    # 李华 acts as author, reviewer and approver: items and releases, but not accounts
+    assert cli_json(env, "post", "list", user="李华") == {"items": []}
+    refused = cli_json(env, "user", "list", user="李华", code=2)["error"]
+    assert refused["code"] == "forbidden" and "“管理员”或“只读”" in refused["message"]
+    listed = cli_json(env, "user", "list", user="admin")["accounts"]
+    assert {a["login"]: a["roles"] for a in listed} == {"admin": ["admin"],
+                                                       "李华": ["author", "reviewer", "approver"]}
+    invoke(env, "post", "list", user="李华")  # a second time: still the same account
+    assert _accounts_count(database_url) == 2
+    invoke(env, "user", "disable", "李华", user="admin")
+    out = invoke(env, "post", "list", user="李华", code=2).output
     assert "账号 李华 已停用" in out
-    invoke(env, "user", "enable", "李华", user="bob")
-    assert [a["login"] for a in cli_json(env, "user", "list", user="李华")["accounts"]] == ["bob", "李华"]
-    assert [e.actor for e in _events(database_url, "account_enabled")] == ["bob"]
+    invoke(env, "user", "enable", "李华", user="admin")
+    assert [a["login"] for a in cli_json(env, "user", "list", user="admin")["accounts"]] == ["admin", "李华"]
+    assert [e.actor for e in _events(database_url, "account_enabled")] == ["admin"]
 
 
 def _run_once(env: dict) -> str:

@@ -94,7 +94,7 @@ def test_the_whole_flow(env: dict) -> None:
         assert gk(env, "post", "submit", str(policy))["findings"] == []
         gk(env, "post", "submit", str(interp))
         refused = gk(env, "post", "approve", str(policy), code=2)
-        assert "规则 C1" in refused["error"]
+        assert "规则 C1" in refused["error"]["message"]
         gk(env, "post", "approve", str(policy), user="bob")
         gk(env, "post", "approve", str(interp), user="bob")
         gk(env, "release", "create", str(policy), str(interp), "--at", "2020-01-01 09:00", user="carol", code=2)
@@ -152,18 +152,19 @@ def test_the_whole_flow(env: dict) -> None:
 def test_cli_bad_input(env: dict) -> None:
     bad = env["dir"] / "bad.md"
     bad.write_text("---\nkind: notice\ntitle: 错\n---\n", encoding="utf-8")
-    err = gk(env, "post", "add", str(bad), code=2)["error"]
+    err = gk(env, "post", "add", str(bad), code=2)["error"]["message"]
     assert "kind" in err and "未知稿件类型“notice”" in err
     assert gk(env, "post", "list")["items"] == []
-    assert "GONGKAI_USER" in gk(env, "post", "add", str(env["dir"] / "policy.md"), user=None, code=2)["error"]
+    assert "GONGKAI_USER" in gk(env, "post", "add", str(env["dir"] / "policy.md"), user=None, code=2)["error"]["message"]
     item = gk(env, "post", "add", str(env["dir"] / "policy.md"))["id"]
-    err = gk(env, "release", "create", str(item), "--at", "2030-01-01 09:00", code=2)["error"]
+    err = gk(env, "release", "create", str(item), "--at", "2030-01-01 09:00", code=2)["error"]["message"]
     assert "尚未提交审核" in err and "post submit" in err
-    err = gk(env, "release", "create", str(item), "--at", "tomorrow", code=2)["error"]
+    err = gk(env, "release", "create", str(item), "--at", "tomorrow", code=2)["error"]["message"]
     assert "--at" in err
-    err = gk(env, "release", "create", str(item), "--at", "2030-01-01 09:00", "--channels", "fax", code=2)["error"]
+    err = gk(env, "release", "create", str(item), "--at", "2030-01-01 09:00", "--channels", "fax", code=2)["error"]["message"]
     assert "fax" in err
-    assert gk(env, "post", "show", "999", code=2)["error"].startswith("错误：稿件 999 不存在")
+    missing = gk(env, "post", "show", "999", code=2)["error"]
+    assert missing["code"] == "not_found" and missing["message"].startswith("稿件 999 不存在")
 
 
 def test_calendar_commands(env: dict) -> None:
@@ -173,7 +174,7 @@ def test_calendar_commands(env: dict) -> None:
     assert out["date"] == "2027-01-01" and "2027" in out["warnings"][0]
     out = gk(env, "calendar", "is-workday", "2026-10-01", user=None)
     assert out == {**out, "workday": False, "reason": "国庆节"}
-    assert "YYYY-MM-DD" in gk(env, "calendar", "is-workday", "10/01/2026", user=None, code=2)["error"]
+    assert "YYYY-MM-DD" in gk(env, "calendar", "is-workday", "10/01/2026", user=None, code=2)["error"]["message"]
 
 
 def test_an_unreachable_database_stops_with_a_clear_message(tmp_path: Path) -> None:
@@ -200,7 +201,7 @@ def test_a_past_instant_needs_now(env: dict) -> None:
     item = gk(env, "post", "add", str(env["dir"] / "policy.md"))["id"]
     gk(env, "post", "submit", str(item))
     gk(env, "post", "approve", str(item), user="bob")
-    err = gk(env, "release", "create", str(item), "--at", "2026-01-05 09:00", code=2)["error"]
+    err = gk(env, "release", "create", str(item), "--at", "2026-01-05 09:00", code=2)["error"]["message"]
     assert "--at" in err and "--now" in err
     rel = gk(env, "release", "create", str(item), "--at", "2026-01-05 09:00", "--now")
     assert rel["due_at"].startswith("2026-01-05T01:00:00")  # 09:00 in Beijing, stored in UTC

@@ -112,7 +112,9 @@ def test_bad_input_with_json_is_one_json_document(env: dict) -> None:
                  ["release", "create", "999", "--now", "--json"], ["post", "nope", "--json"]):
         proc = run_cli(env, *args)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
-        assert json.loads(proc.stdout)["error"].startswith("错误："), proc.stdout
+        error = json.loads(proc.stdout)["error"]
+        assert set(error) == {"code", "message", "field"} and error["code"] in ("invalid_input", "not_found")
+        assert CJK.search(error["message"]) and not error["message"].startswith("错误："), proc.stdout
 
 
 def test_an_unreadable_config_is_one_chinese_message(env: dict) -> None:
@@ -137,7 +139,7 @@ def test_a_defect_is_one_line_on_the_terminal_and_a_traceback_in_the_log(env: di
     written = log.read_text(encoding="utf-8")
     assert "Traceback" in written and "revisions" in written and "post list" in written
     as_json = run_cli(env, "post", "list", "--json")
-    assert json.loads(as_json.stdout)["error"].startswith("内部错误：OperationalError")
+    assert json.loads(as_json.stdout)["error"]["message"].startswith("内部错误：OperationalError")
 
 
 def test_help_and_usage_are_chinese(env: dict) -> None:

@@ -42,8 +42,8 @@ def test_an_sms_release_without_a_terminal_needs_yes(env: dict) -> None:
     item = approved(env)
     refused = cli_json(env, "release", "create", item, "--at", "2030-01-02 10:00", "--channels", "website,sms",
                        code=2)
-    assert "短信订阅号码：3 个，每个 1 条计费短信，共 3 条" in refused["error"]
-    assert "--yes" in refused["error"]
+    assert "短信订阅号码：3 个，每个 1 条计费短信，共 3 条" in refused["error"]["message"]
+    assert "--yes" in refused["error"]["message"]
     assert cli_json(env, "release", "list")["releases"] == []
     done = cli_json(env, "release", "create", item, "--at", "2030-01-02 10:00", "--channels", "website,sms",
                     "--yes")
@@ -73,7 +73,7 @@ def test_a_split_that_sends_sms_asks_too(env: dict) -> None:
 
     asyncio.run(fire())
     refused = cli_json(env, "release", "split", str(rel), code=2)
-    assert "短信订阅号码：3 个" in refused["error"] and "--yes" in refused["error"]
+    assert "短信订阅号码：3 个" in refused["error"]["message"] and "--yes" in refused["error"]["message"]
     assert [r["state"] for r in cli_json(env, "release", "list")["releases"]] == ["held"]
     out = invoke(env, "release", "split", str(rel), "--yes").output
     assert "短信订阅号码：3 个" in out and "调度器未运行：计划将在 gongkai run 启动后发出" in out
@@ -130,7 +130,7 @@ def test_a_wechat_push_to_followers_asks_with_the_count(env: dict) -> None:
     asyncio.run(follow())
     item = approved(env)
     args = ("release", "create", item, "--at", "2030-01-02 10:00", "--channels", "website,wechat")
-    refused = cli_json(env, *args, "--push", "all", code=2)["error"]
+    refused = cli_json(env, *args, "--push", "all", code=2)["error"]["message"]
     assert "微信粉丝（群发）：3 人" in refused and "--yes" in refused
     assert cli_json(env, *args, "--push", "all", "--yes")["reach"] == [
         {"channel": "wechat", "people": 3, "parts": None, "label": "微信粉丝（群发）"}]

@@ -36,7 +36,7 @@ def test_the_author_alone_cannot_retract(env: dict) -> None:
     out = invoke(env, "post", "retract", item, "--reason", "信息有误").output
     assert "撤回申请" in out and f"gongkai post approve-retract {item}" in out
     assert cli_json(env, "post", "show", item)["state"] == "published"
-    refused = cli_json(env, "post", "approve-retract", item, code=2)["error"]
+    refused = cli_json(env, "post", "approve-retract", item, code=2)["error"]["message"]
     assert "不能批准自己提出的撤回" in refused and "--as" in refused
     assert cli_json(env, "post", "show", item)["state"] == "published"
     assert cli_json(env, "release", "list")["releases"][0]["purpose"] == "publish"
@@ -59,4 +59,4 @@ def test_a_colleague_can_reject_a_retraction(env: dict) -> None:
     out = invoke(env, "post", "reject-retract", item, "--comment", "内容无误", user="bob").output
     assert "已驳回" in out and "保持发布" in out
     assert cli_json(env, "post", "show", item)["state"] == "published"
-    assert "没有待批准的撤回申请" in cli_json(env, "post", "approve-retract", item, user="bob", code=2)["error"]
+    assert "没有待批准的撤回申请" in cli_json(env, "post", "approve-retract", item, user="bob", code=2)["error"]["message"]

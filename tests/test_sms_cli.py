@@ -95,7 +95,7 @@ def test_list_export_and_remove(gk, tmp_path: Path) -> None:  # noqa: ANN001
     assert gk("subscribers", "list")["total"] == 1
     out = gk("subscribers", "remove", "13800000099", code=1)
     assert out["not_found"] == ["+8613800000099"]
-    err = gk("subscribers", "remove", "12345", code=2)["error"]
+    err = gk("subscribers", "remove", "12345", code=2)["error"]["message"]
     assert "手机号码" in err and "11 位" in err
 
 
@@ -119,7 +119,7 @@ def test_push_from_the_command_line_and_the_per_number_report(gk, tmp_path: Path
         report = gk("subscribers", "report", str(release), extra_env=env)
         assert sum(report["counts"].values()) == 10 and len(report["recipients"]) == 10
         again = gk("subscribers", "push", str(release), "--yes", extra_env=env, code=2)
-        assert "已结束" in again["error"] and "subscribers report" in again["error"]
+        assert "已结束" in again["error"]["message"] and "subscribers report" in again["error"]["message"]
         assert emu.center.total() == 10
 
 
@@ -205,7 +205,7 @@ def test_import_skips_rows_with_unknown_topics_and_records_consent(gk, tmp_path:
 
 def test_import_without_a_consent_description_changes_nothing(gk, tmp_path: Path) -> None:  # noqa: ANN001
     (tmp_path / "a.csv").write_text("13800000051,all\n", encoding="utf-8")
-    err = gk("subscribers", "import", str(tmp_path / "a.csv"), code=2)["error"]
+    err = gk("subscribers", "import", str(tmp_path / "a.csv"), code=2)["error"]["message"]
     assert "同意" in err and "--consent" in err
     assert gk("subscribers", "list")["total"] == 0
     (tmp_path / "b.csv").write_text("phone,topics,consent\n13800000051,all,本人签字\n13800000052,all,\n",

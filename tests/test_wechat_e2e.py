@@ -126,7 +126,7 @@ def test_kill_between_push_and_record_then_restart_pushes_once(env: dict) -> Non
 
         second = approve(env, "p2.md")
         refused = gk(env, "release", "create", str(second), "--now", "--channels", "wechat", "--push", "all",
-                     user="carol", code=2)["error"]
+                     user="carol", code=2)["error"]["message"]
         assert "订阅号每天只能群发 1 次" in refused and "--push none" in refused
         assert "群发额度已用完" in " ".join(gk(env, "status")["calendar_warnings"])
         rel2 = gk(env, "release", "create", str(second), "--now", "--channels", "wechat", "--push", "none",

@@ -143,7 +143,7 @@ def test_weibo_in_the_running_bot_pause_and_resume(env: dict) -> None:
 
         # The same code again: refused with the reason and the fix, nothing changed.
         again = gk(env, "channel", "weibo", "authorize", "--code", landing.split("&state=")[0], "--json", code=2)
-        assert "21325" in again["error"] and "重新运行 gongkai channel weibo authorize" in again["error"]
+        assert "21325" in again["error"]["message"] and "重新运行 gongkai channel weibo authorize" in again["error"]["message"]
         assert gk(env, "channel", "weibo", "status", "--json")["token"]["usable"]
     finally:
         out = stop_bot(bot)
@@ -159,5 +159,5 @@ def test_authorize_prompts_for_the_address_and_rejects_a_foreign_state(env: dict
 def test_weibo_commands_need_the_channel_enabled(env: dict) -> None:
     env["config"].write_text(env["config"].read_text(encoding="utf-8").replace("enabled = true", "enabled = false"),
                              encoding="utf-8")
-    err = gk(env, "channel", "weibo", "status", "--json", code=2)["error"]
+    err = gk(env, "channel", "weibo", "status", "--json", code=2)["error"]["message"]
     assert "微博渠道未启用" in err and "enabled = true" in err
