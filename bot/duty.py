@@ -39,11 +39,6 @@ def accounts(settings: Settings) -> list[str]:
             if getattr(getattr(settings.channels, name, None), "enabled", False)]
 
 
-async def _emit(session: Any, name: str, payload: dict[str, Any], *, now: Any) -> None:
-    # TODO(coordinator): call content.events.emit(session, name, payload, now=now) once h-hooks lands
-    return None
-
-
 async def evaluate_all(session: AsyncSession, calendar: WorkdayCalendar, settings: Settings, *,
                        now: datetime, node: str) -> tuple[int, list[ObligationNotice]]:
     """In the caller's transaction: every rule evaluated, the warnings due recorded once.
@@ -53,7 +48,7 @@ async def evaluate_all(session: AsyncSession, calendar: WorkdayCalendar, setting
     created += await cadence.evaluate(session, calendar, rules, departments(settings),
                                       accounts(settings), tz=tz, now=now)
     made = await notices.raise_notices(session, calendar, rules, contacts(settings), tz=tz, now=now,
-                                       node=node, emit=_emit)
+                                       node=node)
     return created, made
 
 

@@ -22,11 +22,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from content import events
 from content.cadence import DutyMessage, ObligationNotice
 from content.models import Obligation
 from schedules.cadence import add_months, describe_subject, last_workday, start_of, subject_names, warn_day
 from schedules.calendar import WorkdayCalendar
-from schedules.obligations import RULE_LABELS, STATE_LABELS, State
+from schedules import obligation_events
+from schedules.obligations import RULE_LABELS, STATE_LABELS, State, to_json
 
 STAGE_LABELS = {"before": "即将到期", "due_day": "今日到期", "missed": "已超期未完成"}
 HORIZON = timedelta(days=100)  # open obligations due within this are looked at
@@ -84,8 +86,8 @@ def sms_params(row: Obligation, stage: str, names: Mapping[int, str], tz: ZoneIn
 
 
 async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules: Mapping[str, Any],
-                        contacts: Sequence[Contact], *, tz: ZoneInfo, now: datetime, node: str,
-                        emit: Any = None) -> list[ObligationNotice]:
+                        contacts: Sequence[Contact], *, tz: ZoneInfo, now: datetime,
+                        node: str) -> list[ObligationNotice]:
     """Record the warnings and misses due now that were not recorded yet, with one duty message
     per matching contact; returns the notices this call recorded (none for a stage another node
     or an earlier sweep recorded)."""
@@ -127,12 +129,13 @@ async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules:
             if contact.sms and contact.department in ("*", "", row.department):
                 session.add(DutyMessage(notice_id=notice_id, channel="sms", address=contact.sms,
                                         state="pending", params=params, created_at=now))
-        if emit is not None:
-            event = "obligation.missed" if stage == "missed" else "obligation.warning"
-            await emit(session, event, {
-                "obligation": row.id, "rule": row.rule, "stage": stage, "department": row.department,
-                "subject": {"type": row.subject_type, "id": row.subject_id}, "period": row.period,
-                "due_at": row.due_at.isoformat(), "state": row.state}, now=now)
+        # webhooks: one obligation.warning (whichever stage comes first) and one .missed, under
+        # the keys schedules.obligation_events uses, so the two never announce one thing twice
+        what = "missed" if stage == "missed" else "warning"
+        await events.emit(session, f"obligation.{what}", {
+            **to_json(row), "state_label": STATE_LABELS[State(row.state)], "stage": stage,
+            "subject_name": names.get(row.subject_id) if row.subject_type != "item" else None},
+            now=now, once=obligation_events.key(row, what))
     return made
 
 

@@ -31,16 +31,14 @@ def key(row: Obligation, what: str) -> str:
 async def announce(session: AsyncSession, calendar: WorkdayCalendar, rules: Mapping[str, Any], *,
                    tz: ZoneInfo, now: datetime) -> int:
     """Emit the warnings and misses not announced yet; returns how many were emitted."""
+    from schedules.notices import HORIZON, stage_due  # the stages the duty contacts are told of
     from schedules.obligations import STATE_LABELS, State, to_json
 
-    today = now.astimezone(tz).date()
-    longest = max((getattr(r, "warn_workdays", 0) for r in rules.values()), default=0)
-    horizon = now + timedelta(days=longest * 2 + 14)  # enough calendar days for any lead
+    horizon = now + HORIZON  # enough for any lead (R6/R7 warn a month before the period ends)
     owed: list[tuple[str, Obligation]] = []
     for row in await session.scalars(select(Obligation).where(
             Obligation.state == State.OPEN.value, Obligation.due_at <= horizon)):
-        lead = getattr(rules.get(row.rule), "warn_workdays", 0)
-        if calendar.workdays_between(today, row.due_on) <= lead:
+        if stage_due(row, rules.get(row.rule), calendar, tz, now) is not None:
             owed.append(("warning", row))
     for row in await session.scalars(select(Obligation).where(
             (Obligation.state == State.MISSED.value)

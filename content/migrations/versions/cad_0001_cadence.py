@@ -1,16 +1,16 @@
 """cadence: subjects of the cadence rules (R5, R6, R7, C6), obligation warnings, duty messages
 
 Revision ID: cad_0001
-Revises: 0002
+Revises: oblig_0001
 Create Date: 2026-11-29
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "cad_0001"
-down_revision = "0002"
+down_revision = "oblig_0001"  # references obligations
 branch_labels = None
-depends_on = "oblig_0001"
+depends_on = None
 
 
 def upgrade() -> None:
