@@ -256,10 +256,10 @@ class Evaluation:
         if not self.wanted:
             return 0
         keys = {(w["rule"], w["subject_type"], w["subject_id"], w["period"]) for w in self.wanted}
-        have = set()
+        have: set[tuple[Any, ...]] = set()
         periods = {k[3] for k in keys}
         for chunk in _chunks(sorted(periods), 500):
-            have |= set(await self.s.execute(
+            have |= set(tuple(r) for r in await self.s.execute(
                 select(Obligation.rule, Obligation.subject_type, Obligation.subject_id, Obligation.period)
                 .where(Obligation.rule.in_(CADENCE_RULES), Obligation.period.in_(chunk))))
         insert = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
