@@ -151,6 +151,16 @@ class Evaluation:
                 CadenceSubject.type == type_, CadenceSubject.name == name)))  # type: ignore[assignment]
         return self.subjects[key]
 
+    async def ensure_subjects(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Store the missing subjects in one statement (any node may store the same at once)."""
+        missing = sorted({p for p in pairs if p not in self.subjects})
+        if not missing:
+            return
+        insert = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        await self.s.execute(insert(CadenceSubject).on_conflict_do_nothing(index_elements=["type", "name"]),
+                             [{"type": t, "name": n} for t, n in missing])
+        await self.load_subjects()
+
     async def load_subjects(self) -> None:
         for id_, type_, name in await self.s.execute(select(CadenceSubject.id, CadenceSubject.type,
                                                             CadenceSubject.name)):
@@ -236,6 +246,7 @@ class Evaluation:
         # the current quarter and year: each period's row is made by the first evaluation in it
         q_start, q_end, label = quarter_of(self.today)
         year = self.today.year
+        await self.ensure_subjects([("department", d.name) for d in self.departments])
         for dept in self.departments:
             sid = await self.subject("department", dept.name)
             if self.on("R6") and dept.press_conferences_per_quarter > 0:
@@ -246,6 +257,8 @@ class Evaluation:
 
     # ------------------------------------------------------------------ storing
     async def store(self) -> int:
+        await self.ensure_subjects([(t, n) for _, _, t, n, _, _ in self.risky]
+                                   + [("column", n) for n in self.blank])
         for rule, department, type_, name, last, due_on in self.risky:
             sid = await self.subject(type_, name)
             self.want(rule, department, (type_, sid), last.isoformat(), last, due_on)

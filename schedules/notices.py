@@ -91,9 +91,11 @@ async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules:
     """Record the warnings and misses due now that were not recorded yet, with one duty message
     per matching contact; returns the notices this call recorded (none for a stage another node
     or an earlier sweep recorded)."""
+    missed_told = select(ObligationNotice.id).where(ObligationNotice.obligation_id == Obligation.id,
+                                                   ObligationNotice.stage == "missed").exists()
     rows = list(await session.scalars(select(Obligation).where(
         ((Obligation.state == State.OPEN.value) & (Obligation.due_at <= now + HORIZON))
-        | (Obligation.state == State.MISSED.value))))
+        | ((Obligation.state == State.MISSED.value) & ~missed_told))))
     if not rows:
         return []
     done: set[tuple[int, str]] = set()
@@ -121,9 +123,8 @@ async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules:
             .returning(ObligationNotice.id))
         if notice_id is None:
             continue  # another node (or an earlier sweep) recorded it: nothing more to do
-        notice = await session.get(ObligationNotice, notice_id)
-        assert notice is not None
-        made.append(notice)
+        made.append(ObligationNotice(id=notice_id, obligation_id=row.id, stage=stage, rule=row.rule,
+                                     department=row.department, text=text, node=node, created_at=now))
         params = sms_params(row, stage, names, tz)
         for contact in contacts:
             if contact.sms and contact.department in ("*", "", row.department):

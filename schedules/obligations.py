@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +34,9 @@ from schedules.calendar import WorkdayCalendar
 
 RECENT_LATE_DAYS = 30  # the duty board shows an obligation met late for this long
 LOOKBACK_DAYS = 120  # items touched or published this recently are (re)considered
+CHUNK = 500  # ids per IN (...) query
+#: The kinds that start a deadline by themselves (R1, R3, R4, R9); L26 and R11 go by front matter.
+TRIGGER_KINDS = (Kind.POLICY.value, Kind.DECISION.value, Kind.LIST_CHANGE.value, Kind.EMERGENCY.value)
 
 
 class State(StrEnum):
@@ -101,7 +104,11 @@ async def candidates(session: AsyncSession, rules: Mapping[str, RuleConfig], *, 
                Revision.created_by)
         .join(Revision, (Revision.item_id == Item.id) & (Revision.number == Item.current_revision))
         .where(Item.state != ItemState.RETRACTED.value,
-               (Item.updated_at >= since) | (Item.first_published_at >= since)))
+               (Item.updated_at >= since) | (Item.first_published_at >= since),
+               # only what can start a deadline: these kinds, or a date any kind may carry
+               Item.kind.in_(TRIGGER_KINDS)
+               | cast(Revision.extra, Text).contains("formed_on")
+               | cast(Revision.extra, Text).contains("consultation_closes")))
     found = []
     for item_id, kind, department, published, extra, author in rows:
         extra = extra or {}
@@ -138,6 +145,50 @@ def _timed(rule: str, conf: Any, kind: str, item_id: int, department: str,
                      due_at=at + timedelta(hours=conf.hours), period=at.isoformat(timespec="minutes"))
 
 
+async def _existing(session: AsyncSession, subject_ids: list[int]) -> set[tuple[str, int, str]]:
+    """The (rule, item, period) keys already stored for these items."""
+    have: set[tuple[str, int, str]] = set()
+    ids = sorted(set(subject_ids))
+    for start in range(0, len(ids), CHUNK):
+        have.update((r, i, p) for r, i, p in await session.execute(
+            select(Obligation.rule, Obligation.subject_id, Obligation.period).where(
+                Obligation.subject_type == "item", Obligation.subject_id.in_(ids[start:start + CHUNK]))))
+    return have
+
+
+async def _met_all(session: AsyncSession,
+                   rows: list[Obligation]) -> dict[int, tuple[int | None, datetime | None]]:
+    """What met each of ``rows`` (see _met), in a few queries for all of them."""
+    found: dict[int, tuple[int | None, datetime | None]] = {}
+    linked = [r for r in rows if r.rule in MEETING_LINK]
+    ids = sorted({r.subject_id for r in linked})
+    first: dict[tuple[int, str], tuple[datetime, int]] = {}
+    for start in range(0, len(ids), CHUNK):
+        for to_id, rel, kind, item_id, at in await session.execute(
+                select(Link.to_item_id, Link.rel, Item.kind, Item.id, Item.first_published_at)
+                .join(Item, Item.id == Link.from_item_id)
+                .where(Link.to_item_id.in_(ids[start:start + CHUNK]), Link.rel.in_(set(MEETING_LINK.values())),
+                       Item.first_published_at.is_not(None), Item.state != ItemState.RETRACTED.value)):
+            for key in ((to_id, rel), (to_id, f"{rel}:{kind}")):
+                if key not in first or (at, item_id) < first[key]:
+                    first[key] = (at, item_id)
+    for row in linked:
+        rel = MEETING_LINK[row.rule]
+        key = (row.subject_id, f"{rel}:{Kind.PRESS_CONFERENCE.value}" if row.rule == "R9" else rel)
+        if key in first:
+            found[row.id] = (first[key][1], first[key][0])
+    own = sorted({r.subject_id for r in rows if r.rule not in MEETING_LINK})
+    published: dict[int, datetime] = {}
+    for start in range(0, len(own), CHUNK):
+        published.update((i, at) for i, at in await session.execute(
+            select(Item.id, Item.first_published_at).where(
+                Item.id.in_(own[start:start + CHUNK]), Item.first_published_at.is_not(None))))
+    for row in rows:
+        if row.rule not in MEETING_LINK and row.subject_id in published:
+            found[row.id] = (row.subject_id, published[row.subject_id])
+    return found
+
+
 async def _met(session: AsyncSession, row: Obligation) -> tuple[int | None, datetime | None]:
     if row.rule in MEETING_LINK:
         query = (select(Item.id, Item.first_published_at).join(Link, Link.from_item_id == Item.id)
@@ -170,7 +221,11 @@ async def evaluate(session: AsyncSession, calendar: WorkdayCalendar,
     were created. Safe to run any number of times, from any number of nodes."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     created = 0
-    for c in await candidates(session, rules, tz=tz, now=now):
+    found = await candidates(session, rules, tz=tz, now=now)
+    have = await _existing(session, [c.subject_id for c in found])
+    for c in found:
+        if (c.rule, c.subject_id, c.period or c.starts_on.isoformat()) in have:
+            continue  # stored already: no statement (a sweep costs reads, not writes)
         if c.due_at is not None:  # clock hours
             due_at, due_on = c.due_at, c.due_at.astimezone(tz).date()
         else:
@@ -189,11 +244,13 @@ async def evaluate(session: AsyncSession, calendar: WorkdayCalendar,
             insert(Obligation).values(**values)
             .on_conflict_do_nothing(index_elements=["rule", "subject_type", "subject_id", "period"]))
         created += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
-    for row in await session.scalars(select(Obligation).where(
-            Obligation.state.in_(UNSETTLED), Obligation.subject_type == "item")
-            .with_for_update(skip_locked=True)):
+    rows = list(await session.scalars(select(Obligation).where(
+        Obligation.state.in_(UNSETTLED), Obligation.subject_type == "item")
+        .with_for_update(skip_locked=True)))
+    met = await _met_all(session, rows)
+    for row in rows:
         before = (row.state, row.met_by, row.met_at)
-        settle(row, *await _met(session, row), now)
+        settle(row, *met.get(row.id, (None, None)), now)
         if (row.state, row.met_by, row.met_at) != before:
             row.updated_at = now
     await obligation_events.announce(session, calendar, rules, tz=tz, now=now)
