@@ -169,6 +169,8 @@ async def _met_all(session: AsyncSession,
                 .join(Item, Item.id == Link.from_item_id)
                 .where(Link.to_item_id.in_(ids[start:start + CHUNK]), Link.rel.in_(set(MEETING_LINK.values())),
                        Item.first_published_at.is_not(None), Item.state != ItemState.RETRACTED.value)):
+            if at is None:
+                continue
             for key in ((to_id, rel), (to_id, f"{rel}:{kind}")):
                 if key not in first or (at, item_id) < first[key]:
                     first[key] = (at, item_id)
@@ -180,7 +182,7 @@ async def _met_all(session: AsyncSession,
     own = sorted({r.subject_id for r in rows if r.rule not in MEETING_LINK})
     published: dict[int, datetime] = {}
     for start in range(0, len(own), CHUNK):
-        published.update((i, at) for i, at in await session.execute(
+        published.update((i, at) for i, at in await session.execute(  # type: ignore[misc]
             select(Item.id, Item.first_published_at).where(
                 Item.id.in_(own[start:start + CHUNK]), Item.first_published_at.is_not(None))))
     for row in rows:
