@@ -412,6 +412,14 @@ async def subject_names(session: AsyncSession, rows: Sequence[Obligation]) -> di
                                        .where(CadenceSubject.id.in_(ids)))).all())
 
 
+def indicator(row: Obligation) -> str | None:
+    """The inspection indicator a cadence obligation stands for (README, "Rule and indicator
+    ids"): I2 column freshness, I3 blank column, I4 new-media account."""
+    if row.rule == "R5" and row.subject_type == "column":
+        return "I3" if row.period == BLANK else "I2"
+    return "I4" if row.rule == "C6" else None
+
+
 def describe_subject(row: Obligation, names: Mapping[int, str]) -> str:
     """The subject in Chinese: 稿件 12, 栏目“工作动态”, 微信公众号, 部门“市发展改革委”, 网站."""
     if row.subject_type == "item":
@@ -427,4 +435,4 @@ def describe_subject(row: Obligation, names: Mapping[int, str]) -> str:
 
 
 __all__ = ["CADENCE_RULES", "Department", "add_months", "add_span", "describe_subject",
-           "evaluate", "freshness", "period_of", "quarter_of", "subject_names"]
+           "evaluate", "freshness", "indicator", "period_of", "quarter_of", "subject_names"]

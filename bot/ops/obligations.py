@@ -28,6 +28,7 @@ class Listing:
     def to_json(self) -> dict[str, Any]:
         return {"obligations": [
             {**ob.to_json(x), "subject_name": self.names.get(x.subject_id) if x.subject_type != "item" else None,
+             "indicator": cadence.indicator(x),
              "notices": [notices.notice_json(n) for n in self.notices.get(x.id, ())]} for x in self.rows]}
 
 
