@@ -130,6 +130,7 @@ class SiteUpdateSettings(RuleSettings):
     anchor: date = date(2024, 1, 1)  # a Monday: with period_days = 7 the periods are ISO weeks
     backfill_periods: int = Field(default=8, ge=0, le=104)
     department: str = ""  # whose duty the site's cadence is (its duty contacts are told)
+    per_department: bool = False  # also each department of [[departments]]: an item of its own a period
     columns: dict[str, str] = Field(default_factory=lambda: {
         "动态": "2w", "要闻": "2w", "通知公告": "6m", "政策文件": "6m", "人事": "1y", "规划": "1y"})
     live_columns: list[str] = Field(default_factory=list)  # blank (never published) → a finding

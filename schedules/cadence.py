@@ -135,6 +135,7 @@ class Evaluation:
         self.last_sent: dict[str, datetime] = {}  # account → last delivery sent
         self.conferences: dict[str, list[tuple[date, datetime, int, dict[str, Any]]]] = defaultdict(list)
         self.press_since: date | None = None  # how far back the conferences were read
+        self.weeks: dict[str, dict[str, tuple[int | None, datetime | None]]] = {}  # R5 per department
 
     def on(self, rule: str) -> bool:
         conf = self.rules.get(rule)
@@ -189,6 +190,12 @@ class Evaluation:
                                               conf.period_days, conf.anchor)
             if p_end >= born:
                 self.want("R5", conf.department, ("site", sid), label, p_start, p_end)
+        if conf.per_department and self.departments:  # each department of the register, weekly too
+            await self.ensure_subjects([("department", d.name) for d in self.departments])
+            for dept in self.departments:
+                p_start, p_end, label = period_of(self.today, conf.period_days, conf.anchor)
+                self.want("R5", dept.name, ("department", self.subjects[("department", dept.name)]),
+                          label, p_start, p_end)
 
     async def latest_by_column(self) -> dict[str, datetime]:
         rows = await self.s.execute(select(Item.column_name, func.max(Item.first_published_at))
@@ -303,10 +310,13 @@ class Evaluation:
                 names = {v: k for k, v in self.subjects.items()}
                 kind_name = names.get(row.subject_id, (row.subject_type, ""))
             met: tuple[int | None, datetime | None] = (None, None)
-            if row.subject_type == "site":
+            if row.rule == "R5" and row.subject_type in ("site", "department"):
                 if row.state != State.OPEN.value:
                     continue  # a week without an update stays missed: nothing can change it
-                met = await self._site_met(row)
+                if row.subject_type == "site":
+                    met = await self._site_met(row)
+                else:
+                    met = (await self._department_weeks(row)).get(kind_name[1], (None, None))
                 if met[1] is not None and met[1] >= row.due_at:
                     met = (None, None)
             elif row.subject_type == "column":
@@ -333,6 +343,21 @@ class Evaluation:
                    Item.first_published_at < row.due_at)
             .order_by(Item.first_published_at).limit(1))).first()
         return (first[0], first[1]) if first else (None, None)
+
+    async def _department_weeks(self, row: Obligation) -> dict[str, tuple[int | None, datetime | None]]:
+        """The first item of each department in ``row``'s period (one query per period)."""
+        if row.period not in self.weeks:
+            first = select(Item.department, func.min(Item.first_published_at).label("at")) \
+                .where(Item.state.in_(PUBLIC), Item.first_published_at >= start_of(row.starts_on, self.tz),
+                       Item.first_published_at < row.due_at).group_by(Item.department).subquery()
+            found: dict[str, tuple[int | None, datetime | None]] = {}
+            for dept, item_id, at in await self.s.execute(
+                    select(first.c.department, func.min(Item.id), first.c.at)
+                    .join(Item, (Item.department == first.c.department) & (Item.first_published_at == first.c.at))
+                    .group_by(first.c.department, first.c.at)):
+                found[dept] = (item_id, at)
+            self.weeks[row.period] = found
+        return self.weeks[row.period]
 
     async def _column_met(self, row: Obligation, name: str,
                           latest: Mapping[str, datetime]) -> tuple[int | None, datetime | None]:

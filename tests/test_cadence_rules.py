@@ -318,3 +318,16 @@ async def test_a_waiver_with_a_reason_is_kept_with_the_account_and_silences_warn
         event = await s.scalar(select(Audit).where(Audit.action == "obligation_waived"))
     assert event is not None and event.actor == "carol" and event.item_id is None
     assert event.detail["rule"] == "R5" and event.detail["period"] == "2026-W41"
+
+
+async def test_each_department_of_the_register_can_owe_its_own_weekly_update(desk: Desk) -> None:
+    conf = settings(rules={"R5": {"per_department": True, "backfill_periods": 0}}, **{
+        "departments": [{"name": DEPT, "head": ""}, {"name": "市教委", "head": ""}]})
+    desk.clock.set(beijing(2026, 10, 8, 9))
+    mine = await desk.approved("news", "发改动态", department=DEPT)
+    await desk.publish([mine], at=beijing(2026, 10, 10, 11))  # the 调休 Saturday
+    await evaluate(desk.store, beijing(2026, 10, 10, 12), conf)
+    await evaluate(desk.store, beijing(2026, 10, 12, 9), conf)
+    week = {r.department: (r.state, r.met_by) for r in await rows(desk.store, "R5", "department")
+            if r.period == "2026-W41"}
+    assert week == {DEPT: ("met", mine), "市教委": ("missed", None)}
