@@ -34,6 +34,7 @@ STAGE_LABELS = {"before": "即将到期", "due_day": "今日到期", "missed": "
 HORIZON = timedelta(days=100)  # open obligations due within this are looked at
 RECENT = timedelta(days=30)  # the duty board shows a cadence miss or a late one this long
 RECENT_NOTICES = timedelta(days=7)  # the warnings the duty board lists
+STALE = timedelta(days=3)  # a miss older than this when first seen is recorded without an SMS
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,11 @@ async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules:
         made.append(ObligationNotice(id=notice_id, obligation_id=row.id, stage=stage, rule=row.rule,
                                      department=row.department, text=text, node=node, created_at=now))
         params = sms_params(row, stage, names, tz)
-        for contact in contacts:
+        if stage == "missed" and now - row.due_at > STALE:
+            contacts_now: Sequence[Contact] = ()  # missed long ago (a first start): recorded, not texted
+        else:
+            contacts_now = contacts
+        for contact in contacts_now:
             if contact.sms and contact.department in ("*", "", row.department):
                 session.add(DutyMessage(notice_id=notice_id, channel="sms", address=contact.sms,
                                         state="pending", params=params, created_at=now))

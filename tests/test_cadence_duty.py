@@ -15,7 +15,7 @@ from bot.service import Service
 from bot.settings import Settings
 from channels.base import Outcome, Result
 from channels.sandbox.sms_center import Template
-from content.cadence import DutyMessage
+from content.cadence import DutyMessage, ObligationNotice
 from content.clock import FixedClock
 from content.models import Delivery
 from schedules import obligations as ob
@@ -149,3 +149,17 @@ sms = "13800000001"
     (tmp_path / "b").mkdir()
     bad_conf = bot_env(tmp_path / "b", sqlite_url, '[rules.C6]\nevery = "两周"\n', migrate=False)
     assert "rules.C6.every" in invoke(bad_conf, "obligations", code=2).output
+
+
+async def test_a_miss_first_seen_long_after_is_recorded_without_texting_anyone(desk: Desk) -> None:
+    conf = Settings.model_validate({"duty_contacts": [{"department": "*", "sms": "13800000001"}]})
+    desk.clock.set(beijing(2026, 9, 24, 9))
+    await desk.publish([await desk.approved("news", "动态")], at=beijing(2026, 9, 25, 10))
+    made = await evaluate(desk.store, beijing(2026, 10, 12, 9), conf)  # W40 ended 8 days ago
+    weeks = {r.period: r.id for r in await rows(desk.store, "R5", "site")}
+    assert {n.obligation_id for n in made if n.stage == "missed"} >= {weeks["2026-W40"], weeks["2026-W41"]}
+    async with desk.store.sessions() as s:
+        texted = set(await s.scalars(select(ObligationNotice.obligation_id).join(
+            DutyMessage, DutyMessage.notice_id == ObligationNotice.id)))
+    assert weeks["2026-W41"] in texted  # ended 9 hours ago: the duty contact is told
+    assert weeks["2026-W40"] not in texted  # ended a week ago: recorded only
