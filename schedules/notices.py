@@ -96,7 +96,8 @@ async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules:
                                                    ObligationNotice.stage == "missed").exists()
     rows = list(await session.scalars(select(Obligation).where(
         ((Obligation.state == State.OPEN.value) & (Obligation.due_at <= now + HORIZON))
-        | ((Obligation.state == State.MISSED.value) & ~missed_told))))
+        | ((Obligation.state == State.MISSED.value) & ~missed_told))
+        .order_by(Obligation.id)))  # one order on every node: concurrent inserts never deadlock
     if not rows:
         return []
     done: set[tuple[int, str]] = set()

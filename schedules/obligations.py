@@ -108,7 +108,8 @@ async def candidates(session: AsyncSession, rules: Mapping[str, RuleConfig], *, 
                # only what can start a deadline: these kinds, or a date any kind may carry
                Item.kind.in_(TRIGGER_KINDS)
                | cast(Revision.extra, Text).contains("formed_on")
-               | cast(Revision.extra, Text).contains("consultation_closes")))
+               | cast(Revision.extra, Text).contains("consultation_closes"))
+        .order_by(Item.id))  # one insert order on every node
     found = []
     for item_id, kind, department, published, extra, author in rows:
         extra = extra or {}
