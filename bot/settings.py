@@ -123,7 +123,12 @@ def _span(value: str) -> str:
     return str(value).strip()
 
 
-class SiteUpdateSettings(RuleSettings):
+class CadenceSettings(Section):
+    enabled: bool = True
+    warn_workdays: int = Field(default=1, ge=0, le=60)  # warned this many working days before
+
+
+class SiteUpdateSettings(CadenceSettings):
     """R5: the site gets a new item every period (a calendar week by default; a province may set
     period_days = 10), each column within its freshness, and no configured column blank."""
     period_days: int = Field(default=7, ge=1, le=92)
@@ -141,7 +146,7 @@ class SiteUpdateSettings(RuleSettings):
         return {name: _span(span) for name, span in value.items()}
 
 
-class AccountUpdateSettings(RuleSettings):
+class AccountUpdateSettings(CadenceSettings):
     """C6: each enabled new-media account (WeChat, Weibo) sends something within ``every``."""
     every: str = "2w"
     channels: list[str] = Field(default_factory=lambda: ["wechat", "weibo"])
@@ -150,13 +155,15 @@ class AccountUpdateSettings(RuleSettings):
     _every = field_validator("every")(classmethod(lambda cls, v: _span(v)))
 
 
-class PressSettings(RuleSettings):
+class PressSettings(Section):
     """R6 (per quarter) and R7 (the head once a year): warned ``warn_months`` before the end."""
+    enabled: bool = True
     warn_months: int = Field(default=1, ge=0, le=11)
 
 
-class EmergencySettings(RuleSettings):
+class EmergencySettings(Section):
     """R9: a press-conference notice within ``hours`` clock hours of a major emergency."""
+    enabled: bool = True
     hours: int = Field(default=24, ge=1, le=240)
     severities: list[str] = Field(default_factory=lambda: ["重大", "特别重大"])
     warn_hours: int = Field(default=12, ge=0, le=240)  # the early warning, before due
