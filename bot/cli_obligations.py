@@ -70,6 +70,9 @@ def line(x: Obligation, r: Renderer, names: Mapping[int, str] | None = None,
     text = (f"  {x.id}  {x.rule} {ob.RULE_LABELS.get(x.rule, '')}  {subject}"
             f"（{x.department or '未填部门'}）  {period}起算 {x.starts_on.isoformat()}，"
             f"须在 {r.local(x.due_at - LAST_MINUTE, '%Y-%m-%d %H:%M')} 前完成：{state}")
+    if x.subject_type == "column" and x.period == cadence.BLANK:  # a finding, not a deadline
+        text = (f"  {x.id}  {x.rule} {ob.RULE_LABELS.get(x.rule, '')}  {subject}"
+                f"（{x.department or '未填部门'}）  {x.starts_on.isoformat()} 发现尚无任何稿件：{state}")
     if x.met_at is not None:
         text += f"（稿件 {x.met_by} 于 {r.local(x.met_at)} 发布）"
     if x.state == ob.State.WAIVED:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from content import events
 from content.cadence import DutyMessage, ObligationNotice
 from content.models import Obligation
-from schedules.cadence import add_months, describe_subject, last_workday, start_of, subject_names, warn_day
+from schedules.cadence import BLANK, add_months, describe_subject, last_workday, start_of, subject_names, warn_day
 from schedules.calendar import WorkdayCalendar
 from schedules import obligation_events
 from schedules.obligations import RULE_LABELS, STATE_LABELS, State, to_json
@@ -75,8 +75,11 @@ def stage_due(row: Obligation, conf: Any, calendar: WorkdayCalendar, tz: ZoneInf
 def notice_text(row: Obligation, stage: str, names: Mapping[int, str], tz: ZoneInfo) -> str:
     due = (row.due_at - timedelta(minutes=1)).astimezone(tz).strftime("%Y-%m-%d %H:%M")
     what = describe_subject(row, names)
-    return (f"【{row.rule}】{RULE_LABELS.get(row.rule, row.rule)}：{what}"
-            f"（{row.department or '未填部门'}，{row.period}）{STAGE_LABELS[stage]}，期限 {due}")
+    head = f"【{row.rule}】{RULE_LABELS.get(row.rule, row.rule)}：{what}"
+    if row.period == BLANK and row.subject_type == "column":  # a finding, not a deadline
+        return f"{head}（{row.department or '未填部门'}）尚无任何稿件"
+    period = f"，{row.period}" if row.subject_type != "item" and row.period != BLANK else ""
+    return f"{head}（{row.department or '未填部门'}{period}）{STAGE_LABELS[stage]}，期限 {due}"
 
 
 def sms_params(row: Obligation, stage: str, names: Mapping[int, str], tz: ZoneInfo) -> dict[str, str]:
