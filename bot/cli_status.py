@@ -52,8 +52,11 @@ def status(cli: Cli) -> None:
     lines += [f"  {e.line(lambda t: r.local(t, '%Y-%m-%d %H:%M'))}" for e in draining]
     if deadlines:
         lines.append(f"时限义务（即将到期或已超期，{len(deadlines)}）：")
-        lines += [obligation_line(d, r) for d in deadlines]
+        lines += [obligation_line(d, r, b.subject_names) for d in deadlines]
         lines.append("  详见 gongkai obligations；确不需要的：gongkai obligations waive 编号 --reason \"理由\"")
+    if b.notices:
+        lines.append(f"时限提醒（近 7 天，{len(b.notices)}）：")
+        lines += [f"  {r.local(n.created_at, '%m-%d %H:%M')}  {n.text}" for n in b.notices]
     if returned:
         lines.append(f"退回给我（{len(returned)}）：")
         lines += [f"  稿件 {x.item_id} {x.title}：{x.by} 于 {r.local(x.at)} 退回，意见：{x.comment}；"

@@ -300,13 +300,11 @@ class Service:
         return result
 
     async def evaluate_obligations(self) -> int:
-        """Create and update the stored statutory deadlines (idempotent); returns how many new."""
-        from schedules import obligations
+        """Create and update the stored obligations (statutory deadlines and cadences), record
+        the warnings due and send them to the duty contacts (idempotent); returns how many new."""
+        from bot import duty
 
-        rules = dict(self.settings.rules)
-        return await self.store.transaction(
-            lambda s: obligations.evaluate(s, self.calendar, rules, tz=self.settings.tz,
-                                           now=self.clock.now()), what="evaluate obligations")
+        return await duty.evaluate(self)
 
     async def open_channels(self) -> None:
         if not self._opened:

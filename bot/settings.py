@@ -11,7 +11,9 @@ more ``__``), which is how secrets are normally given.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -137,12 +139,90 @@ class RuleSettings(Section):
     warn_workdays: int = Field(default=1, ge=0, le=60)  # status lists it this many before due
 
 
+# cadence (R5-R11, C6) ---------------------------------------------------------------------
+SPAN = re.compile(r"^\s*(\d{1,4})\s*(d|w|m|y|天|日|周|个月|月|年)\s*$", re.I)
+
+
+def _span(value: str) -> str:
+    if not SPAN.match(str(value)):
+        raise ValueError(f"时长 {value!r} 无效，写成 14d、2w、6m 或 1y（天、周、月、年）")
+    return str(value).strip()
+
+
+class CadenceSettings(Section):
+    enabled: bool = True
+    warn_workdays: int = Field(default=1, ge=0, le=60)  # warned this many working days before
+
+
+class SiteUpdateSettings(CadenceSettings):
+    """R5: the site gets a new item every period (a calendar week by default; a province may set
+    period_days = 10), each column within its freshness, and no configured column blank."""
+    period_days: int = Field(default=7, ge=1, le=92)
+    anchor: date = date(2024, 1, 1)  # a Monday: with period_days = 7 the periods are ISO weeks
+    backfill_periods: int = Field(default=8, ge=0, le=104)
+    department: str = ""  # whose duty the site's cadence is (its duty contacts are told)
+    per_department: bool = False  # also each department of [[departments]]: an item of its own a period
+    columns: dict[str, str] = Field(default_factory=lambda: {
+        "动态": "2w", "要闻": "2w", "通知公告": "6m", "政策文件": "6m", "人事": "1y", "规划": "1y"})
+    live_columns: list[str] = Field(default_factory=list)  # blank (never published) → a finding
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: dict[str, str]) -> dict[str, str]:
+        return {name: _span(span) for name, span in value.items()}
+
+
+class AccountUpdateSettings(CadenceSettings):
+    """C6: each enabled new-media account (WeChat, Weibo) sends something within ``every``."""
+    every: str = "2w"
+    channels: list[str] = Field(default_factory=lambda: ["wechat", "weibo"])
+    department: str = ""
+
+    _every = field_validator("every")(classmethod(lambda cls, v: _span(v)))
+
+
+class PressSettings(Section):
+    """R6 (per quarter) and R7 (the head once a year): warned ``warn_months`` before the end."""
+    enabled: bool = True
+    warn_months: int = Field(default=1, ge=0, le=11)
+
+
+class EmergencySettings(Section):
+    """R9: a press-conference notice within ``hours`` clock hours of a major emergency."""
+    enabled: bool = True
+    hours: int = Field(default=24, ge=1, le=240)
+    severities: list[str] = Field(default_factory=lambda: ["重大", "特别重大"])
+    warn_hours: int = Field(default=12, ge=0, le=240)  # the early warning, before due
+    due_hours: int = Field(default=2, ge=0, le=240)  # the last warning, before due
+
+
 class RulesSettings(Section):
     """Statutory deadlines (rules R1, R3, R4 of the seed and 条例 art. 26, here L26)."""
     R1: RuleSettings = Field(default_factory=lambda: RuleSettings(workdays=3))
     R3: RuleSettings = Field(default_factory=lambda: RuleSettings(workdays=3))
     R4: RuleSettings = Field(default_factory=lambda: RuleSettings(workdays=10, warn_workdays=3))
     L26: RuleSettings = Field(default_factory=lambda: RuleSettings(workdays=20, warn_workdays=5))
+    R5: SiteUpdateSettings = Field(default_factory=SiteUpdateSettings)
+    R6: PressSettings = Field(default_factory=PressSettings)
+    R7: PressSettings = Field(default_factory=PressSettings)
+    R9: EmergencySettings = Field(default_factory=EmergencySettings)
+    R11: RuleSettings = Field(default_factory=lambda: RuleSettings(workdays=7, warn_workdays=2))
+    C6: AccountUpdateSettings = Field(default_factory=AccountUpdateSettings)
+
+
+class DepartmentSettings(Section):
+    """One department of the register (R6, R7): its head and its press conferences a quarter."""
+    name: str = Field(min_length=1, max_length=200)
+    head: str = Field(default="", max_length=100)
+    press_conferences_per_quarter: int = Field(default=2, ge=0, le=50)
+
+
+class DutyContactSettings(Section):
+    """Who is told of a warning or a miss for a department ("*" = every department)."""
+    department: str = Field(default="*", max_length=200)
+    name: str = Field(default="", max_length=100)
+    sms: str = Field(default="", max_length=20)
+    wechat_openid: str = Field(default="", max_length=128)
 
 
 def _column_days() -> dict[str, int]:
@@ -197,6 +277,8 @@ class Settings(Section):
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)
+    departments: list[DepartmentSettings] = Field(default_factory=list)
+    duty_contacts: list[DutyContactSettings] = Field(default_factory=list)
     templates: TemplateSettings = Field(default_factory=TemplateSettings)
     reports: ReportSettings = Field(default_factory=ReportSettings)
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, overload
 
 from content import yamlsafe
+from content.cadence_fields import CADENCE_FIELDS, cadence_fields
 from content.errors import InputError
 from content.files import local_source
 from content.kinds import (
@@ -53,9 +54,9 @@ TEXT_LIMITS = {"title": MAX_TITLE, "summary": MAX_SUMMARY, "department": 200, "c
                **{name: MAX_GUIDE_FIELD for name in SERVICE_GUIDE_FIELDS}}
 KNOWN_FIELDS = set(TEXT_FIELDS) | {
     "kind", "issued", "interprets", "follows", "tags", "normative", "images", "attachments",
-    "cover", *SERVICE_GUIDE_FIELDS, *DEADLINE_FIELDS,
+    "cover", *SERVICE_GUIDE_FIELDS, *DEADLINE_FIELDS, *CADENCE_FIELDS,
 }
-FIELD_LABELS = {**METADATA_LABELS, **DEADLINE_FIELDS, "summary": "摘要", "column": "栏目", "kind": "类型",
+FIELD_LABELS = {**METADATA_LABELS, **DEADLINE_FIELDS, **CADENCE_FIELDS, "summary": "摘要", "column": "栏目", "kind": "类型",
                 "tags": "标签", "normative": "规范性文件", "images": "图片", "attachments": "附件",
                 "cover": "封面图", "follows": "后续信息所跟进的稿件"}
 
@@ -88,7 +89,7 @@ class ItemDraft:
     validity: str = ""
     normative: bool = False
     tags: tuple[str, ...] = ()
-    extra: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     interprets: int | str | None = None
     follows: int | None = None
     files: tuple[FileRef, ...] = ()
@@ -150,6 +151,7 @@ def build(meta: dict[str, Any], body: str, *, base_dir: Path | None = None) -> I
                          fix="拆分为多篇或以附件发布")
     extra = {name: _text(meta, name) for name in SERVICE_GUIDE_FIELDS if meta.get(name) is not None}
     extra.update(_deadline_fields(meta, kind))
+    extra.update(cadence_fields(meta, kind))
     interprets = _reference(meta, "interprets", allow_text=True)
     if interprets is not None and kind is not Kind.INTERPRETATION:
         raise InputError("只有 kind: interpretation（政策解读）的稿件可以填写本字段", field="interprets",

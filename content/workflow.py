@@ -383,6 +383,11 @@ async def _write_revision(session: AsyncSession, item: Item, draft: ItemDraft, *
         if follows is None or follows.id == item.id:
             raise InputError(f"所跟进的稿件 {draft.follows} 不存在", field="follows",
                              fix="填写一个已存在稿件的编号")
+    feedback_for = draft.extra.get("feedback_for")
+    if feedback_for is not None and (feedback_for == item.id
+                                     or await session.get(Item, feedback_for) is None):
+        raise InputError(f"所反馈的征求意见稿件 {feedback_for} 不存在", field="feedback_for",
+                         fix="填写征求意见稿件的编号")
     body = draft.body_md
     for ref in draft.files:
         if ref.folder is None:
@@ -411,6 +416,8 @@ async def _write_revision(session: AsyncSession, item: Item, draft: ItemDraft, *
             session.add(Link(from_item_id=item.id, to_item_id=interprets, rel="interprets"))
         if follows is not None:
             session.add(Link(from_item_id=item.id, to_item_id=follows.id, rel="follows"))
+        if feedback_for is not None:  # R11: the feedback on a consultation's comments
+            session.add(Link(from_item_id=item.id, to_item_id=feedback_for, rel="feedback_for"))
     await session.flush()
     return rev
 

@@ -58,6 +58,8 @@ class DayInfo:
 class WorkdayCalendar:
     years: dict[int, YearData] = field(default_factory=dict)
     warned: set[int] = field(default_factory=set)
+    #: is_workday answers, memoised: the package validates every date against its whole table
+    _workdays: dict[date, bool] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, *paths: Path | None) -> WorkdayCalendar:
@@ -100,7 +102,10 @@ class WorkdayCalendar:
         return DayInfo(day, workday, Source.PACKAGE, reason)
 
     def is_workday(self, day: date) -> bool:
-        return self.info(day).workday
+        known = self._workdays.get(day)
+        if known is None:
+            known = self._workdays[day] = self.info(day).workday
+        return known
 
     def add_workdays(self, start: date, n: int) -> date:
         """The ``n``-th working day after ``start`` (before it when ``n`` < 0). With ``n`` = 0:

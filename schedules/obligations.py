@@ -20,11 +20,12 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from content.cadence_fields import occurred_instant
 from content.errors import InputError
 from content.kinds import ItemState, Kind
 from content.models import AuditEvent, Item, Link, Obligation, Revision
@@ -33,6 +34,9 @@ from schedules.calendar import WorkdayCalendar
 
 RECENT_LATE_DAYS = 30  # the duty board shows an obligation met late for this long
 LOOKBACK_DAYS = 120  # items touched or published this recently are (re)considered
+CHUNK = 500  # ids per IN (...) query
+#: The kinds that start a deadline by themselves (R1, R3, R4, R9); L26 and R11 go by front matter.
+TRIGGER_KINDS = (Kind.POLICY.value, Kind.DECISION.value, Kind.LIST_CHANGE.value, Kind.EMERGENCY.value)
 
 
 class State(StrEnum):
@@ -46,7 +50,14 @@ class State(StrEnum):
 STATE_LABELS = {State.OPEN: "未到期", State.MET: "按时完成", State.LATE: "逾期完成",
                 State.MISSED: "已超期未完成", State.WAIVED: "已豁免"}
 RULE_LABELS = {"R1": "政策文件发布后解读", "R3": "重大决策会后解读", "R4": "清单调整后公开",
-               "L26": "信息形成后20个工作日内公开"}
+               "L26": "信息形成后20个工作日内公开", "R5": "网站与栏目更新",
+               "R6": "每季度新闻发布会", "R7": "主要负责人每年出席发布会",
+               "R9": "重大突发事件24小时内发布会", "R11": "征求意见采纳情况反馈",
+               "C6": "政务新媒体更新"}
+#: The rules owed for one item, evaluated here; the cadence rules are in schedules.cadence.
+ITEM_RULES = ("R1", "R3", "R4", "L26", "R9", "R11")
+#: The link from the item that meets an item rule to its subject.
+MEETING_LINK = {"R1": "interprets", "R3": "interprets", "R11": "feedback_for", "R9": "follows"}
 UNSETTLED = (State.OPEN.value, State.MISSED.value)
 
 
@@ -63,6 +74,8 @@ class Candidate:
     department: str
     starts_on: date
     waiver: tuple[str, str] | None = None  # (actor, reason) from front matter
+    due_at: datetime | None = None  # a clock-hours rule (R9): the instant itself
+    period: str = ""  # empty = starts_on, ISO
 
 
 def due_instant(due_on: date, tz: ZoneInfo) -> datetime:
@@ -72,6 +85,8 @@ def due_instant(due_on: date, tz: ZoneInfo) -> datetime:
 
 def _trigger(rule: str, kind: str, extra: Mapping[str, Any], published: datetime | None,
              tz: ZoneInfo) -> date | None:
+    if rule in ("R9", "R11"):
+        return None  # see _timed
     if rule == "R1":
         return published.astimezone(tz).date() if kind == Kind.POLICY and published else None
     name = {"R3": "meeting_date", "R4": "changed_on", "L26": "formed_on"}[rule]
@@ -89,12 +104,23 @@ async def candidates(session: AsyncSession, rules: Mapping[str, RuleConfig], *, 
                Revision.created_by)
         .join(Revision, (Revision.item_id == Item.id) & (Revision.number == Item.current_revision))
         .where(Item.state != ItemState.RETRACTED.value,
-               (Item.updated_at >= since) | (Item.first_published_at >= since)))
+               (Item.updated_at >= since) | (Item.first_published_at >= since),
+               # only what can start a deadline: these kinds, or a date any kind may carry
+               Item.kind.in_(TRIGGER_KINDS)
+               | cast(Revision.extra, Text).contains("formed_on")
+               | cast(Revision.extra, Text).contains("consultation_closes"))
+        .order_by(Item.id))  # one insert order on every node
     found = []
     for item_id, kind, department, published, extra, author in rows:
         extra = extra or {}
         for rule, conf in rules.items():
-            if not conf.enabled or (start := _trigger(rule, kind, extra, published, tz)) is None:
+            if rule not in ITEM_RULES or not conf.enabled:
+                continue
+            if rule in ("R9", "R11"):
+                if (timed := _timed(rule, conf, kind, item_id, department, extra, tz)) is not None:
+                    found.append(timed)
+                continue
+            if (start := _trigger(rule, kind, extra, published, tz)) is None:
                 continue
             waiver = None
             if rule == "R1" and extra.get("interpretation") == "none":
@@ -103,13 +129,77 @@ async def candidates(session: AsyncSession, rules: Mapping[str, RuleConfig], *, 
     return found
 
 
+def _timed(rule: str, conf: Any, kind: str, item_id: int, department: str,
+           extra: Mapping[str, Any], tz: ZoneInfo) -> Candidate | None:
+    """R9: a major emergency's press-conference notice, due ``hours`` clock hours after
+    ``occurred_at``; R11: a consultation's feedback, due working days after it closes."""
+    if rule == "R11":
+        closes = extra.get("consultation_closes")
+        return Candidate(rule, item_id, department, date.fromisoformat(closes)) \
+            if isinstance(closes, str) and closes else None
+    occurred = extra.get("occurred_at")
+    if kind != Kind.EMERGENCY or not isinstance(occurred, str) or not occurred \
+            or extra.get("severity") not in conf.severities:
+        return None
+    at = occurred_instant(occurred, tz).astimezone(timezone.utc)
+    return Candidate(rule, item_id, department, at.astimezone(tz).date(),
+                     due_at=at + timedelta(hours=conf.hours), period=at.isoformat(timespec="minutes"))
+
+
+async def _existing(session: AsyncSession, subject_ids: list[int]) -> set[tuple[str, int, str]]:
+    """The (rule, item, period) keys already stored for these items."""
+    have: set[tuple[str, int, str]] = set()
+    ids = sorted(set(subject_ids))
+    for start in range(0, len(ids), CHUNK):
+        have.update((r, i, p) for r, i, p in await session.execute(
+            select(Obligation.rule, Obligation.subject_id, Obligation.period).where(
+                Obligation.subject_type == "item", Obligation.subject_id.in_(ids[start:start + CHUNK]))))
+    return have
+
+
+async def _met_all(session: AsyncSession,
+                   rows: list[Obligation]) -> dict[int, tuple[int | None, datetime | None]]:
+    """What met each of ``rows`` (see _met), in a few queries for all of them."""
+    found: dict[int, tuple[int | None, datetime | None]] = {}
+    linked = [r for r in rows if r.rule in MEETING_LINK]
+    ids = sorted({r.subject_id for r in linked})
+    first: dict[tuple[int, str], tuple[datetime, int]] = {}
+    for start in range(0, len(ids), CHUNK):
+        for to_id, rel, kind, item_id, at in await session.execute(
+                select(Link.to_item_id, Link.rel, Item.kind, Item.id, Item.first_published_at)
+                .join(Item, Item.id == Link.from_item_id)
+                .where(Link.to_item_id.in_(ids[start:start + CHUNK]), Link.rel.in_(set(MEETING_LINK.values())),
+                       Item.first_published_at.is_not(None), Item.state != ItemState.RETRACTED.value)):
+            if at is None:
+                continue
+            for key in ((to_id, rel), (to_id, f"{rel}:{kind}")):
+                if key not in first or (at, item_id) < first[key]:
+                    first[key] = (at, item_id)
+    for row in linked:
+        rel = MEETING_LINK[row.rule]
+        key = (row.subject_id, f"{rel}:{Kind.PRESS_CONFERENCE.value}" if row.rule == "R9" else rel)
+        if key in first:
+            found[row.id] = (first[key][1], first[key][0])
+    own = sorted({r.subject_id for r in rows if r.rule not in MEETING_LINK})
+    published: dict[int, datetime] = {}
+    for start in range(0, len(own), CHUNK):
+        published.update((i, at) for i, at in await session.execute(  # type: ignore[misc]
+            select(Item.id, Item.first_published_at).where(
+                Item.id.in_(own[start:start + CHUNK]), Item.first_published_at.is_not(None))))
+    for row in rows:
+        if row.rule not in MEETING_LINK and row.subject_id in published:
+            found[row.id] = (row.subject_id, published[row.subject_id])
+    return found
+
+
 async def _met(session: AsyncSession, row: Obligation) -> tuple[int | None, datetime | None]:
-    if row.rule in ("R1", "R3"):
-        first = (await session.execute(
-            select(Item.id, Item.first_published_at).join(Link, Link.from_item_id == Item.id)
-            .where(Link.rel == "interprets", Link.to_item_id == row.subject_id,
-                   Item.first_published_at.is_not(None))
-            .order_by(Item.first_published_at).limit(1))).first()
+    if row.rule in MEETING_LINK:
+        query = (select(Item.id, Item.first_published_at).join(Link, Link.from_item_id == Item.id)
+                 .where(Link.rel == MEETING_LINK[row.rule], Link.to_item_id == row.subject_id,
+                        Item.first_published_at.is_not(None), Item.state != ItemState.RETRACTED.value))
+        if row.rule == "R9":  # a press-conference notice following the emergency
+            query = query.where(Item.kind == Kind.PRESS_CONFERENCE.value)
+        first = (await session.execute(query.order_by(Item.first_published_at).limit(1))).first()
         return (first[0], first[1]) if first else (None, None)
     item = await session.get(Item, row.subject_id)
     if item is None or item.first_published_at is None:
@@ -134,12 +224,20 @@ async def evaluate(session: AsyncSession, calendar: WorkdayCalendar,
     were created. Safe to run any number of times, from any number of nodes."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     created = 0
-    for c in await candidates(session, rules, tz=tz, now=now):
-        due_on = calendar.add_workdays(c.starts_on, rules[c.rule].workdays)
+    found = await candidates(session, rules, tz=tz, now=now)
+    have = await _existing(session, [c.subject_id for c in found])
+    for c in found:
+        if (c.rule, c.subject_id, c.period or c.starts_on.isoformat()) in have:
+            continue  # stored already: no statement (a sweep costs reads, not writes)
+        if c.due_at is not None:  # clock hours
+            due_at, due_on = c.due_at, c.due_at.astimezone(tz).date()
+        else:
+            due_on = calendar.add_workdays(c.starts_on, rules[c.rule].workdays)
+            due_at = due_instant(due_on, tz)
         values: dict[str, Any] = dict(
             rule=c.rule, department=c.department, subject_type="item", subject_id=c.subject_id,
-            period=c.starts_on.isoformat(), starts_on=c.starts_on, due_on=due_on,
-            due_at=due_instant(due_on, tz), state=State.OPEN.value,
+            period=c.period or c.starts_on.isoformat(), starts_on=c.starts_on, due_on=due_on,
+            due_at=due_at, state=State.OPEN.value,
             uncertain=bool(calendar.fallback_years(c.starts_on, due_on)),
             created_at=now, updated_at=now)
         if c.waiver is not None:
@@ -149,10 +247,13 @@ async def evaluate(session: AsyncSession, calendar: WorkdayCalendar,
             insert(Obligation).values(**values)
             .on_conflict_do_nothing(index_elements=["rule", "subject_type", "subject_id", "period"]))
         created += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
-    for row in await session.scalars(select(Obligation).where(Obligation.state.in_(UNSETTLED))
-                                     .with_for_update(skip_locked=True)):
+    rows = list(await session.scalars(select(Obligation).where(
+        Obligation.state.in_(UNSETTLED), Obligation.subject_type == "item")
+        .with_for_update(skip_locked=True)))
+    met = await _met_all(session, rows)
+    for row in rows:
         before = (row.state, row.met_by, row.met_at)
-        settle(row, *await _met(session, row), now)
+        settle(row, *met.get(row.id, (None, None)), now)
         if (row.state, row.met_by, row.met_at) != before:
             row.updated_at = now
     await obligation_events.announce(session, calendar, rules, tz=tz, now=now)
@@ -174,8 +275,11 @@ async def waive(session: AsyncSession, obligation_id: int, *, reason: str, actor
                          fix="只能豁免未到期或已超期未完成的时限义务")
     row.state, row.waived_by, row.waived_at, row.waive_reason = State.WAIVED.value, actor, now, reason
     row.updated_at = now
-    session.add(AuditEvent(at=now, actor=actor, action="obligation_waived", item_id=row.subject_id,
-                           reason=reason, detail={"obligation": row.id, "rule": row.rule}))
+    session.add(AuditEvent(at=now, actor=actor, action="obligation_waived",
+                           item_id=row.subject_id if row.subject_type == "item" else None,
+                           reason=reason, detail={"obligation": row.id, "rule": row.rule,
+                                                  "subject_type": row.subject_type,
+                                                  "subject_id": row.subject_id, "period": row.period}))
     return row
 
 

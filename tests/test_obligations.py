@@ -166,7 +166,7 @@ formed_on: {formed}
 
 
 def test_the_cli_lists_in_chinese_and_json_and_waives(tmp_path: Path, sqlite_url: str) -> None:
-    env = bot_env(tmp_path, sqlite_url)
+    env = bot_env(tmp_path, sqlite_url, "[rules.R5]\nenabled = false\n")  # only L26 here
     (tmp_path / "p.md").write_text(POLICY.format(formed="2026-13-01"), encoding="utf-8")
     bad = invoke(env, "post", "add", str(tmp_path / "p.md"), code=2).output
     assert "formed_on" in bad and "YYYY-MM-DD" in bad

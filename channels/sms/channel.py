@@ -204,6 +204,16 @@ class SmsChannel:
                                             marker=f"gkcode{secrets.token_hex(4)}")
         return results[0]
 
+    async def send_duty(self, phone: str, values: Mapping[str, str]) -> NumberResult:
+        """A compliance warning to one duty contact's number. Raises ProviderError."""
+        await self.open()
+        message = self.composer.compose_duty(values)
+        route = self.routes[0]
+        await route.pacer.wait()
+        results = await route.provider.send([phone], message.code_for(0), message.params,
+                                            marker=f"gkduty{secrets.token_hex(4)}")
+        return results[0]
+
     def provider_named(self, name: str) -> Provider | None:
         return next((r.provider for r in self.routes if r.name == name), None)
 

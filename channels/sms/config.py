@@ -47,6 +47,14 @@ def _default_code_template() -> SmsTemplate:
                        params={"code": "{{ code }}"})
 
 
+def _default_duty_template() -> SmsTemplate:
+    """To the duty contacts: a compliance warning or a miss (rule R1…R11, C6)."""
+    return SmsTemplate(code="SMS_900000010", failover_code="1900010",
+                       text="时限提醒：${rule} ${what}${state}，期限${due}，请及时处理。",
+                       params={"rule": "{{ rule }}", "what": "{{ what }}", "state": "{{ state }}",
+                               "due": "{{ due }}"})
+
+
 class FailoverSettings(BaseModel):
     """A second provider, used when the first fails as a whole (bad credentials, out of
     service, unreachable). Empty ``provider`` = no failover."""
@@ -73,6 +81,7 @@ class SmsSettings(ChannelSettings):
     region: str = ""  # empty = the provider's default (cn-hangzhou, ap-guangzhou)
     templates: dict[str, SmsTemplate] = Field(default_factory=_default_templates)
     code_template: SmsTemplate = Field(default_factory=_default_code_template)
+    duty_template: SmsTemplate = Field(default_factory=_default_duty_template)
     failover: FailoverSettings = Field(default_factory=FailoverSettings)
 
     # provider limits and fan-out

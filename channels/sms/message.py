@@ -107,6 +107,12 @@ class Composer:
         params = self._render_params("code_template", template, {"code": code})
         return self._build("code_template", template, params, CODE_PARAM_MAX)
 
+    def compose_duty(self, values: Mapping[str, str]) -> Message:
+        """A compliance warning to a duty contact (schedules.notices.sms_params)."""
+        template = self.settings.duty_template
+        params = self._render_params("duty_template", template, values)
+        return self._build("duty_template", template, params, self.settings.param_max_chars)
+
     def _build(self, key: str, template: SmsTemplate, params: dict[str, str], param_max: int) -> Message:
         s = self.settings
         checks: list[LengthCheck] = []

@@ -35,7 +35,8 @@ def approved_templates(settings: SmsSettings) -> dict[str, dict[str, Template]]:
     """What each sandbox account has "approved": the configured templates, under the code each
     provider knows them by."""
     approved: dict[str, dict[str, Template]] = {"aliyun": {}, "tencent": {}}
-    pairs = [(t, "notice") for t in settings.templates.values()] + [(settings.code_template, "code")]
+    pairs = [(t, "notice") for t in settings.templates.values()] + [(settings.code_template, "code"),
+                                                                    (settings.duty_template, "notice")]
     for template, kind in pairs:
         for provider, code in ((settings.provider, template.code),
                                (settings.failover.provider, template.failover_code)):
