@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot import outbox
+from channels.base import Outcome, Result
 from content import accounts
 from content.models import AuditEvent, Delivery, Item, Release, Revision, Subscriber
 from tests.apikit import PEOPLE, Api, running_api
@@ -280,11 +282,16 @@ async def test_a_delivery_is_resolved_by_an_approver(api: Api) -> None:
     await api.service.fire(made["release"]["id"])
     async with api.service.store.sessions() as s:
         delivery = await s.scalar(select(Delivery).where(Delivery.release_id == made["release"]["id"]))
-        delivery.state = "unknown"  # the runner could not tell (as after a timeout)
-        await s.commit()
+    # the channel reports a failure staff must handle
+    await api.service.store.transaction(lambda s: outbox.settle(
+        s, delivery.id, Result(Outcome.FAILED, "磁盘已满"), now=api.clock.now(), source="test"))
+    before = await snapshot(api)
+    is_error(*(await api.call("POST", f"/deliveries/{delivery.id}/resolve", "approver",
+                              json={"sent": True, "done": True})), 422, "invalid_input", "done")
+    assert await snapshot(api) == before
     status, resolved = await api.call("POST", f"/deliveries/{delivery.id}/resolve", "approver",
-                                      json={"sent": True, "note": "已在网站上核对"})
-    assert status == 200 and resolved == {"id": delivery.id, "state": "sent"}
+                                      json={"done": True, "note": "已清理磁盘并手工重新生成页面"})
+    assert status == 200 and resolved["id"] == delivery.id and resolved["state"] != "failed"
 
 
 # ------------------------------------------------------------------------------ subscribers
