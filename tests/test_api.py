@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot import outbox
+from channels.base import Outcome, Result
 from content import accounts
 from content.models import AuditEvent, Delivery, Item, Release, Revision, Subscriber
 from tests.apikit import PEOPLE, Api, running_api
@@ -280,11 +282,16 @@ async def test_a_delivery_is_resolved_by_an_approver(api: Api) -> None:
     await api.service.fire(made["release"]["id"])
     async with api.service.store.sessions() as s:
         delivery = await s.scalar(select(Delivery).where(Delivery.release_id == made["release"]["id"]))
-        delivery.state = "unknown"  # the runner could not tell (as after a timeout)
-        await s.commit()
+    # the channel reports a failure staff must handle
+    await api.service.store.transaction(lambda s: outbox.settle(
+        s, delivery.id, Result(Outcome.FAILED, "磁盘已满"), now=api.clock.now(), source="test"))
+    before = await snapshot(api)
+    is_error(*(await api.call("POST", f"/deliveries/{delivery.id}/resolve", "approver",
+                              json={"sent": True, "done": True})), 422, "invalid_input", "done")
+    assert await snapshot(api) == before
     status, resolved = await api.call("POST", f"/deliveries/{delivery.id}/resolve", "approver",
-                                      json={"sent": True, "note": "已在网站上核对"})
-    assert status == 200 and resolved == {"id": delivery.id, "state": "sent"}
+                                      json={"done": True, "note": "已清理磁盘并手工重新生成页面"})
+    assert status == 200 and resolved == {"id": delivery.id, "state": "resolved"}
 
 
 # ------------------------------------------------------------------------------ subscribers
@@ -331,6 +338,8 @@ async def test_subscribers_import_export_remove_counts_through_the_api(api: Api)
     is_error(*(await api.call("GET", "/releases/1/sms-report", "admin")), 404, "not_found")
     is_error(*(await api.call("POST", "/subscribers/import?consent=签字", "admin", data=b"phone\n1380000\x0001,all\n")),
              422, "invalid_input", "file")
+    big = b"13800000001,all\n" * 80_000  # 1.3 MB: over the web app's request limit
+    is_error(*(await api.call("POST", "/subscribers/import?consent=签字", "admin", data=big)), 413, "too_large", None)
     assert await snapshot(api) == before
 
 

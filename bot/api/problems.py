@@ -32,9 +32,9 @@ STATUS_BY_CODE = {"forbidden": 403, "account_disabled": 403, "unauthorized": 401
                   "not_found": 404, "invalid_state": 409, "confirmation_required": 409, "invalid_input": 422,
                   "render_failed": 422, "store_unavailable": 503}
 #: the statuses every operation may answer with besides its success
-ERROR_STATUSES = (400, 401, 403, 404, 409, 422)
+ERROR_STATUSES = (400, 401, 403, 404, 409, 413, 422)
 ERROR_TITLES = {400: "请求被拒绝", 401: "未认证：缺少或无效的个人令牌", 403: "账号没有执行此操作的角色",
-                404: "对象不存在", 409: "当前状态不允许此操作（或需要确认）", 422: "输入不合格",
+                404: "对象不存在", 409: "当前状态不允许此操作（或需要确认）", 413: "请求体过大", 422: "输入不合格",
                 500: "服务器内部错误", 503: "数据库暂时不可用"}
 
 

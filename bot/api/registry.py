@@ -125,6 +125,9 @@ def _endpoint(op: Operation, service_key: web.AppKey[Any]) -> Callable[[web.Requ
             return problems.from_validation(exc)
         except _BadBody as exc:
             return problems.answer(422, "invalid_input", str(exc), None)
+        except web.HTTPRequestEntityTooLarge:
+            limit = request.app._client_max_size // 1024  # the web app's own request limit
+            return problems.answer(413, "too_large", f"请求体超过 {limit} KB（修正：分批发送；大的订阅用户文件用命令行导入）")
         try:
             result = await op.handler(Call(request, svc, who, path, query, body))
         except GongkaiError as exc:
