@@ -34,6 +34,7 @@ async def announce(session: AsyncSession, calendar: WorkdayCalendar, rules: Mapp
     from schedules.notices import HORIZON, stage_due  # the stages the duty contacts are told of
     from schedules.obligations import STATE_LABELS, State, to_json
 
+    today = now.astimezone(tz).date()
     horizon = now + HORIZON  # enough for any lead (R6/R7 warn a month before the period ends)
     owed: list[tuple[str, Obligation]] = []
     for row in await session.scalars(select(Obligation).where(
@@ -55,6 +56,8 @@ async def announce(session: AsyncSession, calendar: WorkdayCalendar, rules: Mapp
         if key(row, what) in done:
             continue
         payload = {**to_json(row), "state_label": STATE_LABELS[State(row.state)]}
+        if what != "missed":
+            payload["working_days_left"] = max(calendar.workdays_between(today, row.due_on), 0)
         name = "obligation.missed" if what == "missed" else "obligation.warning"
         if await events.emit(session, name, payload, now=now, once=key(row, what)):
             emitted += 1
