@@ -207,7 +207,8 @@ async def render(request: web.Request, template: str, *, status: int = 200, **ct
     console = console_of(request)
     account: AccountView | None = request.get("who")
     current = request.get("session")
-    flash = await ops_sessions.take_flash(console.service, current.id) if current is not None else []
+    flash = await ops_sessions.take_flash(console.service, current.id) \
+        if current is not None and current.has_flash else []
     page = console.env.get_template(template).render(
         who=account, nav=console.nav_for(account) if account else [], csrf=request.get("csrf", ""),
         csrf_input=csrf_field(request.get("csrf", "")),

@@ -10,7 +10,7 @@ from content.errors import InputError
 
 @kit.view("/console/password")
 async def password_page(request: web.Request) -> web.StreamResponse:
-    return await kit.render(request, "password.html", error="", field="")
+    return await kit.render(request, "password.html", error="", error_field="")
 
 
 @kit.action("/console/password")
@@ -23,5 +23,5 @@ async def password_change(request: web.Request) -> web.StreamResponse:
         await ops_sessions.change_own_password(kit.svc(request), kit.who(request), current, new,
                                                keep_session=request["session"].id)
     except InputError as exc:
-        return await kit.render(request, "password.html", status=400, error=kit.say(exc), field=exc.field or "")
+        return await kit.render(request, "password.html", status=400, error=kit.say(exc), error_field=exc.field or "")
     raise await kit.redirect_with_flash(request, "/console/", "密码已修改；其他设备上的登录已退出。")

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 UPCOMING_LIMIT = 20
 ATTENTION_LIMIT = 50
-MY_STEPS_LIMIT = 500
+MY_STEPS_LIMIT = 200
 READY_STATES = (ItemState.SCHEDULED.value, ItemState.APPROVED.value, ItemState.PUBLISHED.value,
                 ItemState.CORRECTED.value, ItemState.RETRACTED.value)
 
@@ -125,17 +125,16 @@ async def gather(svc: Service, who: AccountView | str | None = None, *, with_ale
         in_flight = int(await s.scalar(select(func.count(Delivery.id)).where(
             Delivery.state.in_(outbox.IN_FLIGHT))) or 0)
         draining = await outbox.drain_estimates(s, now)
-        submitted: list[tuple[Any, ...]] = [tuple(r) for r in await s.execute(
-            select(Item.id, Revision.title, Revision.created_by, Item.updated_at, Item.kind, Item.current_revision)
+        awaiting = [Awaiting(i, t, a, at) for i, t, a, at in await s.execute(
+            select(Item.id, Revision.title, Revision.created_by, Item.updated_at)
             .join(Revision, (Revision.item_id == Item.id) & (Revision.number == Item.current_revision))
             .where(Revision.status == "submitted").order_by(Item.id))]
-        awaiting = [Awaiting(i, t, a, at) for i, t, a, at, _k, _r in submitted]
         my_steps = []
         if isinstance(who, AccountView):
-            for (_id, _t, _a, _at, kind, revision), waiting in zip(submitted[:MY_STEPS_LIMIT], awaiting):
-                step = await _my_step(s, who, waiting, kind, revision, svc.chains)
-                if step is not None:
-                    my_steps.append(MyStep(waiting, step))
+            by_id = {a.item_id: a for a in awaiting}
+            for chain in await review_chain.waiting_for(s, who, svc.chains, MY_STEPS_LIMIT):
+                if chain.item_id in by_id and chain.next is not None:
+                    my_steps.append(MyStep(by_id[chain.item_id], chain.next))
         deadlines = await obligations.attention(s, svc.calendar, dict(svc.settings.rules), tz=tz, now=now)
         returned = await returned_to(s, login) if login else []
         retractions = await workflow.pending_retractions(s)
@@ -143,19 +142,6 @@ async def gather(svc: Service, who: AccountView | str | None = None, *, with_ale
     alerts = await svc.alerts() if with_alerts else []
     return Board(now, beat, upcoming, this_week, held, not_ready, troubled, in_flight, draining, awaiting,
                  deadlines, returned, retractions, calendar_warnings, alerts, my_steps)
-
-
-async def _my_step(session: AsyncSession, who: AccountView, waiting: Awaiting, kind: str, revision: int,
-                   chains: review_chain.Chains) -> StepState | None:
-    """The next step of the item's chain when ``who`` may take it: they hold its role, did not
-    write the revision and took no earlier step (each step by a different person, C1)."""
-    if waiting.author == who.login:
-        return None
-    current = await review_chain.state(session, waiting.item_id, revision, chains.of(kind))
-    nxt = current.next
-    if nxt is None or nxt.role not in who.roles or any(d.account == who.login for d in current.taken):
-        return None
-    return nxt
 
 
 async def returned_to(session: AsyncSession, author: str) -> list[Returned]:
