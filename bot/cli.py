@@ -58,6 +58,7 @@ main.add_lazy("obligations", "bot.cli_obligations:obligations", "时限义务：
 main.add_lazy("status", "bot.cli_status:status", "值班看板：即将发布、已暂停、投递异常、时限义务、待审核。")
 main.add_lazy("user", "bot.cli_user:user", "账号与角色：新建、停用、改密码、改角色、签发个人令牌。")
 main.add_lazy("login", "bot.cli_user:login_", "用密码登录并保存个人令牌（非演示模式下凭令牌确认操作人）。")
+main.add_lazy("webhook", "bot.cli_webhook:webhook", "Webhook：登记接收网址、测试推送、查看投递（管理员）。")
 
 
 @main.group("channel", cls=LazyGroup)
@@ -93,10 +94,20 @@ def run(cli: Cli) -> None:
         fail_lines([f"错误：{exc}"], cli.as_json, error_code="store_unavailable")
     except GongkaiError as exc:
         fail_error(exc, cli.as_json)
+    except ListenFailed as exc:
+        fail_lines([f"错误：{exc.key} {exc.listen} 无法监听（{exc.why}）"
+                    "（修正：换一个端口，或停止占用该端口的程序）"], cli.as_json,
+                   error_code="invalid_config", field=exc.key)
     except OSError as exc:
         fail_lines([f"错误：web.listen {settings.web.listen} 无法监听（{exc.strerror}）"
                     "（修正：换一个端口，或停止占用该端口的程序）"], cli.as_json,
                    error_code="invalid_config", field="web.listen")
+
+
+class ListenFailed(Exception):
+    def __init__(self, key: str, listen: str, why: str) -> None:
+        super().__init__(f"{key} {listen}: {why}")
+        self.key, self.listen, self.why = key, listen, why
 
 
 async def _serve(settings) -> None:  # noqa: ANN001
@@ -106,18 +117,27 @@ async def _serve(settings) -> None:  # noqa: ANN001
 
     from bot import sample
     from bot.service import Service
-    from bot.web import make_app
+    from bot.web import listeners
 
     log = logging.getLogger("gongkai")
     service = await Service.create(settings)
-    app_runner = None
+    app_runners: list[web.AppRunner] = []
+    stop = asyncio.Event()  # a signal during start-up stops cleanly once started
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        host, _, port = settings.web.listen.rpartition(":")
-        # long request lines: the Aliyun SDK puts up to 1,000 numbers in the query string
-        app_runner = web.AppRunner(make_app(service), access_log=None,
-                                   max_line_size=65536, max_field_size=65536)
-        await app_runner.setup()
-        await web.TCPSite(app_runner, host.strip("[]"), int(port)).start()
+        for listen, app in listeners(service):
+            host, _, port = listen.rpartition(":")
+            # long request lines: the Aliyun SDK puts up to 1,000 numbers in the query string
+            app_runner = web.AppRunner(app, access_log=None, max_line_size=65536, max_field_size=65536)
+            app_runners.append(app_runner)
+            await app_runner.setup()
+            try:
+                await web.TCPSite(app_runner, host.strip("[]"), int(port)).start()
+            except OSError as exc:
+                key = "web.listen" if listen == settings.web.listen else "console.listen"
+                raise ListenFailed(key, listen, exc.strerror or str(exc)) from exc
         if settings.bot.demo:  # the sample people, with the demo password shown on the login page
             await sample.ensure_people(service, demo=True)
         if settings.bot.load_sample:
@@ -126,20 +146,17 @@ async def _serve(settings) -> None:  # noqa: ANN001
         await service.start()
         log.info("公开（Gongkai）已启动：网站 %s/ ，数据库 %s，渠道 %s", settings.base_url,
                  settings.database_url.split("@")[-1], "、".join(service.channels))
+        log.info("工作台：%s/console/", settings.console_url)
         sandboxed = [n for n in service.channels if getattr(settings.channels, n).sandbox and n != "website"]
         if sandboxed:
             service.sandbox_token()  # made now, so that the file exists for whoever drives the emulators
             log.info("沙箱模式：模拟器页面 %s；管理接口需要管理令牌（见 %s）",
                      "、".join(f"{settings.base_url}/sandbox/{n}/" for n in sandboxed),
                      settings.data_path / "sandbox" / "admin-token")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         log.info("正在停止……")
     finally:
-        if app_runner is not None:
+        for app_runner in app_runners:
             await app_runner.cleanup()
         await service.stop()
 

@@ -38,6 +38,8 @@ AUDIT_LABELS = {
     "account_password_changed": "修改密码", "account_roles_changed": "修改角色", "account_token_issued": "签发个人令牌",
     "review_step": "完成审核步骤", "retract_step": "完成撤回审核步骤", "retract_requested": "申请撤回",
     "retract_approved": "批准撤回", "retract_rejected": "驳回撤回申请",
+    "console_login": "登录工作台", "console_login_failed": "登录失败", "console_logout": "退出工作台",
+    "audit_exported": "导出审计日志",
 }
 
 

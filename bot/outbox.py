@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from channels import catalogue
 from channels.base import Outcome, Result
 from content import audit
+from content import events
 from content.errors import InputError, NotFound, WorkflowError
 from content.models import Delivery, DeliveryAttempt
 
@@ -153,8 +154,10 @@ async def record(session: AsyncSession, claim: Claim, result: Result, *, now: da
         delay = result.retry_after or PAUSE_SECONDS
     elif outcome is Outcome.UNKNOWN:
         d.state, d.last_error = "unknown", result.detail
-        delay = result.retry_after or reconcile_delay(
-            await _unknowns_in_a_row(session, d.id), poll, cap)
+        unknowns = await _unknowns_in_a_row(session, d.id)
+        delay = result.retry_after or reconcile_delay(unknowns, poll, cap)
+        if unknowns == 1:  # the first unknown in a row is announced, not each reconciliation
+            await events.emit(session, "delivery.unknown", events.delivery_data(d, result.detail), now=now)
     else:  # RETRY: only these count toward the limit (not pauses, throttling, polls or reconciliations)
         failures = await session.scalar(select(func.count(DeliveryAttempt.id)).where(
             DeliveryAttempt.delivery_id == d.id, DeliveryAttempt.outcome == Outcome.RETRY.value,
@@ -168,6 +171,8 @@ async def record(session: AsyncSession, claim: Claim, result: Result, *, now: da
             delay = result.retry_after or backoff(failures, base, cap)
     if delay is not None:
         d.next_attempt_at = now + timedelta(seconds=delay)
+    if d.state in ("sent", "failed"):
+        await events.emit(session, f"delivery.{d.state}", events.delivery_data(d, result.detail), now=now)
     return d.state
 
 
@@ -195,6 +200,8 @@ async def settle(session: AsyncSession, delivery_id: int, result: Result, *, now
         d.state, d.settled_at, d.last_error = "sent", now, None
     elif result.outcome is Outcome.FAILED:
         d.state, d.settled_at, d.last_error = "failed", now, result.detail
+    if d.state in ("sent", "failed"):
+        await events.emit(session, f"delivery.{d.state}", events.delivery_data(d, result.detail), now=now)
     return True
 
 
@@ -250,6 +257,7 @@ async def resolve(session: AsyncSession, delivery_id: int, *, sent: bool, actor:
         d.progress = {**d.progress, "operator_decision": "sent" if sent else "not_sent"}
     if sent and not (isinstance(question, dict) and question.get("remaining")):
         d.state, d.settled_at, d.last_error = "sent", now, None
+        await events.emit(session, "delivery.sent", events.delivery_data(d, f"人工确认：{reason}"), now=now)
     else:
         d.state, d.next_attempt_at, d.last_error = "retry", now, None
     d.updated_at = now

@@ -32,6 +32,7 @@ from schedules.calendar import WorkdayCalendar
 
 if TYPE_CHECKING:
     from bot.runner import Runner
+    from bot.webhook_sender import WebhookSender
     from schedules import releases
     from schedules.ticker import Ticker, TickerHealth
 
@@ -84,6 +85,7 @@ class Service:
     _built: dict[str, Channel] = field(default_factory=dict)
     runner: Runner | None = None
     ticker: Ticker | None = None
+    webhooks: WebhookSender | None = None
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _opened: bool = False
@@ -321,6 +323,9 @@ class Service:
         self.runner = Runner(self.store, self.channels, self.clock, self.settings.delivery,
                              self.settings.node)
         self._tasks.append(asyncio.create_task(self.runner.run(self._stop), name="runner"))
+        from bot.webhook_sender import WebhookSender  # webhooks: POSTs the owed webhook deliveries
+        self.webhooks = WebhookSender(self.store, self.clock, self.settings.delivery, self.settings.node)
+        self._tasks.append(asyncio.create_task(self.webhooks.run(self._stop), name="webhooks"))
         sched = self.settings.schedule
         self.ticker = Ticker(self.store, self.clock, self.fire, node=self.settings.node,
                              sweep_seconds=sched.sweep_seconds, refresh_seconds=sched.refresh_seconds,

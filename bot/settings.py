@@ -149,6 +149,24 @@ class TemplateSettings(Section):
     dir: str = ""  # a directory whose templates override the shipped ones
 
 
+class ConsoleSettings(Section):
+    """The staff console (/console/): where it listens and how long a sign-in lasts."""
+    listen: str = ""  # empty = served by the same server as the site; else host:port for console and API only
+    base_url: str = ""  # the console's own URL when it listens apart (https → Secure cookie); empty = derived
+    idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    absolute_hours: int = Field(default=12, ge=1, le=24 * 14)
+    max_failures: int = Field(default=5, ge=1, le=100)  # failed sign-ins per account or address …
+    lock_minutes: int = Field(default=15, ge=1, le=24 * 60)  # … within this window, then wait
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if value and (not host or not port.isdigit() or not 0 < int(port) < 65536):
+            raise ValueError("BAD_LISTEN")
+        return value
+
+
 class Settings(Section):
     bot: BotSettings = Field(default_factory=BotSettings)
     web: WebSettings = Field(default_factory=WebSettings)
@@ -159,6 +177,7 @@ class Settings(Section):
     rules: RulesSettings = Field(default_factory=RulesSettings)
     templates: TemplateSettings = Field(default_factory=TemplateSettings)
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
     source: str = Field(default="", exclude=True)  # where the settings came from, for messages
 
@@ -193,6 +212,13 @@ class Settings(Section):
         host, _, port = self.web.listen.rpartition(":")
         host = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]", "::": "[::1]"}.get(host, host)
         return f"http://{host}:{port}"
+
+    @property
+    def console_url(self) -> str:
+        """Where staff open the console: its own listener when it has one, else the site's."""
+        if self.console.base_url:
+            return self.console.base_url.rstrip("/")
+        return f"http://{self.console.listen}" if self.console.listen else self.base_url
 
     @property
     def node(self) -> str:

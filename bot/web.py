@@ -161,13 +161,37 @@ async def sandbox_admin_guard(request: web.Request, handler):  # noqa: ANN001, A
     return await handler(request)
 
 
-def make_app(service) -> web.Application:  # noqa: ANN001
+def staff_installers() -> list:
+    """What staff use (the console, the HTTP API): served with the site, or on ``[console]
+    listen`` only when that is set. Each is called as ``install(app, service)``."""
+    from bot.console.app import install as console
+
+    return [console]
+
+
+def make_app(service, *, public: bool = True, staff: bool = True) -> web.Application:  # noqa: ANN001
+    """The web application: the public site and channel routes (``public``) and the staff
+    console and API (``staff``); both by default, one each when the console listens apart."""
     app = web.Application(client_max_size=1024 * 1024, middlewares=[sandbox_admin_guard])
     app[SERVICE_KEY] = service
-    site = StaticSite(service.settings.site_path, service.settings.channels.website.websub_hub,
-                      service.settings.base_url)
     app.router.add_get("/healthz", health)
-    for install in extensions():
-        install(app, service)
-    app.router.add_get("/{tail:.*}", site.handle)  # last: the site catches everything else
+    if staff:
+        for install in staff_installers():
+            install(app, service)
+    if public:
+        site = StaticSite(service.settings.site_path, service.settings.channels.website.websub_hub,
+                          service.settings.base_url)
+        for install in extensions():
+            install(app, service)
+        app.router.add_get("/{tail:.*}", site.handle)  # last: the site catches everything else
     return app
+
+
+def listeners(service) -> list[tuple[str, web.Application]]:  # noqa: ANN001
+    """(host:port, application) for each server ``gongkai run`` starts: one for everything, or
+    the public site on ``[web] listen`` and the console and API on ``[console] listen``."""
+    settings = service.settings
+    if not settings.console.listen:
+        return [(settings.web.listen, make_app(service))]
+    return [(settings.web.listen, make_app(service, staff=False)),
+            (settings.console.listen, make_app(service, public=False))]

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from content import audit, workflow
+from content import events
 from content.accounts import ROLE_LABELS, Role
 from content.errors import Forbidden, WorkflowError
 from content.kinds import RevisionStatus
@@ -230,6 +231,7 @@ async def take_step(session: AsyncSession, item_id: int, who: Reviewer, *, chain
     if after.complete:
         result = workflow.complete_approval(session, item, rev, findings, actor=who.login, now=now,
                                             override_reason=reason or None, detail=detail)
+        await events.emit(session, "item.approved", events.item_data(item, rev, who.login), now=now)
         return StepTaken(taken, after, result, len(findings))
     workflow.override(findings, actor=who.login, reason=reason or None)
     item.updated_at = now

@@ -12,6 +12,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import audit
+from content import events
 from content.checks import (CheckRules, Finding, Text, missing_c4_fields, run_checks,
                             unchecked_attachment)
 from content.doctext import Readable, read_text
@@ -106,6 +107,7 @@ async def submit(session: AsyncSession, item_id: int, *, actor: str, now: dateti
     item.updated_at = now
     audit.record(session, at=now, actor=actor, action="submitted", item_id=item_id,
                  revision=rev.number, findings=[f.check for f in findings])
+    await events.emit(session, "item.submitted", events.item_data(item, rev, actor, findings=len(findings)), now=now)
     return findings
 
 
@@ -170,8 +172,9 @@ async def approve(session: AsyncSession, item_id: int, *, actor: str, now: datet
     (``content.review_chain.take_step``), which ends with :func:`complete_approval`; this
     one-step form is for seeding benchmarks."""
     item, rev, findings = await prepare_step(session, item_id, actor=actor, override_reason=override_reason)
-    return complete_approval(session, item, rev, findings, actor=actor, now=now,
-                             override_reason=override_reason)
+    result = complete_approval(session, item, rev, findings, actor=actor, now=now, override_reason=override_reason)
+    await events.emit(session, "item.approved", events.item_data(item, rev, actor), now=now)
+    return result
 
 
 async def prepare_step(session: AsyncSession, item_id: int, *, actor: str,
@@ -247,6 +250,7 @@ async def return_item(session: AsyncSession, item_id: int, *, actor: str, now: d
     item.updated_at = now
     audit.record(session, at=now, actor=actor, action="returned", item_id=item_id,
                  revision=rev.number, reason=comment.strip())
+    await events.emit(session, "item.returned", events.item_data(item, rev, actor, comment=comment.strip()), now=now)
     return item
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from content.errors import InputError
 from content.kinds import ItemState, Kind
 from content.models import AuditEvent, Item, Link, Obligation, Revision
+from schedules import obligation_events
 from schedules.calendar import WorkdayCalendar
 
 RECENT_LATE_DAYS = 30  # the duty board shows an obligation met late for this long
@@ -154,6 +155,7 @@ async def evaluate(session: AsyncSession, calendar: WorkdayCalendar,
         settle(row, *await _met(session, row), now)
         if (row.state, row.met_by, row.met_at) != before:
             row.updated_at = now
+    await obligation_events.announce(session, calendar, rules, tz=tz, now=now)
     return created
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import audit
+from content import events
 from content.errors import InputError, NotFound, WorkflowError
 from content.kinds import STATE_LABELS, ItemState, Kind, RevisionStatus
 from content.models import Delivery, Item, Link, Release, ReleaseItem, Revision, Setting
@@ -107,6 +108,7 @@ async def create(session: AsyncSession, item_ids: list[int], *, due_at: datetime
                      release_id=release.id, revision=item.current_revision,
                      due_at=due_at.isoformat(), channels=list(channels))
     await bump_schedule_version(session, now)
+    await events.emit(session, "release.created", events.release_data(release, items), now=now)
     return release
 
 
@@ -153,6 +155,7 @@ async def create_followup(session: AsyncSession, purpose: str, item_ids: list[in
     for position, item_id in enumerate(item_ids):
         session.add(ReleaseItem(release_id=release.id, item_id=item_id, position=position))
     await bump_schedule_version(session, now)
+    await events.emit(session, "release.created", events.release_data(release, item_ids), now=now)
     return release
 
 
@@ -305,6 +308,7 @@ async def fire(session: AsyncSession, release_id: int, *, now: datetime,
         audit.record(session, at=now, actor=actor, action="held", release_id=release_id,
                      reason=reason, items=[i.id for i in not_ready])
         log.warning("发布计划 %s 已暂停：%s", release_id, reason)
+        await events.emit(session, "release.held", events.release_data(release, reason=reason), now=now)
         return FireResult(release_id, "held", late_ms=late_ms, reason=reason)
     claimed = cast(CursorResult[Any], await session.execute(update(Release).where(
         Release.id == release_id, Release.state == ReleaseState.PENDING.value)
@@ -317,6 +321,7 @@ async def fire(session: AsyncSession, release_id: int, *, now: datetime,
     audit.record(session, at=now, actor=actor, action=f"released_{release.purpose}",
                  release_id=release_id, items=[i.id for i in items], late_ms=late_ms,
                  channels=list(release.channels))
+    await events.emit(session, "release.fired", events.release_data(release, items, late_ms=late_ms), now=now)
     return FireResult(release_id, "published", tuple(delivery_ids), late_ms)
 
 

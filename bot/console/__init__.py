@@ -1,0 +1,1 @@
+"""The staff console: server-rendered Chinese pages under /console/ (see ``kit`` and ``app``)."""

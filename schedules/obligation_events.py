@@ -1,0 +1,70 @@
+"""Announcing obligations to webhook subscribers: ``obligation.warning`` once when an open
+obligation enters its rule's warning window (``warn_workdays`` working days before its due day,
+as the duty board counts them) and once more on the due day itself (issue 10: "1 working day
+before, and on the day"), ``obligation.missed`` once when it is missed or met late.
+
+Each event is recorded with a key (``obligation:<id>:warning``, ``:due-day``, ``:missed``) that
+makes it happen once, however many sweeps and nodes see the transition (see
+``content.events.emit``). An obligation first seen on its due day is warned once, not twice.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from content import events
+from content.models import Obligation
+from content.webhook_models import Event
+from schedules.calendar import WorkdayCalendar
+
+RECENT_DAYS = 30  # an obligation met late this recently is announced if it was not yet
+CHUNK = 500
+
+
+def key(row: Obligation, what: str) -> str:
+    return f"obligation:{row.id}:{what}"
+
+
+async def announce(session: AsyncSession, calendar: WorkdayCalendar, rules: Mapping[str, Any], *,
+                   tz: ZoneInfo, now: datetime) -> int:
+    """Emit the warnings and misses not announced yet; returns how many were emitted."""
+    from schedules.obligations import STATE_LABELS, State, to_json
+
+    today = now.astimezone(tz).date()
+    longest = max((getattr(r, "warn_workdays", 0) for r in rules.values()), default=0)
+    horizon = now + timedelta(days=longest * 2 + 14)  # enough calendar days for any lead
+    owed: list[tuple[str, Obligation]] = []
+    left: dict[int, int] = {}
+    for row in await session.scalars(select(Obligation).where(
+            Obligation.state == State.OPEN.value, Obligation.due_at <= horizon)):
+        lead = getattr(rules.get(row.rule), "warn_workdays", 0)
+        left[row.id] = calendar.workdays_between(today, row.due_on)
+        if today >= row.due_on:
+            owed.append(("due-day", row))
+        elif left[row.id] <= lead:
+            owed.append(("warning", row))
+    for row in await session.scalars(select(Obligation).where(
+            (Obligation.state == State.MISSED.value)
+            | ((Obligation.state == State.LATE.value) & (Obligation.updated_at >= now - timedelta(days=RECENT_DAYS))))):
+        owed.append(("missed", row))
+    done: set[str] = set()
+    keys = [key(row, what) for what, row in owed]
+    for start in range(0, len(keys), CHUNK):
+        done.update(k for k in await session.scalars(select(Event.once_key).where(
+            Event.once_key.in_(keys[start:start + CHUNK]))) if k)
+    emitted = 0
+    for what, row in owed:
+        if key(row, what) in done:
+            continue
+        payload = {**to_json(row), "state_label": STATE_LABELS[State(row.state)]}
+        if what != "missed":
+            payload["working_days_left"] = max(left[row.id], 0)
+        name = "obligation.missed" if what == "missed" else "obligation.warning"
+        if await events.emit(session, name, payload, now=now, once=key(row, what)):
+            emitted += 1
+    return emitted
