@@ -298,10 +298,15 @@ class Service:
         """Create and update the stored statutory deadlines (idempotent); returns how many new."""
         from schedules import obligations
 
+        from schedules import recurring
+
         rules = dict(self.settings.rules)
-        return await self.store.transaction(
-            lambda s: obligations.evaluate(s, self.calendar, rules, tz=self.settings.tz,
-                                           now=self.clock.now()), what="evaluate obligations")
+
+        async def work(s):  # noqa: ANN001, ANN202 - recurring occurrences (R10) first, then every rule
+            await recurring.evaluate(s, self.calendar, tz=self.settings.tz, now=self.clock.now())
+            return await obligations.evaluate(s, self.calendar, rules, tz=self.settings.tz, now=self.clock.now())
+
+        return await self.store.transaction(work, what="evaluate obligations")
 
     async def open_channels(self) -> None:
         if not self._opened:

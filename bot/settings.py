@@ -145,6 +145,12 @@ class RulesSettings(Section):
     L26: RuleSettings = Field(default_factory=lambda: RuleSettings(workdays=20, warn_workdays=5))
 
 
+class EmergencySettings(Section):
+    """The emergency path: who may take the (one-step) review of an emergency item. Empty = any
+    approver (never the author: the review chain refuses that)."""
+    on_duty: list[str] = Field(default_factory=list)  # logins of the approvers on duty
+
+
 class TemplateSettings(Section):
     dir: str = ""  # a directory whose templates override the shipped ones
 
@@ -178,6 +184,7 @@ class Settings(Section):
     templates: TemplateSettings = Field(default_factory=TemplateSettings)
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    emergency: EmergencySettings = Field(default_factory=EmergencySettings)
 
     source: str = Field(default="", exclude=True)  # where the settings came from, for messages
 

@@ -46,7 +46,7 @@ class State(StrEnum):
 STATE_LABELS = {State.OPEN: "未到期", State.MET: "按时完成", State.LATE: "逾期完成",
                 State.MISSED: "已超期未完成", State.WAIVED: "已豁免"}
 RULE_LABELS = {"R1": "政策文件发布后解读", "R3": "重大决策会后解读", "R4": "清单调整后公开",
-               "L26": "信息形成后20个工作日内公开"}
+               "L26": "信息形成后20个工作日内公开", "R10": "定期发布"}
 UNSETTLED = (State.OPEN.value, State.MISSED.value)
 
 
@@ -104,6 +104,10 @@ async def candidates(session: AsyncSession, rules: Mapping[str, RuleConfig], *, 
 
 
 async def _met(session: AsyncSession, row: Obligation) -> tuple[int | None, datetime | None]:
+    if row.rule == "R10":  # a recurring release's occurrence (schedules.recurring)
+        from schedules import recurring
+
+        return await recurring.met(session, row)
     if row.rule in ("R1", "R3"):
         first = (await session.execute(
             select(Item.id, Item.first_published_at).join(Link, Link.from_item_id == Item.id)
