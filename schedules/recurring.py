@@ -4,8 +4,9 @@ instants they name on the working-day calendar, and one obligation (rule ``R10``
 ``occurrence``) per occurrence.
 
 An occurrence is met when the release made for the item attached to it fires (``met_at`` is
-that instant). A reminder (``obligation.warning``) goes out once when nothing approved is
-attached ``lead`` working days ahead; the key is the one ``schedules.obligation_events`` uses for
+that instant) by the end of the occurrence's day (the obligation's due instant, as for every
+rule). A reminder (``obligation.warning``) goes out once when nothing approved is attached
+``lead`` working days ahead; the key is the one ``schedules.obligation_events`` uses for
 warnings, so a warning is never sent twice, whichever sweep or node sees it first.
 """
 from __future__ import annotations
@@ -121,6 +122,8 @@ async def evaluate(session: AsyncSession, cal: WorkdayCalendar, *, tz: ZoneInfo,
     """Make the occurrences (and their R10 obligations) of every active schedule up to
     HORIZON_DAYS ahead, settle those whose release fired, and remind once when nothing is
     attached ``lead`` working days ahead. Idempotent; returns how many occurrences were made."""
+    from schedules.obligations import due_instant
+
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     today = now.astimezone(tz).date()
     made = 0
@@ -142,7 +145,7 @@ async def evaluate(session: AsyncSession, cal: WorkdayCalendar, *, tz: ZoneInfo,
         await session.execute(insert(Obligation).values(
             rule=RULE_ID, department=rec.department, subject_type=SUBJECT, subject_id=occ.id,
             period=occ.on_date.isoformat(), starts_on=occ.created_at.astimezone(tz).date(),
-            due_on=occ.on_date, due_at=occ.due_at, state="open",
+            due_on=occ.on_date, due_at=due_instant(occ.on_date, tz), state="open",
             uncertain=bool(cal.fallback_years(occ.on_date)), created_at=now, updated_at=now)
             .on_conflict_do_nothing(index_elements=["rule", "subject_type", "subject_id", "period"]))
     await _remind(session, cal, schedules, occurrences, tz=tz, now=now)

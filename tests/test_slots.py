@@ -3,7 +3,7 @@ days when the slot says 工作日, past a spent WeChat push quota and a channel'
 explicit instant is never moved. Real 2026 dates (National Day, the 调休 Saturday 10 October)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
