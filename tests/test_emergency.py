@@ -5,7 +5,6 @@ SMS fan-out runs against the sandbox emulator reaches its subscribers before tha
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
