@@ -5,6 +5,7 @@ SMS fan-out runs against the sandbox emulator reaches its subscribers before tha
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from content.clock import FixedClock
 from content.errors import Forbidden, InputError, WorkflowError
 from content.models import Delivery
 from tests.test_sms_kit import SmsBot, beijing, phone, start_bot
+from tests.test_website import builder, page, site_dir  # noqa: F401 - fixtures
 from tests.wechat_support import World
 
 CAROL = AccountView("carol", "carol", "", (Role.APPROVER,), False, False)
@@ -165,3 +167,25 @@ async def attempts(bot: SmsBot, delivery_id: int) -> list:
     async with bot.service.store.sessions() as s:
         return list(await s.scalars(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery_id)
                                     .order_by(DeliveryAttempt.id)))
+
+
+# ------------------------------------------------------------------ follow-ups
+async def test_follow_ups_are_a_timeline_on_the_first_page_and_in_the_feeds(desk, builder, site_dir) -> None:  # noqa: ANN001, F811
+    import feedparser
+
+    first = await desk.approved("emergency", "关于某路段交通管制的简要信息", department="市应急管理局")
+    await desk.publish([first], at=desk.clock.now() + timedelta(minutes=1))
+    updates = []
+    for n, title in enumerate(["交通管制后续情况（一）", "交通管制后续情况（二）"]):
+        desk.clock.advance(hours=1)
+        updates.append(await desk.approved("emergency", title, department="市应急管理局", follows=first))
+        await desk.publish([updates[-1]], at=desk.clock.now() + timedelta(minutes=n + 1))
+    await builder.rebuild_all()
+    html = page(site_dir, f"items/{first}.html")
+    assert '<ol class="timeline">' in html
+    one, two = html.index("交通管制后续情况（一）"), html.index("交通管制后续情况（二）")
+    assert one < two  # oldest first
+    assert "2026-11-20 11:02</time>" in html and "2026-11-20 12:04</time>" in html  # Beijing time of each follow-up
+    feed = feedparser.parse((site_dir / "atom.xml").read_bytes())
+    entry = next(e for e in feed.entries if e.title == "交通管制后续情况（二）")
+    assert any(link.get("rel") == "related" and link["href"].endswith(f"/items/{first}.html") for link in entry.links)

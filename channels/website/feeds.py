@@ -106,6 +106,9 @@ def _entry(fg: FeedGenerator, view: ItemView, url: str, html: str) -> None:
     fe.guid(url, permalink=True)  # also the Atom <id>
     fe.title(view.title)
     fe.link(href=url, rel="alternate", type="text/html")
+    for first in view.follows:  # a follow-up names the item it follows (its page has the timeline)
+        fe.link(href=f"{url.rsplit('/', 1)[0]}/{first}.html", rel="related", type="text/html",
+                title="前序信息")
     fe.published(published(view))
     fe.updated(updated(view))
     author = view.issuer or view.department
