@@ -188,4 +188,4 @@ async def test_follow_ups_are_a_timeline_on_the_first_page_and_in_the_feeds(desk
     assert "2026-11-20 11:02</time>" in html and "2026-11-20 12:04</time>" in html  # Beijing time of each follow-up
     feed = feedparser.parse((site_dir / "atom.xml").read_bytes())
     entry = next(e for e in feed.entries if e.title == "交通管制后续情况（二）")
-    assert any(link.get("rel") == "related" and link["href"].endswith(f"/items/{first}.html") for link in entry.links)
+    assert f'/items/{first}.html"' in entry.content[0].value and "后续信息" in [t.term for t in entry.tags]

@@ -106,9 +106,6 @@ def _entry(fg: FeedGenerator, view: ItemView, url: str, html: str) -> None:
     fe.guid(url, permalink=True)  # also the Atom <id>
     fe.title(view.title)
     fe.link(href=url, rel="alternate", type="text/html")
-    for first in view.follows:  # a follow-up names the item it follows (its page has the timeline)
-        fe.link(href=f"{url.rsplit('/', 1)[0]}/{first}.html", rel="related", type="text/html",
-                title="前序信息")
     fe.published(published(view))
     fe.updated(updated(view))
     author = view.issuer or view.department
@@ -117,6 +114,10 @@ def _entry(fg: FeedGenerator, view: ItemView, url: str, html: str) -> None:
         fe.dc.dc_creator(author)
     for term in dict.fromkeys(t for t in (view.column, view.kind_label) if t):
         fe.category(term=term, label=term)
+    for first in view.follows:  # a follow-up says which item it follows (that page has the timeline)
+        html = f'<p>后续信息，前序信息见：<a href="{url.rsplit("/", 1)[0]}/{first}.html">{first}.html</a></p>' + html
+    if view.follows:
+        fe.category(term="后续信息", label="后续信息")
     fe.content(sanitise(html), type="html")
     text = view.excerpt or view.title
     # also the RSS <description>, which readers take as HTML: the plain text goes in escaped
