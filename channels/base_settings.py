@@ -13,7 +13,7 @@ class ChannelSettings(BaseModel):
     base_url: str = ""  # remote API base; empty = the official endpoint (or the sandbox)
     #: posting slots for ``gongkai release queue``: "工作日 18:00" (working days) or "09:00" (every day)
     slots: list[str] = Field(default_factory=list)
-    daily_cap: int | None = Field(default=None, ge=0)  # releases a day on this channel (queue), None = no cap
+    daily_cap: int = Field(default=0, ge=0)  # releases a day on this channel the queue may plan, 0 = no cap
 
     #: Fields that must be set when the channel is enabled and not in sandbox mode.
     _secrets: tuple[str, ...] = ()

@@ -60,7 +60,7 @@ async def _refusal(svc: Service, channels: list[str], when: datetime, options: d
     for name in channels:
         conf, label = getattr(svc.settings.channels, name), labels.channel(name)
         busy, today = await _taken(svc, name, when)
-        if conf.daily_cap is not None and today >= conf.daily_cap:
+        if conf.daily_cap and today >= conf.daily_cap:
             return f"{label}当天已达每日上限 {conf.daily_cap} 条"
         if busy:
             return f"{label}该时段已有发布"

@@ -15,7 +15,7 @@ from content.errors import InputError, NotFound, WorkflowError
 from content.kinds import ItemState
 from content.models import Item
 from content.recurring_models import Occurrence, Recurring
-from schedules import recurring
+from schedules import recurring as rules
 
 if TYPE_CHECKING:
     from bot.service import Service
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class Schedule:
     recurring: Recurring
-    rule: recurring.Rule
+    rule: rules.Rule
     upcoming: tuple[Occurrence, ...]
 
 
@@ -42,7 +42,7 @@ async def add(svc: Service, who: Who, *, name: str, rule: str, channels: list[st
         raise InputError("定期发布需要名称", field="--name", fix='加 --name "名称"，如 --name "月度监督检查结果"')
     if not 0 <= lead <= 30:
         raise InputError(f"提前提醒 {lead} 个工作日超出范围", field="--lead", fix="写 0 至 30")
-    parsed = recurring.parse(rule)
+    parsed = rules.parse(rule)
     chosen = svc.check_channels(channels) if channels else []
     now = svc.clock.now()
 
@@ -56,7 +56,7 @@ async def add(svc: Service, who: Who, *, name: str, rule: str, channels: list[st
         await s.flush()
         audit.record(s, at=now, actor=who.login, action="recurring_added", name=name,
                      rule=parsed.to_json(), recurring=rec.id)
-        await recurring.evaluate(s, svc.calendar, tz=svc.settings.tz, now=now)
+        await rules.evaluate(s, svc.calendar, tz=svc.settings.tz, now=now)
         return rec
 
     rec = await svc.store.transaction(work, what="add recurring release")
@@ -75,7 +75,7 @@ async def listing(svc: Service, who: Who, *, recurring_id: int | None = None) ->
             occ = tuple(await s.scalars(select(Occurrence).where(
                 Occurrence.recurring_id == rec.id, Occurrence.due_at > svc.clock.now())
                 .order_by(Occurrence.due_at).limit(3)))
-            out.append(Schedule(rec, recurring.Rule.from_json(rec.rule), occ))
+            out.append(Schedule(rec, rules.Rule.from_json(rec.rule), occ))
         if recurring_id is not None and not out:
             raise NotFound(f"定期发布 {recurring_id} 不存在", fix="用 gongkai release recurring list 查看编号")
         return tuple(out)
@@ -108,12 +108,14 @@ async def attach(svc: Service, who: Who, occurrence_id: int, item_id: int, *,
 
     async def work(s):  # noqa: ANN001, ANN202
         row = await s.get(Occurrence, occurrence_id)
+        assert row is not None  # occurrences are never deleted
         row.item_id, row.release_id, row.attached_by = item_id, created.release.id, who.login
         audit.record(s, at=now, actor=who.login, action="recurring_attached", item_id=item_id,
                      release_id=created.release.id, occurrence=occurrence_id, recurring=row.recurring_id)
         return row
 
     occ = await svc.store.transaction(work, what="attach to occurrence")
+    assert occ is not None  # it was there before the release was made, and is never deleted
     return Attached(occ, created)
 
 
