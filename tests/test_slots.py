@@ -110,3 +110,12 @@ def test_the_cli_shows_the_chosen_instant_in_chinese_and_json(tmp_path: Path, sq
     assert f"稿件 {item} → 发布计划" in out and "Asia/Shanghai" in out and "（周" in out
     bad = invoke(env, "release", "queue", str(item), user="carol", code=2).output
     assert "只有已审核的稿件" in bad
+
+
+async def test_a_policy_queued_with_its_interpretation_stays_one_bundle(world) -> None:  # noqa: ANN001
+    svc, desk = world
+    policy = await desk.approved("policy", "关于优化营商环境的若干措施")
+    reading = await desk.approved("interpretation", "《若干措施》解读", interprets=policy)
+    done = await queue.queue(svc, CAROL, [reading, policy], channels=["website", "weibo"])
+    assert {p.item_id for p in done.placed} == {policy, reading}
+    assert len({p.release.id for p in done.placed}) == 1 and local(done.placed[0].due_at) == "2026-09-30 12:00"

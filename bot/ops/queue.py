@@ -7,7 +7,8 @@ is due at that instant, the channel's ``daily_cap`` for that day is not reached,
 does not refuse it (WeChat: the push quota, with its emergency reserve kept — the channel's own
 judgement, ``slot_refusal``). Channels without slots go along with the release. Items that
 already have an instant (scheduled, or in a bundle) are never moved: only approved items are
-queued, one release each, through :func:`bot.ops.releases.create`."""
+queued, one release each (a policy queued with its interpretations: one release, one instant),
+through :func:`bot.ops.releases.create`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from bot.ops import Role, Who, require
 from bot.ops import releases as release_ops
 from content.errors import InputError, WorkflowError
 from content.kinds import STATE_LABELS, ItemState
-from content.models import Item, Release
+from content.models import Item, Link, Release
 from schedules import slots as slots_
 
 if TYPE_CHECKING:
@@ -123,11 +124,23 @@ async def queue(svc: Service, who: Who, item_ids: list[int], *, channels: list[s
                        if item.state == ItemState.SCHEDULED else "审核通过后再排队")
                 raise WorkflowError(f"稿件 {item_id} 当前为“{label}”，只有已审核的稿件可以排入发布时段",
                                     fix=fix, code="item_not_approved")
+        groups = await _bundles(s, list(dict.fromkeys(item_ids)))
     _slots_of(svc, chosen)  # a bad slot in the settings is named before anything is made
     placed = []
-    for item_id in item_ids:
+    for group in groups:
         when, skipped = await next_free(svc, chosen, options)
-        made = await release_ops.create(svc, who, [item_id], due_at=when, channels=chosen,
+        made = await release_ops.create(svc, who, group, due_at=when, channels=chosen,
                                         options=options, confirm=confirm)
-        placed.append(Placed(item_id, made.release, when, made.warnings, tuple(skipped)))
+        placed += [Placed(i, made.release, when, made.warnings, tuple(skipped)) for i in group]
     return Queued(tuple(placed))
+
+
+async def _bundles(s, item_ids: list[int]) -> list[list[int]]:  # noqa: ANN001
+    """A policy queued with its interpretations stays one bundle (one release, one instant)."""
+    interprets = dict((await s.execute(select(Link.from_item_id, Link.to_item_id).where(
+        Link.rel == "interprets", Link.from_item_id.in_(item_ids)))).all())
+    groups: dict[int, list[int]] = {}
+    for item_id in item_ids:
+        head = interprets.get(item_id)
+        groups.setdefault(head if head in item_ids else item_id, []).append(item_id)
+    return [sorted(g, key=lambda i: i != head) for head, g in groups.items()]
