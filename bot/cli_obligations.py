@@ -70,7 +70,8 @@ def waive(cli: Cli, obligation_id: int, reason: str) -> None:
 def line(x: Obligation, r: Renderer) -> str:
     """One obligation, in Chinese, times in the configured zone."""
     state = ob.STATE_LABELS[ob.State(x.state)]
-    text = (f"  {x.id}  {x.rule} {ob.RULE_LABELS.get(x.rule, '')}  稿件 {x.subject_id}"
+    subject = "定期发布场次" if x.subject_type == "occurrence" else "稿件"  # R10: schedules.recurring
+    text = (f"  {x.id}  {x.rule} {ob.RULE_LABELS.get(x.rule, '')}  {subject} {x.subject_id}"
             f"（{x.department or '未填部门'}）  起算 {x.starts_on.isoformat()}，"
             f"须在 {r.local(x.due_at - LAST_MINUTE, '%Y-%m-%d %H:%M')} 前完成：{state}")
     if x.met_at is not None:
