@@ -172,8 +172,12 @@ async def _remind(session: AsyncSession, cal: WorkdayCalendar, schedules: dict[i
     sent = 0
     for occ in occurrences:
         rec = schedules[occ.recurring_id]
-        if occ.item_id is not None or occ.due_at <= now:
+        if occ.due_at <= now:
             continue
+        if occ.release_id is not None:
+            rel = await session.get(Release, occ.release_id)
+            if rel is not None and rel.state != "cancelled":
+                continue  # attached (a cancelled release leaves the occurrence without an item)
         left = cal.workdays_between(today, occ.on_date)
         if left > rec.lead_workdays:
             continue

@@ -136,3 +136,17 @@ def test_the_cli_adds_lists_and_refuses_a_bad_rule_in_chinese(tmp_path: Path, sq
     assert "月报：每月1日 09:00" in out and "未指定稿件" in out
     assert "已停用" in invoke(env, "release", "recurring", "remove", str(data["id"]), user="carol").output
     assert "没有定期发布" in invoke(env, "release", "recurring", "list").output
+
+
+async def test_a_cancelled_release_leaves_the_occurrence_open_for_another_item(world) -> None:  # noqa: ANN001
+    from bot.ops import releases
+
+    svc, desk, clock = world
+    [occ, *_] = (await ops.add(svc, CAROL, name="月报", rule="每月第5个工作日 10:00", lead=3)).upcoming
+    first = await ops.attach(svc, CAROL, occ.id, await desk.approved("news", "十月月报（初稿）"))
+    await releases.cancel(svc, CAROL, first.created.release.id, reason="换稿")
+    clock.set(beijing(2026, 10, 9, 9))
+    await svc.evaluate_obligations()
+    assert len(await warnings(svc)) == 1  # nothing attached any more: reminded
+    again = await ops.attach(svc, CAROL, occ.id, await desk.approved("news", "十月月报"))
+    assert again.created.release.due_at == occ.due_at

@@ -13,7 +13,7 @@ from bot.ops import releases as release_ops
 from content import audit
 from content.errors import InputError, NotFound, WorkflowError
 from content.kinds import ItemState
-from content.models import Item
+from content.models import Item, Release
 from content.recurring_models import Occurrence, Recurring
 from schedules import recurring as rules
 
@@ -91,6 +91,8 @@ async def attach(svc: Service, who: Who, occurrence_id: int, item_id: int, *,
             raise NotFound(f"定期发布场次 {occurrence_id} 不存在", fix="用 gongkai release recurring list 查看场次编号")
         rec = await s.get(Recurring, occ.recurring_id)
         assert rec is not None  # foreign key
+        if occ.release_id is not None and await _cancelled(s, occ.release_id):
+            occ.item_id = occ.release_id = None  # its release was cancelled: attach again
         if occ.item_id is not None:
             raise WorkflowError(f"场次 {occurrence_id} 已指定稿件 {occ.item_id}（发布计划 {occ.release_id}）",
                                 fix="如需更换，先用 gongkai release cancel 取消该发布计划")
@@ -117,6 +119,11 @@ async def attach(svc: Service, who: Who, occurrence_id: int, item_id: int, *,
     occ = await svc.store.transaction(work, what="attach to occurrence")
     assert occ is not None  # it was there before the release was made, and is never deleted
     return Attached(occ, created)
+
+
+async def _cancelled(s, release_id: int) -> bool:  # noqa: ANN001
+    rel = await s.get(Release, release_id)
+    return rel is None or rel.state == "cancelled"
 
 
 async def remove(svc: Service, who: Who, recurring_id: int) -> Recurring:
