@@ -11,6 +11,17 @@ channel at 1,000-number batches and 50 calls/s, subscribers bulk-inserted (sqlit
 PostgreSQL COPY). The routine release goes to N subscribers of its column; the emergency to
 ``--emergency`` subscribers of the ``emergency`` topic (10,000 by default: 10 calls).
 
+Measured on the development container (2 CPUs shared with other work, load average 3–5; Python
+3.11), 1,000,000 routine subscribers, 10,000 emergency subscribers, the routine fan-out 5 s in:
+
+| store | release → last emergency batch accepted | routine fan-out meanwhile |
+|---|---|---|
+| SQLite | 2.82 s | gave way (stopped: yielded), resumed after |
+| PostgreSQL | 1.66 s | gave way (stopped: yielded), resumed after |
+
+Without the priority the emergency would have waited for the routine fan-out's call to end
+(``max_call_seconds``, up to 110 s here) or for the whole 1,000,000 (about 20 s at 50 calls/s).
+
 Usage (from the repository root, virtualenv active):
 
     PYTHONPATH=. python bench/emergency_priority.py                        # SQLite, 1,000,000
