@@ -205,3 +205,6 @@ def resolve(cli: Cli, delivery_id: int, sent: bool | None, done: bool, note: str
         svc, who, delivery_id, sent=sent, done=done, note=(note or reason) if done else (reason or note)))
     emit(cli.as_json, {"id": d.id, "state": d.state},
          f"投递 {d.id} 已标记为“{labels.delivery_state(d.state)}”。")
+
+
+from bot import cli_slots  # noqa: E402,F401 - release queue and release recurring (posting slots, R10)

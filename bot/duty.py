@@ -43,7 +43,10 @@ async def evaluate_all(session: AsyncSession, calendar: WorkdayCalendar, setting
                        now: datetime, node: str) -> tuple[int, list[ObligationNotice]]:
     """In the caller's transaction: every rule evaluated, the warnings due recorded once.
     Returns how many obligations are new and the notices this call recorded."""
+    from schedules import recurring
+
     rules, tz = dict(settings.rules), settings.tz
+    await recurring.evaluate(session, calendar, tz=tz, now=now)  # R10 occurrences first
     created = await obligations.evaluate(session, calendar, rules, tz=tz, now=now)
     created += await cadence.evaluate(session, calendar, rules, departments(settings),
                                       accounts(settings), tz=tz, now=now)

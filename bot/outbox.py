@@ -62,7 +62,7 @@ async def claim(session: AsyncSession, *, now: datetime, node: str, lease_second
     query = (select(Delivery).where(or_(
         and_(Delivery.state.in_(CLAIMABLE), Delivery.next_attempt_at <= now),
         and_(Delivery.state == "in_progress", Delivery.lease_until < now),
-    )).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit))
+    )).order_by(Delivery.priority.desc(), Delivery.next_attempt_at, Delivery.id).limit(limit))  # emergencies first
     assert session.bind is not None  # sessions are always made by a bound sessionmaker
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)

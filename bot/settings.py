@@ -247,6 +247,12 @@ class ReportSettings(Section):
                                                               "api/", "sandbox/", "search"])
 
 
+class EmergencySettings(Section):
+    """The emergency path: who may take the (one-step) review of an emergency item. Empty = any
+    approver (never the author: the review chain refuses that)."""
+    on_duty: list[str] = Field(default_factory=list)  # logins of the approvers on duty
+
+
 class TemplateSettings(Section):
     dir: str = ""  # a directory whose templates override the shipped ones
 
@@ -283,6 +289,7 @@ class Settings(Section):
     reports: ReportSettings = Field(default_factory=ReportSettings)
     channels: ChannelsSettings = Field(default_factory=ChannelsSettings)
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    emergency: EmergencySettings = Field(default_factory=EmergencySettings)
 
     source: str = Field(default="", exclude=True)  # where the settings came from, for messages
 

@@ -252,6 +252,8 @@ class Delivery(Base):
     settled_at: Mapped[datetime | None] = mapped_column(nullable=True)
     #: Set by a throttled outcome: {"remaining", "per_window", "window_seconds"} (channels.base.Pace).
     pace: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: Claimed before lower ones (an emergency item's deliveries: 10; migration slot_0001).
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)
 
     __table_args__ = (UniqueConstraint("release_id", "channel", name="uq_delivery_release_channel"),)
 

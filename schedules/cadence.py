@@ -430,7 +430,7 @@ async def evaluate(session: AsyncSession, calendar: WorkdayCalendar, rules: Mapp
 
 async def subject_names(session: AsyncSession, rows: Sequence[Obligation]) -> dict[int, str]:
     """The names of the cadence subjects of ``rows`` (site, column, account, department)."""
-    ids = {r.subject_id for r in rows if r.subject_type != "item"}
+    ids = {r.subject_id for r in rows if r.subject_type not in ("item", "occurrence")}
     if not ids:
         return {}
     return dict((await session.execute(select(CadenceSubject.id, CadenceSubject.name)
@@ -449,6 +449,8 @@ def describe_subject(row: Obligation, names: Mapping[int, str]) -> str:
     """The subject in Chinese: 稿件 12, 栏目“工作动态”, 微信公众号, 部门“市发展改革委”, 网站."""
     if row.subject_type == "item":
         return f"稿件 {row.subject_id}"
+    if row.subject_type == "occurrence":  # R10: a recurring release's occurrence (schedules.recurring)
+        return f"定期发布场次 {row.subject_id}"
     name = names.get(row.subject_id, "")
     if row.subject_type == "site":
         return "网站"

@@ -53,7 +53,7 @@ RULE_LABELS = {"R1": "政策文件发布后解读", "R3": "重大决策会后解
                "L26": "信息形成后20个工作日内公开", "R5": "网站与栏目更新",
                "R6": "每季度新闻发布会", "R7": "主要负责人每年出席发布会",
                "R9": "重大突发事件24小时内发布会", "R11": "征求意见采纳情况反馈",
-               "C6": "政务新媒体更新"}
+               "C6": "政务新媒体更新", "R10": "定期发布"}
 #: The rules owed for one item, evaluated here; the cadence rules are in schedules.cadence.
 ITEM_RULES = ("R1", "R3", "R4", "L26", "R9", "R11")
 #: The link from the item that meets an item rule to its subject.
@@ -193,6 +193,10 @@ async def _met_all(session: AsyncSession,
 
 
 async def _met(session: AsyncSession, row: Obligation) -> tuple[int | None, datetime | None]:
+    if row.rule == "R10":  # a recurring release's occurrence (schedules.recurring)
+        from schedules import recurring
+
+        return await recurring.met(session, row)
     if row.rule in MEETING_LINK:
         query = (select(Item.id, Item.first_published_at).join(Link, Link.from_item_id == Item.id)
                  .where(Link.rel == MEETING_LINK[row.rule], Link.to_item_id == row.subject_id,
@@ -254,6 +258,12 @@ async def evaluate(session: AsyncSession, calendar: WorkdayCalendar,
     for row in rows:
         before = (row.state, row.met_by, row.met_at)
         settle(row, *met.get(row.id, (None, None)), now)
+        if (row.state, row.met_by, row.met_at) != before:
+            row.updated_at = now
+    for row in await session.scalars(select(Obligation).where(  # R10 occurrences (schedules.recurring)
+            Obligation.state.in_(UNSETTLED), Obligation.rule == "R10").with_for_update(skip_locked=True)):
+        before = (row.state, row.met_by, row.met_at)
+        settle(row, *await _met(session, row), now)
         if (row.state, row.met_by, row.met_at) != before:
             row.updated_at = now
     await obligation_events.announce(session, calendar, rules, tz=tz, now=now)

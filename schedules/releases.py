@@ -24,6 +24,7 @@ from content.models import Delivery, Item, Link, Release, ReleaseItem, Revision,
 
 log = logging.getLogger("gongkai.releases")
 PAST_TOLERANCE = timedelta(seconds=5)
+EMERGENCY_PRIORITY = 10  # deliveries of a release with an emergency item are claimed first
 SCHEDULE_VERSION = "schedule_version"
 
 
@@ -317,7 +318,8 @@ async def fire(session: AsyncSession, release_id: int, *, now: datetime,
         return FireResult(release_id, "noop")
     for item in items:
         await _publish_item(session, item, release, now)
-    delivery_ids = await _insert_deliveries(session, release, now)
+    priority = EMERGENCY_PRIORITY if any(i.kind == Kind.EMERGENCY for i in items) else 0
+    delivery_ids = await _insert_deliveries(session, release, now, priority)
     audit.record(session, at=now, actor=actor, action=f"released_{release.purpose}",
                  release_id=release_id, items=[i.id for i in items], late_ms=late_ms,
                  channels=list(release.channels))
@@ -350,8 +352,9 @@ async def _publish_item(session: AsyncSession, item: Item, release: Release, now
         item.department, item.column_name = rev.department, rev.column_name
 
 
-async def _insert_deliveries(session: AsyncSession, release: Release, now: datetime) -> list[int]:
-    rows = [dict(release_id=release.id, channel=ch, state="pending", attempts=0,
+async def _insert_deliveries(session: AsyncSession, release: Release, now: datetime,
+                             priority: int = 0) -> list[int]:
+    rows = [dict(release_id=release.id, channel=ch, state="pending", attempts=0, priority=priority,
                  next_attempt_at=now, receipt={}, progress={}, created_at=now, updated_at=now)
             for ch in release.channels]
     if not rows:

@@ -117,7 +117,8 @@ async def test_publish_only_mode_warns_instead_of_refusing(database_url, tmp_pat
 
 
 async def test_a_service_account_pushes_four_times_a_month(database_url, tmp_path, clock) -> None:  # noqa: ANN001
-    world = await World.start(database_url, tmp_path, clock, wechat={"account_type": "service"})
+    # no push kept for emergencies here (the default reserve of 1: tests/test_emergency.py)
+    world = await World.start(database_url, tmp_path, clock, wechat={"account_type": "service", "emergency_reserve": 0})
     try:
         world.emulator.add_followers(2)
         for n in range(4):

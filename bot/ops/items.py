@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.ops import Role, Who, any_role, require
+from bot.ops import Forbidden, Role, Who, any_role, require
 from content import item_search, review_chain, workflow
 from content.checks import Finding
 from content.errors import GongkaiError, InputError
@@ -242,6 +242,15 @@ async def correct(svc: Service, who: Who, item_id: int, draft: ItemDraft, *, not
 
 
 # ---------------------------------------------------------------------------------- review
+async def _on_duty(svc: Service, s: AsyncSession, who: Who, item_id: int) -> None:
+    """An emergency item is reviewed by an approver on duty (``[emergency] on_duty``), if set."""
+    on_duty = svc.settings.emergency.on_duty
+    item = await s.get(Item, item_id)
+    if on_duty and item is not None and item.kind == Kind.EMERGENCY and who.login not in on_duty:
+        raise Forbidden(f"账号 {who.login} 不在突发事件值班名单中，不能审核突发事件信息",
+                        fix="请值班的审核签发人（[emergency] on_duty：" + "、".join(on_duty) + "）审核")
+
+
 async def review(svc: Service, who: Who, item_id: int, *, override_reason: str | None = None) -> Reviewed:
     """Take the next step of the item's review chain that ``who`` may take; after the last step
     the revision is approved (a correction is then released at once)."""
@@ -249,6 +258,7 @@ async def review(svc: Service, who: Who, item_id: int, *, override_reason: str |
 
     async def txn(s: AsyncSession) -> Reviewed:
         now = svc.clock.now()
+        await _on_duty(svc, s, who, item_id)
         taken = await review_chain.take_step(s, item_id, who, chains=svc.chains, now=now,
                                              override_reason=override_reason)
         result = taken.approval

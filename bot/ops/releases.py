@@ -13,6 +13,7 @@ from bot import outbox
 from bot.confirm import describe
 from bot.ops import Role, Who, any_role, require
 from content.errors import InputError
+from content.kinds import Kind
 from content.models import Delivery, DeliveryAttempt, Item, Release, ReleaseItem, Revision
 from schedules import releases
 
@@ -107,7 +108,9 @@ async def create(svc: Service, who: Who, item_ids: list[int], *, due_at: datetim
     options = dict(options or {})
     chosen = svc.check_channels(channels)
     async with svc.store.sessions() as s:  # every member exists and is ready before any channel looks
-        await releases.check_members(s, ids, allow_pending=allow_pending)
+        members = await releases.check_members(s, ids, allow_pending=allow_pending)
+    if "wechat" in chosen and "push" not in options and any(m.kind == Kind.EMERGENCY for m in members):
+        options["push"] = "all"  # an emergency is pushed to every follower (from the emergency reserve)
     warnings = await svc.precheck(chosen, ids, options, due_at)
     warnings += await svc.scheduler_warnings(due_at)
     found = await svc.reach(chosen, ids, options)

@@ -21,6 +21,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from channels.base import Job, Outcome, Pace, Result
 from channels.sms import phone as phones_
 from channels.sms import recipients
@@ -33,6 +35,7 @@ from content import subscribers
 from content.clock import Clock
 from content.db import Store
 from content.kinds import Kind
+from content.models import Delivery
 from content.subscribers import Recipient
 from content.topics import release_topics
 
@@ -42,6 +45,9 @@ FAILED_BATCHES_SHOWN = 20  # failed batches named in the progress; all are count
 ACCEPTED = ("sent", "delivered")
 PROBES = 3  # numbers of an in-flight batch looked up at the provider
 CHECKPOINT_SECONDS = 0.5  # progress is written after a batch at most this often (and at every stop)
+URGENT_CHECK_SECONDS = 0.2  # a routine fan-out looks for a waiting emergency this often (between batches)
+YIELD_SECONDS = 1.0  # a routine fan-out that gave way to an emergency is tried again after this
+URGENT_STATES = ("pending", "retry", "in_progress", "submitted", "unknown", "throttled")
 
 
 @dataclass
@@ -91,7 +97,7 @@ class Progress:
     failed_numbers: int = 0  # numbers of batches the provider refused as a whole (not sent)
     failed_batches: list[dict[str, Any]] = field(default_factory=list)  # batch, numbers, code, error
     failed_batch_count: int = 0
-    stopped: str = ""  # why the last call stopped before the end: quiet | provider | unanswered | ""
+    stopped: str = ""  # why the last call stopped before the end: quiet | provider | unanswered | yielded | ""
 
     @classmethod
     def load(cls, data: Mapping[str, Any]) -> Progress:
@@ -174,6 +180,7 @@ class FanOut:
         self.fresh = False
         self._counting: asyncio.Task | None = None
         self._checkpointed = 0.0
+        self._urgent_checked = -1e9
         # SQLite has one writer, and waiting on its lock (busy_timeout) is far slower than
         # queueing here: one write at a time. PostgreSQL takes the batches' writes side by side.
         writers = 1 if store.dialect == "sqlite" else settings.concurrency + 1
@@ -442,6 +449,19 @@ class FanOut:
                           self.clock.now())
         await self._send(batch, numbers, resend=True)
 
+    async def urgent_waiting(self, loop: asyncio.AbstractEventLoop) -> bool:
+        """A routine fan-out gives way between batches while an emergency SMS delivery (priority
+        above 0, see ``schedules.releases.EMERGENCY_PRIORITY``) is waiting or running: the
+        emergency reaches its subscribers first, then this fan-out resumes where it stopped."""
+        if self.emergency or loop.time() - self._urgent_checked < URGENT_CHECK_SECONDS:
+            return False
+        self._urgent_checked = loop.time()
+        async with self.store.sessions() as session:
+            found = await session.scalar(select(Delivery.id).where(
+                Delivery.channel == "sms", Delivery.priority > 0, Delivery.state.in_(URGENT_STATES),
+                Delivery.id != self.delivery_id).limit(1))
+        return found is not None
+
     # ------------------------------------------------------------------ the run
     async def run(self) -> Result:
         loop = asyncio.get_running_loop()
@@ -518,6 +538,12 @@ class FanOut:
                     if quiet > 0:
                         semaphore.release()
                         stop = self._quiet_result(quiet)
+                        break
+                    if await self.urgent_waiting(loop):
+                        semaphore.release()
+                        self.progress.stopped = "yielded"
+                        stop = Result(Outcome.SUBMITTED, f"让出给突发事件短信：{self._summary()}；随后继续发送",
+                                      retry_after=YIELD_SECONDS)
                         break
                 numbers = page
                 if page[0].id <= high:  # an earlier run may have finished some of these already

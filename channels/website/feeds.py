@@ -114,6 +114,10 @@ def _entry(fg: FeedGenerator, view: ItemView, url: str, html: str) -> None:
         fe.dc.dc_creator(author)
     for term in dict.fromkeys(t for t in (view.column, view.kind_label) if t):
         fe.category(term=term, label=term)
+    for first in view.follows:  # a follow-up says which item it follows (that page has the timeline)
+        html = f'<p>本条为后续信息：<a href="{url.rsplit("/", 1)[0]}/{first}.html">查看前序信息及时间线</a></p>' + html
+    if view.follows:
+        fe.category(term="后续信息", label="后续信息")
     fe.content(sanitise(html), type="html")
     text = view.excerpt or view.title
     # also the RSS <description>, which readers take as HTML: the plain text goes in escaped

@@ -98,6 +98,7 @@ class Ref:
     title: str
     state: str
     kind: str
+    published_at: datetime | None = None  # first publication (the follow-up timeline shows it)
 
     @property
     def path(self) -> str:
@@ -169,10 +170,10 @@ async def refs(session: AsyncSession, ids: set[int]) -> dict[int, Ref]:
         return {}
     number = func.coalesce(Item.published_revision, Item.current_revision)
     rows = await session.execute(
-        select(Item.id, Revision.title, Item.state, Item.kind)
+        select(Item.id, Revision.title, Item.state, Item.kind, Item.first_published_at)
         .join(Revision, and_(Revision.item_id == Item.id, Revision.number == number))
         .where(Item.id.in_(ids)))
-    return {i: Ref(i, t, s, k) for i, t, s, k in rows}
+    return {i: Ref(i, t, s, k, at) for i, t, s, k, at in rows}
 
 
 async def followers(session: AsyncSession, ids: set[int]) -> dict[int, tuple[int, ...]]:

@@ -137,13 +137,22 @@ class WechatChannel:
         if isinstance(when, str):
             when = datetime.fromisoformat(when)
         async with self.store.sessions() as session:
-            verdict = await push.judge(session, self.settings, target, when)
+            verdict = await push.judge(session, self.settings, target, when,
+                                       emergency=any(i.kind == "emergency" for i in items))
         if not verdict.allowed:
             if self.settings.over_quota == "refuse":
                 raise InputError(f"微信：{verdict.refusal}")
             warnings.append(f"微信：{verdict.refusal.split('（修正')[0]}；按配置将只发布不群发")
         warnings += [f"微信：{w}" for w in verdict.warnings]
         return warnings
+
+    async def slot_refusal(self, options: Mapping[str, Any], when: datetime) -> str:
+        """For the queue (``gongkai release queue``): why a routine release with ``options``
+        cannot push at ``when`` (the push quota, its emergency reserve kept), or "" if it can."""
+        target = push.parse(options)
+        async with self.store.sessions() as session:
+            verdict = await push.judge(session, self.settings, target, when)
+        return "" if verdict.allowed or self.settings.over_quota == "publish_only" else verdict.refusal
 
     async def reach(self, items: tuple[ItemView, ...], options: Mapping[str, Any]) -> Reach | None:
         """A push (``--push all`` or ``tag:…``) reaches the active followers (for a tag, at most

@@ -46,6 +46,9 @@ class WechatSettings(ChannelSettings):
     push_quota_per_day: int = Field(default=1, ge=0, le=100)  # subscription account
     push_quota_per_month: int = Field(default=4, ge=0, le=100)  # service account, per follower
     over_quota: Literal["refuse", "publish_only"] = "refuse"
+    #: pushes of the quota kept for emergency items (routine releases cannot use them);
+    #: -1 = 1 on a service account (of its 4 a month), 0 on a subscription account
+    emergency_reserve: int = Field(default=-1, ge=-1, le=100)
     #: named lists of 2–10,000 openids for `--option push=list:NAME` (message/mass/send);
     #: service accounts only
     push_lists: dict[str, list[str]] = Field(default_factory=dict)
@@ -78,6 +81,13 @@ class WechatSettings(ChannelSettings):
     sandbox_publish_delay_seconds: float = Field(default=3.0, ge=0, le=3600)
 
     _secrets = ("app_id", "app_secret", "token")
+
+    @property
+    def reserve(self) -> int:
+        """Pushes kept for emergencies (``emergency_reserve``, or the account type's default)."""
+        if self.emergency_reserve >= 0:
+            return self.emergency_reserve
+        return 1 if self.account_type == "service" else 0
 
     @field_validator("notify")
     @classmethod

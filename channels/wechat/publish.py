@@ -230,7 +230,8 @@ class Publisher:
         now = self.ch.clock.now()
         async with self.ch.store.sessions() as session:
             verdict = await push.judge(session, self.ch.settings, target, now,
-                                       exclude_delivery=job.delivery_id, planned=False)
+                                       exclude_delivery=job.delivery_id, planned=False,
+                                       emergency=any(i.kind == "emergency" for i in job.items))
         if not verdict.allowed:
             return await self._to_publish_only(row, verdict.refusal.split("（修正")[0])
         tag_id = None

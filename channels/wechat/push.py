@@ -123,8 +123,14 @@ async def usage(session: AsyncSession, start: datetime, end: datetime, *, planne
 
 
 async def judge(session: AsyncSession, settings: WechatSettings, target: PushTarget, when: datetime,
-                *, exclude_delivery: int | None = None, planned: bool = True) -> Verdict:
+                *, exclude_delivery: int | None = None, planned: bool = True,
+                emergency: bool = False) -> Verdict:
+    """Whether a push to ``target`` at ``when`` fits the quota. Routine pushes may not use the
+    pushes kept for emergencies (``settings.reserve``); an emergency item's push may."""
     verdict = Verdict()
+    reserve = 0 if emergency else min(settings.reserve, settings.push_quota_per_day
+                                      if settings.account_type == "subscription" else settings.push_quota_per_month)
+    kept = f"（其中 {reserve} 次为突发事件预留，常规发布不能使用）" if reserve else ""
     if target.kind == "none":
         return verdict
     if target.kind == "list" and target.tag not in settings.push_lists:
@@ -140,11 +146,11 @@ async def judge(session: AsyncSession, settings: WechatSettings, target: PushTar
     fix = "修正：加 --push none 只发布不群发，或换一个发布时间"
     if settings.account_type == "subscription":
         quota = settings.push_quota_per_day
-        if len(targets) + 1 > quota:
+        if len(targets) + 1 > quota - reserve:
             spent = "；".join(w for _, w in targets) or "额度为 0"
             verdict.allowed = False
-            verdict.refusal = (f"订阅号每天只能群发 {quota} 次，{day_label} 的额度已用完（{spent}）（{fix}）")
-        elif len(targets) + 1 == quota:
+            verdict.refusal = (f"订阅号每天只能群发 {quota} 次{kept}，{day_label} 的额度已用完（{spent}）（{fix}）")
+        elif len(targets) + 1 == quota - reserve:
             verdict.warnings.append(f"这将用掉 {day_label} 的群发额度（订阅号每天 {quota} 次）")
         return verdict
     quota = settings.push_quota_per_month
@@ -154,26 +160,26 @@ async def judge(session: AsyncSession, settings: WechatSettings, target: PushTar
         if k != "all":
             by_tag.setdefault(k, []).append(w)
     if target.kind == "all":
-        if len(to_all) + 1 > quota:
+        if len(to_all) + 1 > quota - reserve:
             verdict.allowed = False
-            verdict.refusal = (f"服务号每位粉丝每月最多收到 {quota} 次群发，{month_label}已群发给全部粉丝 "
-                               f"{len(to_all)} 次（{'；'.join(to_all)}）（{fix}）")
+            verdict.refusal = (f"服务号每位粉丝每月最多收到 {quota} 次群发{kept}，{month_label}已群发给全部粉丝 "
+                               f"{len(to_all)} 次（{'；'.join(to_all) or '无'}）（{fix}）")
             return verdict
         for key, used in sorted(by_tag.items()):
             if len(to_all) + len(used) + 1 > quota:
                 who = parse({"push": key}).label.removeprefix("群发给")
                 verdict.warnings.append(f"{who}{month_label}已收到 {len(to_all) + len(used)} 次群发，"
                                         f"这次将收不到（每月最多 {quota} 次）")
-        if len(to_all) + 1 == quota:
+        if len(to_all) + 1 == quota - reserve:
             verdict.warnings.append(f"这是{month_label}最后一次可以群发给全部粉丝的机会（每月 {quota} 次）")
         return verdict
     used = to_all + by_tag.get(target.key, [])
     who = target.label.removeprefix("群发给")
-    if len(used) + 1 > quota:
+    if len(used) + 1 > quota - reserve:
         verdict.allowed = False
-        verdict.refusal = (f"{who}{month_label}已收到 {len(used)} 次群发（{'；'.join(used)}），"
-                           f"服务号每位粉丝每月最多 {quota} 次（{fix}）")
-    elif len(used) + 1 == quota:
+        verdict.refusal = (f"{who}{month_label}已收到 {len(used)} 次群发（{'；'.join(used) or '无'}），"
+                           f"服务号每位粉丝每月最多 {quota} 次{kept}（{fix}）")
+    elif len(used) + 1 == quota - reserve:
         verdict.warnings.append(f"{who}{month_label}将收满 {quota} 次群发")
     return verdict
 
