@@ -111,6 +111,8 @@ async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules:
     todo = []
     for row in rows:
         stage = stage_due(row, rules.get(row.rule), calendar, tz, now)
+        if row.rule == "R10" and stage != "missed":
+            continue  # a recurring occurrence is reminded by schedules.recurring, only while nothing is attached
         if stage is not None and (row.id, stage) not in done:
             todo.append((row, stage))
     if not todo:

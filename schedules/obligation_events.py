@@ -39,6 +39,8 @@ async def announce(session: AsyncSession, calendar: WorkdayCalendar, rules: Mapp
     owed: list[tuple[str, Obligation]] = []
     for row in await session.scalars(select(Obligation).where(
             Obligation.state == State.OPEN.value, Obligation.due_at <= horizon)):
+        if row.rule == "R10":  # a recurring occurrence is reminded by schedules.recurring (its own lead)
+            continue
         stage = stage_due(row, rules.get(row.rule), calendar, tz, now)
         if stage in ("before", "due_day"):  # each warning stage once: before the day, and on it
             owed.append(("warning" if stage == "before" else "due-day", row))
