@@ -187,7 +187,7 @@ class PressSettings(Section):
     warn_months: int = Field(default=1, ge=0, le=11)
 
 
-class EmergencySettings(Section):
+class R9Settings(Section):
     """R9: a press-conference notice within ``hours`` clock hours of a major emergency."""
     enabled: bool = True
     hours: int = Field(default=24, ge=1, le=240)
@@ -205,7 +205,7 @@ class RulesSettings(Section):
     R5: SiteUpdateSettings = Field(default_factory=SiteUpdateSettings)
     R6: PressSettings = Field(default_factory=PressSettings)
     R7: PressSettings = Field(default_factory=PressSettings)
-    R9: EmergencySettings = Field(default_factory=EmergencySettings)
+    R9: R9Settings = Field(default_factory=R9Settings)
     R11: RuleSettings = Field(default_factory=lambda: RuleSettings(workdays=7, warn_workdays=2))
     C6: AccountUpdateSettings = Field(default_factory=AccountUpdateSettings)
 
