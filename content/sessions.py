@@ -63,6 +63,7 @@ class Current:
     account: AccountView
     csrf: str
     started_at: datetime
+    has_flash: bool = False  # a message waits to be shown once (the page skips the lookup otherwise)
 
 
 def token_hash(secret: str) -> str:
@@ -106,7 +107,7 @@ async def current(session: AsyncSession, secret: str, *, expiry: Expiry, now: da
         return None
     if now - row.seen_at >= SEEN_GRANULARITY:
         row.seen_at = now
-    return Current(row.id, AccountView.of(acc), csrf_of(secret), row.created_at)
+    return Current(row.id, AccountView.of(acc), csrf_of(secret), row.created_at, bool(row.flash))
 
 
 async def close(session: AsyncSession, secret: str, *, now: datetime) -> bool:
