@@ -63,7 +63,7 @@ class Current:
     account: AccountView
     csrf: str
     started_at: datetime
-    has_flash: bool = False  # a message waits to be shown once (the page skips the lookup otherwise)
+    has_flash: bool = False  # messages wait to be shown once
 
 
 def token_hash(secret: str) -> str:

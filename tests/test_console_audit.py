@@ -23,8 +23,8 @@ async def _events(svc, clock) -> None:  # noqa: ANN001
     await svc.store.transaction(txn)
 
 
-async def test_filters_pages_and_escaping(tmp_path: Path) -> None:
-    async with console(tmp_path) as (svc, clock), client(svc) as c:
+async def test_filters_pages_and_escaping(tmp_path: Path, database_url: str) -> None:
+    async with console(tmp_path, database_url) as (svc, clock), client(svc) as c:
         await add_account(svc, "auditor", Role.AUDITOR, name="审计员")
         await _events(svc, clock)
         await sign_in(c, "auditor")

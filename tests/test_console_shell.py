@@ -26,8 +26,9 @@ async def test_anonymous_is_sent_to_login_and_posts_are_refused(tmp_path: Path) 
         assert "登录名" in page and "密码" in page and "演示模式" not in page
 
 
-async def test_sign_in_lands_on_the_page_asked_for_and_sign_out_ends_the_session(tmp_path: Path) -> None:
-    async with console(tmp_path) as (svc, _), client(svc) as c:
+async def test_sign_in_lands_on_the_page_asked_for_and_sign_out_ends_the_session(tmp_path: Path,
+                                                                                 database_url: str) -> None:
+    async with console(tmp_path, database_url) as (svc, _), client(svc) as c:
         await add_account(svc, "zhang", Role.AUTHOR, name="张三")
         r = await sign_in(c, "zhang", next_="/console/password")
         assert r.headers["Location"] == "/console/password"
@@ -55,8 +56,8 @@ async def test_sign_in_lands_on_the_page_asked_for_and_sign_out_ends_the_session
         assert actions[-3:] == [("zhang", "console_login"), ("zhang", "console_login"), ("zhang", "console_logout")]
 
 
-async def test_idle_and_absolute_expiry_follow_the_clock(tmp_path: Path) -> None:
-    async with console(tmp_path, GONGKAI_CONSOLE__IDLE_MINUTES="30",
+async def test_idle_and_absolute_expiry_follow_the_clock(tmp_path: Path, database_url: str) -> None:
+    async with console(tmp_path, database_url, GONGKAI_CONSOLE__IDLE_MINUTES="30",
                        GONGKAI_CONSOLE__ABSOLUTE_HOURS="2") as (svc, clock), client(svc) as c:
         await add_account(svc, "li", Role.REVIEWER)
         await sign_in(c, "li")
@@ -76,8 +77,9 @@ async def test_idle_and_absolute_expiry_follow_the_clock(tmp_path: Path) -> None
         assert (await c.get("/console/", allow_redirects=False)).status == 303
 
 
-async def test_sign_in_is_throttled_per_account_and_per_address_with_one_message(tmp_path: Path) -> None:
-    async with console(tmp_path) as (svc, clock), client(svc) as c:
+async def test_sign_in_is_throttled_per_account_and_per_address_with_one_message(tmp_path: Path,
+                                                                                 database_url: str) -> None:
+    async with console(tmp_path, database_url) as (svc, clock), client(svc) as c:
         await add_account(svc, "wang", Role.APPROVER)
         await add_account(svc, "zhao", Role.APPROVER)
         wrong = await sign_in(c, "wang", "not-the-password", expect=401)

@@ -11,8 +11,8 @@ from tests.console_support import PASSWORD, add_account, audit_actions, client, 
 SECRET = re.compile(r'<code class="secret" id="secret">([^<]+)</code>')
 
 
-async def test_an_administrator_manages_an_account_from_the_console(tmp_path: Path) -> None:
-    async with console(tmp_path) as (svc, _), client(svc) as c, client(svc) as new:
+async def test_an_administrator_manages_an_account_from_the_console(tmp_path: Path, database_url: str) -> None:
+    async with console(tmp_path, database_url) as (svc, _), client(svc) as c, client(svc) as new:
         await add_account(svc, "boss", Role.ADMIN, name="管理员")
         await sign_in(c, "boss")
         token = await page_csrf(c, "/console/users/")

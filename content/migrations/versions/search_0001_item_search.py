@@ -25,7 +25,8 @@ FILTER_INDEXES = {
     "ix_items_created_by_id": ["created_by", "id"],
     "ix_items_department_id": ["department", "id"],
     "ix_items_column_id": ["column_name", "id"],
-    "ix_items_updated_at": ["updated_at"],
+    # no index on updated_at alone: a date range is a filter on the pages walked newest first
+    # (an index would tempt PostgreSQL into ANDing bitmaps of most of the table to count them)
 }
 
 SQLITE_UP = [
