@@ -33,14 +33,14 @@ quiet_end = "00:00"
 
 async def _history(store: Store, now: datetime) -> int:
     """What makes the calendar worth looking at: a policy published before National Day (its R1
-    deadline falls on the 调休 Saturday), a December release pushing to WeChat, and a bundle
+    deadline falls on the 调休 Saturday), a release in two days pushing to WeChat, and a bundle
     held because its interpretation is still under review (returns that release's id)."""
     desk = Desk(store, FixedClock(beijing(2026, 9, 29, 10)), Path("files"))
     earlier = await desk.approved("policy", "关于加强基层政务公开的通知")
     await desk.publish([earlier], at=beijing(2026, 9, 30, 10))
     desk.clock.set(now)
     december = await desk.approved("news", "冬季供暖服务热线开通")
-    await desk.schedule([december], at=beijing(2026, 12, 1, 9), channels=("website", "wechat"),
+    await desk.schedule([december], at=now + timedelta(days=2), channels=("website", "wechat"),
                         options={"push": "all"})
     policy = await desk.approved("policy", "关于调整公共租赁住房租金的通知")
     reading = await desk.add("interpretation", "租金调整政策解读", interprets=policy)
@@ -99,9 +99,9 @@ def test_an_approver_schedules_a_bundle_from_the_calendar(tmp_path: Path, sqlite
             shoot(page, "plan-month-national-day")
             page.goto(base + "/console/plan/?week=2026-W41")
             shoot(page, "plan-week-national-day")
-            page.goto(base + "/console/plan/?month=2026-12")
+            page.goto(base + f"/console/plan/?month={SystemClock().now().astimezone(SHANGHAI) + timedelta(days=2):%Y-%m}")
             assert "微信群发 1/1" in page.inner_text("main")
-            shoot(page, "plan-month-december")
+            shoot(page, "plan-month-push")
             page.goto(base + f"/console/releases/{held}")
             assert "拆分" in page.inner_text("main")
             shoot(page, "release-held")
