@@ -28,6 +28,8 @@ def load() -> None:
         importlib.import_module(ext.adapter)
 
 
+@cache
 def label(name: str) -> str:
-    """A channel's Chinese name as its package declares it (``name`` itself if unknown)."""
+    """A channel's Chinese name as its package declares it (``name`` itself if unknown). Cached:
+    the calendar names the channels of every release of a month (hundreds per page)."""
     return next((ext.label for ext in extensions() if ext.name == name), name)

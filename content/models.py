@@ -118,7 +118,9 @@ class Revision(Base):
 
     item: Mapped[Item] = relationship(back_populates="revisions", lazy="raise")
 
-    __table_args__ = (UniqueConstraint("item_id", "number", name="uq_revision_number"),)
+    #: the duty board and the review queue ask for the revisions awaiting review (few among many)
+    __table_args__ = (UniqueConstraint("item_id", "number", name="uq_revision_number"),
+                      Index("ix_revisions_status", "status"))
 
 
 class Link(Base):

@@ -170,6 +170,9 @@ async def _handle(request: web.Request, item_id: int | None) -> web.StreamRespon
         raise await kit.redirect_with_flash(request, "/console/items/new", kit.say(exc), "error") from None
     do = _text(form, "do") or "preview"
     values = {f.name: _text(form, f.name) for f in itemform.fields_for(kind)}
+    if "interprets" in values:  # the typed number, or the policy chosen from the search (after it)
+        chosen = [v.strip() for v in form.getall("interprets", []) if isinstance(v, str) and v.strip()]
+        values["interprets"] = chosen[-1] if chosen else ""
     body = _text(form, "body").replace("\r\n", "\n")
     note = _text(form, "note").strip()
     published = _text(form, "published") == "1"
