@@ -41,7 +41,7 @@ def _year(request: web.Request) -> int:
         service = kit.svc(request)
         return service.clock.now().astimezone(service.settings.tz).year
     if not raw.isdigit():
-        raise InputError(f"年份“{raw}”无效", field="年份", fix="写四位年份，如 2026")
+        raise InputError(f"年份“{raw}”无效", field="year", fix="写四位年份，如 2026")
     return int(raw)
 
 
