@@ -26,6 +26,17 @@ log = logging.getLogger("gongkai.runner")
 CALL_TIMEOUT = 120.0
 
 
+
+async def idle(wake: asyncio.Event, stop: asyncio.Event, timeout: float) -> None:
+    """Wait until ``wake`` is set (new work), ``stop`` is set, or ``timeout`` seconds pass: the
+    idle step of a polling loop (the delivery runner, the webhook sender)."""
+    wake.clear()
+    waiter = asyncio.ensure_future(wake.wait())
+    stopper = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({waiter, stopper}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    stopper.cancel()
+
 class Runner:
     def __init__(self, store: Store, channels: Mapping[str, Channel], clock: Clock,
                  settings: DeliverySettings, node: str, call_timeout: float = CALL_TIMEOUT) -> None:
@@ -50,13 +61,7 @@ class Runner:
                 handled = 0
             if handled:
                 continue
-            self._wake.clear()
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=self.settings.poll_seconds,
-                               return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            stopper.cancel()
+            await idle(self._wake, stop, self.settings.poll_seconds)
 
     async def run_once(self) -> int:
         """Claim what is due and process it; returns how many deliveries were handled."""

@@ -27,6 +27,7 @@ from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.outbox import backoff
+from bot.runner import idle
 from bot.settings import DeliverySettings
 from content.clock import Clock
 from content.db import Store
@@ -204,13 +205,7 @@ class WebhookSender:
                     handled = 0
                 if handled:
                     continue
-                self._wake.clear()
-                waiter = asyncio.ensure_future(self._wake.wait())
-                stopper = asyncio.ensure_future(stop.wait())
-                await asyncio.wait({waiter, stopper}, timeout=self.settings.poll_seconds,
-                                   return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
-                stopper.cancel()
+                await idle(self._wake, stop, self.settings.poll_seconds)
         finally:
             await self.close()
 
