@@ -13,6 +13,7 @@ account holding every role (the fullest 工作台), and times each page over HTT
     PYTHONPATH=. python bench/console_pages.py                   # SQLite
     PYTHONPATH=. python bench/console_pages.py --pg postgresql://postgres@127.0.0.1:5432/scratch
     PYTHONPATH=. python bench/console_pages.py --items 20000 --subscribers 100000 --runs 20
+    PYTHONPATH=. python bench/console_pages.py --data /tmp/gk-console --only 工作台   # fill once, reuse
 """
 from __future__ import annotations
 
@@ -78,6 +79,23 @@ async def fill_subscribers(service: Service, n: int) -> None:
             await s.execute(insert(SubscriberTopic), [dict(subscriber_id=i, topic="all") for i in ids])
 
 
+async def fill(service: Service, args: argparse.Namespace) -> None:
+    store = service.store
+    if args.pg:
+        await clear(service)
+    t0 = time.perf_counter()
+    await item_list.fill(store, args.items)
+    await fill_releases(service, args.items)
+    await fill_subscribers(service, args.subscribers)
+    async with store.engine.begin() as conn:
+        for table in TABLES if store.dialect == "postgresql" else ("",):
+            await conn.execute(text(f"ANALYZE {table}"))
+    print(f"inserted {args.items} items with releases and {args.subscribers} subscribers in "
+          f"{time.perf_counter() - t0:.1f} s")
+    await store.transaction(lambda s: accounts.add(s, "bench", name="基准", roles=tuple(Role), department="",
+                                                   password=PASSWORD, actor="bench", now=service.clock.now()))
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
@@ -90,7 +108,9 @@ async def clear(service: Service) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    data = Path(tempfile.mkdtemp(prefix="gk-bench-"))
+    data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="gk-bench-"))
+    data.mkdir(parents=True, exist_ok=True)
+    reuse = not args.pg and (data / "bench.db").exists()  # a store an earlier run filled (--data)
     env = {"GONGKAI_BOT__DATA_DIR": str(data), "GONGKAI_BOT__LOAD_SAMPLE": "false", "GONGKAI_BOT__DEMO": "false",
            "GONGKAI_BOT__LOG_LEVEL": "WARNING", "GONGKAI_CHANNELS__SMS__ENABLED": "true",
            "GONGKAI_BOT__DATABASE_URL": args.pg or f"sqlite:///{data / 'bench.db'}"}
@@ -98,23 +118,10 @@ async def main(args: argparse.Namespace) -> None:
     store = service.store
     print(f"store: {store.dialect}")
     try:
-        if args.pg:
-            await clear(service)
-        t0 = time.perf_counter()
-        await item_list.fill(store, args.items)
-        await fill_releases(service, args.items)
-        await fill_subscribers(service, args.subscribers)
-        if store.dialect == "postgresql":
-            async with store.engine.begin() as conn:
-                for table in TABLES:
-                    await conn.execute(text(f"ANALYZE {table}"))
+        if reuse:
+            print(f"reusing the store in {data}")
         else:
-            async with store.engine.begin() as conn:
-                await conn.execute(text("ANALYZE"))
-        print(f"inserted {args.items} items with releases and {args.subscribers} subscribers in "
-              f"{time.perf_counter() - t0:.1f} s")
-        await store.transaction(lambda s: accounts.add(s, "bench", name="基准", roles=tuple(Role), department="",
-                                                       password=PASSWORD, actor="bench", now=service.clock.now()))
+            await fill(service, args)
         today = service.clock.now().date()
         async with TestClient(TestServer(make_app(service))) as c:
             page = await (await c.get("/console/login")).text()
@@ -139,6 +146,8 @@ async def main(args: argparse.Namespace) -> None:
             print(f"\n{args.runs} runs each, over HTTP (aiohttp test server, same process)\n")
             print("| page | median ms | p95 ms | max ms |\n|---|---|---|---|")
             for label, path in cases.items():
+                if args.only not in label:
+                    continue
                 await c.get(path())  # warm
                 timings = []
                 for _ in range(args.runs):
@@ -161,5 +170,8 @@ if __name__ == "__main__":
     parser.add_argument("--subscribers", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--pg", default="", help="an empty scratch PostgreSQL database URL")
+    parser.add_argument("--data", default="", help="SQLite: keep the store in this directory and reuse it "
+                        "on the next run (skips the filling)")
+    parser.add_argument("--only", default="", help="time only the pages whose label contains this text")
     asyncio.run(main(parser.parse_args()))
 

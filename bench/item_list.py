@@ -63,7 +63,7 @@ def rows(first_id: int, count: int, rng: random.Random) -> tuple[list[dict], lis
         title = f"关于{rng.choice(PHRASES)}的{KINDS[kind].label}（第{item_id}号）"
         body = "\n\n".join("，".join(rng.sample(PHRASES, 6)) + "。" for _ in range(4))
         revisions.append(dict(
-            item_id=item_id, number=1, status="published" if published else "draft", title=title,
+            item_id=item_id, number=1, status=state, title=title,  # the revision says what the item does
             summary="", body_md=body, body_html="", department=department, column_name=column,
             index_no=f"11000000/2025-{item_id:06d}", doc_no="", issuer="", topic="综合政务",
             issued=date(2025, 1, 1), validity="", normative=False, tags=[], extra={},

@@ -63,7 +63,7 @@ def status(cli: Cli) -> None:
                   f"修改后 gongkai post edit {x.item_id} FILE.md，再 gongkai post submit {x.item_id}"
                   for x in returned]
     if awaiting_review:
-        lines.append(f"待审核（{len(awaiting_review)}）：" + "；".join(f"{i} {t}" for i, t in awaiting_review[:10]))
+        lines.append(f"待审核（{b.awaiting_total}）：" + "；".join(f"{i} {t}" for i, t in awaiting_review[:10]))
     if retractions:
         lines.append(f"待批准的撤回（{len(retractions)}）：")
         lines += [f"  稿件 {x.item_id}：{x.requested_by} 于 {r.local(x.requested_at)} 申请，原因：{x.reason}；"

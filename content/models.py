@@ -118,9 +118,11 @@ class Revision(Base):
 
     item: Mapped[Item] = relationship(back_populates="revisions", lazy="raise")
 
-    #: the duty board and the review queue ask for the revisions awaiting review (few among many)
+    #: the duty board and the review queue ask for the revisions awaiting review (few among many),
+    #: oldest first, and for the revisions returned to their author
     __table_args__ = (UniqueConstraint("item_id", "number", name="uq_revision_number"),
-                      Index("ix_revisions_status", "status"))
+                      Index("ix_revisions_status_created", "status", "created_at", "id"),
+                      Index("ix_revisions_author_status", "created_by", "status"))
 
 
 class Link(Base):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, select, text, update
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, or_, select, text, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -166,31 +166,52 @@ async def waiting_for(session: AsyncSession, who: Reviewer, chains: Chains,
                       limit: int = 200) -> list[ChainState]:
     """The submitted revisions whose next step ``who`` may take (holding its role, not their
     author, not having taken an earlier step), oldest first: what the duty board shows as
-    "waiting for my review step"."""
-    revs = list(await session.execute(
-        select(Revision.item_id, Revision.number, Revision.created_by, Item.kind)
+    "waiting for my review step". Steps are taken in order, so the next step of a revision is
+    the one after the number already taken: the database picks the revisions where that step's
+    role is one of ``who``'s, walking the queue in submission order until ``limit`` are found."""
+    def steps_of(revision: Any) -> Any:
+        return select(ReviewStep.id).where(
+            ReviewStep.item_id == revision.item_id, ReviewStep.revision == revision.number,
+            ReviewStep.request_id == REVISION, ReviewStep.decision == APPROVED)
+
+    done = steps_of(Revision).with_only_columns(func.count(ReviewStep.id)).scalar_subquery()
+    which = _next_step_is_mine(chains, set(who.roles), done)
+    if which is None:
+        return []
+    rows = list(await session.execute(
+        select(Revision.item_id, Revision.number, Item.kind)
         .join(Item, (Item.id == Revision.item_id) & (Item.current_revision == Revision.number))
-        .where(Revision.status == RevisionStatus.SUBMITTED.value).order_by(Revision.created_at, Revision.id)))
-    if not revs:
+        .where(Revision.status == RevisionStatus.SUBMITTED.value, Revision.created_by != who.login,
+               ~steps_of(Revision).where(ReviewStep.account == who.login).exists(), which)
+        .order_by(Revision.created_at, Revision.id).limit(limit)))
+    if not rows:
         return []
     taken: dict[tuple[int, int], dict[int, ReviewStep]] = {}
     for row in await session.scalars(select(ReviewStep).where(
-            ReviewStep.item_id.in_([r[0] for r in revs]), ReviewStep.request_id == REVISION,
+            ReviewStep.item_id.in_([r[0] for r in rows]), ReviewStep.request_id == REVISION,
             ReviewStep.decision == APPROVED)):
         taken.setdefault((row.item_id, row.revision), {})[row.step] = row
     found = []
-    for item_id, number, author, kind in revs:
-        rows = taken.get((item_id, number), {})
-        steps = tuple(StepState(n, role, rows[n].account, rows[n].at, rows[n].override_reason) if n in rows
-                      else StepState(n, role) for n, role in enumerate(chains.of(kind), start=1))
-        current = ChainState(item_id, number, REVISION, steps)
-        nxt = current.next
-        if (nxt is not None and nxt.role in who.roles and who.login != author
-                and all(s.account != who.login for s in current.taken)):
-            found.append(current)
-            if len(found) >= limit:
-                break
+    for item_id, number, kind in rows:
+        have = taken.get((item_id, number), {})
+        found.append(ChainState(item_id, number, REVISION, tuple(
+            StepState(n, role, have[n].account, have[n].at, have[n].override_reason) if n in have
+            else StepState(n, role) for n, role in enumerate(chains.of(kind), start=1))))
     return found
+
+
+def _next_step_is_mine(chains: Chains, roles: set[Role], done: Any) -> Any:
+    """The SQL condition "the next step of this revision's chain is one of ``roles``", with
+    ``done`` the number of steps taken; None when no chain has such a step."""
+    def positions(chain: Chain) -> list[int]:
+        return [n for n, role in enumerate(chain) if role in roles]
+
+    named = [kind for kind in chains.by_kind]
+    terms = [(Item.kind == kind) & done.in_(positions(chain))
+             for kind, chain in chains.by_kind.items() if positions(chain)]
+    if positions(chains.default):
+        terms.append((Item.kind.not_in(named) if named else true()) & done.in_(positions(chains.default)))
+    return or_(*terms) if terms else None
 
 
 def _check_taker(current: ChainState, who: Reviewer, what: str) -> StepState:

@@ -44,7 +44,9 @@ async def test_the_dashboard_shows_what_needs_me(tmp_path: Path) -> None:
         assert "退回给我<span class=\"count\">0" in page
         today_part = page.split('id="h-today"')[1].split("</section>")[0]
         assert f"计划 {today}" in today_part.split("本周其余")[0] and "15:00" in today_part
-        assert f"计划 {thursday}" in today_part.split("本周其余")[1] and f"计划 {next_week}" not in page
+        later = today_part.split("本周其余")[1]  # the rest of the week by day, linking to its calendar
+        assert thursday and "03-05 周四</a>：1 项发布计划" in later and "/console/plan/?week=2026-W10" in later
+        assert f"计划 {next_week}" not in page and "03-09" not in page
         held_part = page.split('id="h-held"')[1].split("</section>")[0]
         assert f"计划 {held}" in held_part and "已暂停" in held_part
         assert "调度器从未运行" in page

@@ -148,10 +148,17 @@ async def test_a_kind_configured_one_step_needs_only_the_approver(tmp_path: Path
         urgent = await _submitted(svc, p["张敏"], kind="emergency", title="暴雨红色预警")
         with pytest.raises(Forbidden, match="第 1 步审核签发须由持有“审核签发”角色的账号完成，李华 没有该角色"):
             await items.review(svc, p["李华"], urgent)
+        news = await _submitted(svc, p["张敏"])  # other kinds keep the default two steps
+        # what each colleague's board offers: the emergency's only step is the approver's
+        assert [c.item_id for c in await items.awaiting(svc, p["王强"])] == [urgent]
+        assert [c.item_id for c in await items.awaiting(svc, p["李华"])] == [news]
+        assert [c.item_id for c in await items.awaiting(svc, p["赵磊"])] == [urgent, news]  # oldest first
         done = await items.review(svc, p["王强"], urgent)
         assert done.approved and [s.role for s in done.chain.steps] == [Role.APPROVER]
-        news = await _submitted(svc, p["张敏"])  # other kinds keep the default two steps
         assert not (await items.review(svc, p["李华"], news)).approved
+        assert [c.item_id for c in await items.awaiting(svc, p["王强"])] == [news]
+        assert [c.item_id for c in await items.awaiting(svc, p["赵磊"])] == [news]  # step 2, not his step 1
+        assert await items.awaiting(svc, p["李华"]) == ()  # she took step 1: step 2 is someone else's
     finally:
         await svc.store.close()
 
@@ -237,3 +244,19 @@ async def _duplicate(s, item: int, now: datetime) -> None:  # noqa: ANN001
     s.add(ReviewStep(item_id=item, revision=1, request_id=0, step=1, role="reviewer", account="陈静",
                      decision="approved", at=now, override_reason=""))
     await s.flush()
+
+
+async def test_the_board_lists_the_oldest_waiting_items_and_counts_them_all(svc: Service) -> None:
+    from bot.ops import board
+
+    p = await _people(svc)
+    made = [await _submitted(svc, p["张敏"], title=f"第 {n} 号通知") for n in range(board.AWAITING_LIMIT + 2)]
+    await items.review(svc, p["李华"], made[0])  # the oldest is at 王强's step now
+    seen = await board.gather(svc, p["陈静"], with_alerts=False)
+    assert seen.awaiting_total == len(made)
+    assert [a.item_id for a in seen.awaiting_review] == made[:board.AWAITING_LIMIT]
+    assert [m.item.item_id for m in seen.my_steps] == made[1:]  # every one at her step, oldest first
+    assert seen.my_steps[0].item.title == "第 1 号通知" and seen.my_steps[0].step.number == 1
+    data = board.to_json(seen)
+    assert data["awaiting_review_total"] == len(made) and len(data["awaiting_review"]) == board.AWAITING_LIMIT
+    assert [m.item.item_id for m in (await board.gather(svc, p["王强"], with_alerts=False)).my_steps] == made[:1]

@@ -47,7 +47,8 @@ class Status(BaseModel):
     warnings: list[dict[str, Any]] = Field(description="临近发布但仍有稿件未审核的发布计划")
     held: list[dict[str, Any]]
     deliveries: Deliveries
-    awaiting_review: list[dict[str, Any]]
+    awaiting_review: list[dict[str, Any]] = Field(description="最早提交的待审核稿件（至多 50 篇）")
+    awaiting_review_total: int = Field(description="待审核稿件总数")
     obligations: list[dict[str, Any]]
     returned_to_me: list[dict[str, Any]]
     retractions_awaiting_approval: list[dict[str, Any]]

@@ -2,6 +2,7 @@
 (``bot.ops.board``, the same data as ``gongkai status``)."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from aiohttp import web
@@ -9,8 +10,12 @@ from aiohttp import web
 from bot.console import kit
 from bot.ops import board
 from content.accounts import Role
+from schedules.plan_calendar import week_of
 
 LAST_MINUTE = timedelta(minutes=1)
+REVIEW_SHOWN = 20  # the oldest steps waiting for me; the 稿件 list has them all
+RELEASES_SHOWN = 15  # today's first releases; the week's calendar has them all
+WEEKDAYS = "一二三四五六日"
 
 
 @kit.view("/console/")
@@ -21,7 +26,10 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     today = b.now.astimezone(tz).date()
     today_releases = [r for r in b.this_week if r.due_at.astimezone(tz).date() == today]
     later_releases = [r for r in b.this_week if r.due_at.astimezone(tz).date() > today]
+    later_days = sorted(Counter(r.due_at.astimezone(tz).date() for r in later_releases).items())
     return await kit.render(
         request, "dashboard.html", b=b, review=b.my_steps, reviewer=who.has(Role.REVIEWER) or who.has(Role.APPROVER),
         approver=who.has(Role.APPROVER), today_releases=today_releases, later_releases=later_releases,
-        last_minute=LAST_MINUTE)
+        last_minute=LAST_MINUTE, review_shown=REVIEW_SHOWN, review_limit=board.MY_STEPS_LIMIT,
+        releases_shown=RELEASES_SHOWN, later_days=later_days, this_week=week_of(today),
+        weekday=lambda day: "周" + WEEKDAYS[day.weekday()])

@@ -15,7 +15,7 @@ from bot import outbox
 from content import review_chain, workflow
 from content.accounts import AccountView
 from content.review_chain import StepState
-from content.kinds import ItemState
+from content.kinds import ItemState, RevisionStatus
 from content.models import AuditEvent, Delivery, Item, Release, ReleaseItem, ReviewRequest, Revision
 from schedules import cadence, notices, obligations
 from schedules.calendar import fallback_warning
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 UPCOMING_LIMIT = 20
 ATTENTION_LIMIT = 50
 MY_STEPS_LIMIT = 200
+AWAITING_LIMIT = 50  # the board lists the oldest; the 稿件 list (state 待审核) has them all
 READY_STATES = (ItemState.SCHEDULED.value, ItemState.APPROVED.value, ItemState.PUBLISHED.value,
                 ItemState.CORRECTED.value, ItemState.RETRACTED.value)
 
@@ -80,7 +81,7 @@ class Board:
     troubled: list[Delivery]  # failed / unknown / paused / retry
     in_flight: int
     draining: list[outbox.DrainEstimate]
-    awaiting_review: list[Awaiting]
+    awaiting_review: list[Awaiting]  # the oldest ``AWAITING_LIMIT`` (``awaiting_total`` in all)
     deadlines: list[obligations.Obligation]
     returned: list[Returned]
     retractions: list[ReviewRequest]
@@ -89,6 +90,7 @@ class Board:
     my_steps: list[MyStep]  # the review steps ``who`` may take next (empty without an account)
     subject_names: dict = field(default_factory=dict)  # obligation subjects' names (columns, accounts)
     notices: list = field(default_factory=list)  # warnings and misses told in the last 7 days
+    awaiting_total: int = 0  # revisions waiting for review, all of them
 
     def overdue_minutes(self, release: Release) -> int | None:
         """A release a minute or more past its instant and still pending was not sent."""
@@ -113,30 +115,21 @@ async def gather(svc: Service, who: AccountView | str | None = None, *, with_ale
         this_week = list(await s.scalars(select(Release).where(
             Release.due_at >= week_start, Release.due_at < week_end).order_by(Release.due_at).limit(200)))
         held = list(await s.scalars(select(Release).where(Release.state == "held").order_by(Release.due_at)))
-        not_ready = []
-        for rel in upcoming:
-            if rel.due_at - now > warn or rel.purpose != "publish":
-                continue
-            rows = list(await s.execute(
-                select(Item.id, Item.state).join(ReleaseItem, ReleaseItem.item_id == Item.id)
-                .where(ReleaseItem.release_id == rel.id, Item.state.not_in(READY_STATES))))
-            if rows:
-                not_ready.append(NotReady(rel.id, rel.due_at, tuple((i, st) for i, st in rows)))
+        not_ready = await _not_ready(s, [r for r in upcoming if r.due_at - now <= warn and r.purpose == "publish"])
         troubled = list(await s.scalars(select(Delivery).where(
             Delivery.state.in_(outbox.ATTENTION)).order_by(Delivery.id.desc()).limit(ATTENTION_LIMIT)))
         in_flight = int(await s.scalar(select(func.count(Delivery.id)).where(
             Delivery.state.in_(outbox.IN_FLIGHT))) or 0)
         draining = await outbox.drain_estimates(s, now)
-        awaiting = [Awaiting(i, t, a, at) for i, t, a, at in await s.execute(
-            select(Item.id, Revision.title, Revision.created_by, Item.updated_at)
-            .join(Revision, (Revision.item_id == Item.id) & (Revision.number == Item.current_revision))
-            .where(Revision.status == "submitted").order_by(Item.id))]
+        awaiting_total = int(await s.scalar(select(func.count()).select_from(Revision).where(
+            Revision.status == RevisionStatus.SUBMITTED.value)) or 0)
+        awaiting = await _awaiting(s, limit=AWAITING_LIMIT)
         my_steps = []
         if isinstance(who, AccountView):
-            by_id = {a.item_id: a for a in awaiting}
-            for chain in await review_chain.waiting_for(s, who, svc.chains, MY_STEPS_LIMIT):
-                if chain.item_id in by_id and chain.next is not None:
-                    my_steps.append(MyStep(by_id[chain.item_id], chain.next))
+            chains = await review_chain.waiting_for(s, who, svc.chains, MY_STEPS_LIMIT)
+            by_id = {a.item_id: a for a in await _awaiting(s, [c.item_id for c in chains])}
+            my_steps = [MyStep(by_id[c.item_id], c.next) for c in chains
+                        if c.item_id in by_id and c.next is not None]
         deadlines = await notices.attention(s, svc.calendar, dict(svc.settings.rules), tz=tz, now=now)
         names = await cadence.subject_names(s, deadlines)
         warned = await notices.recent(s, since=now - notices.RECENT_NOTICES)
@@ -145,22 +138,54 @@ async def gather(svc: Service, who: AccountView | str | None = None, *, with_ale
     calendar_warnings = [fallback_warning(y) for y in svc.calendar.fallback_years(today, today + timedelta(days=30))]
     alerts = await svc.alerts() if with_alerts else []
     return Board(now, beat, upcoming, this_week, held, not_ready, troubled, in_flight, draining, awaiting,
-                 deadlines, returned, retractions, calendar_warnings, alerts, my_steps, names, warned)
+                 deadlines, returned, retractions, calendar_warnings, alerts, my_steps, names, warned,
+                 awaiting_total)
 
 
-async def returned_to(session: AsyncSession, author: str) -> list[Returned]:
-    """Items whose current revision ``author`` wrote and a reviewer returned, with the comment."""
+async def _not_ready(session: AsyncSession, soon: list[Release]) -> list[NotReady]:
+    """Of the publications due within the warning lead, those with items not yet approved."""
+    if not soon:
+        return []
+    waiting: dict[int, list[tuple[int, str]]] = {}
+    for release_id, item_id, item_state in await session.execute(
+            select(ReleaseItem.release_id, Item.id, Item.state).join(ReleaseItem, ReleaseItem.item_id == Item.id)
+            .where(ReleaseItem.release_id.in_([r.id for r in soon]), Item.state.not_in(READY_STATES))
+            .order_by(ReleaseItem.release_id, ReleaseItem.position)):
+        waiting.setdefault(release_id, []).append((item_id, item_state))
+    return [NotReady(r.id, r.due_at, tuple(waiting[r.id])) for r in soon if r.id in waiting]
+
+
+async def _awaiting(session: AsyncSession, item_ids: list[int] | None = None, *,
+                    limit: int | None = None) -> list[Awaiting]:
+    """Items whose current revision waits for review, oldest submission first: the first
+    ``limit``, or the items ``item_ids`` (in that order; the review chain found them waiting)."""
+    query = (select(Item.id, Revision.title, Revision.created_by, Item.updated_at)
+             .join(Revision, (Revision.item_id == Item.id) & (Revision.number == Item.current_revision)))
+    if item_ids is not None:
+        rows = {r[0]: Awaiting(*r) for r in await session.execute(query.where(Item.id.in_(item_ids)))} \
+            if item_ids else {}
+        return [rows[i] for i in item_ids if i in rows]
+    return [Awaiting(*r) for r in await session.execute(
+        query.where(Revision.status == RevisionStatus.SUBMITTED.value)
+        .order_by(Revision.created_at, Revision.id).limit(limit))]
+
+
+async def returned_to(session: AsyncSession, author: str, limit: int = ATTENTION_LIMIT) -> list[Returned]:
+    """Items whose current revision ``author`` wrote and a reviewer returned, with the comment
+    (the latest ``limit``)."""
     rows = list(await session.execute(
         select(Item.id, Revision.title).join(Revision, (Revision.item_id == Item.id)
                                              & (Revision.number == Item.current_revision))
-        .where(Item.state == ItemState.RETURNED.value, Revision.created_by == author).order_by(Item.id)))
-    result = []
-    for item_id, title in rows:
-        event = await session.scalar(select(AuditEvent).where(
-            AuditEvent.item_id == item_id, AuditEvent.action == "returned").order_by(AuditEvent.id.desc()))
-        if event is not None:
-            result.append(Returned(item_id, title, event.actor, event.reason, event.at))
-    return result
+        .where(Revision.created_by == author, Revision.status == RevisionStatus.RETURNED.value,
+               Item.state == ItemState.RETURNED.value).order_by(Item.id.desc()).limit(limit)))
+    if not rows:
+        return []
+    latest = (select(func.max(AuditEvent.id)).where(
+        AuditEvent.item_id.in_([i for i, _ in rows]), AuditEvent.action == "returned")
+        .group_by(AuditEvent.item_id))
+    events = {e.item_id: e for e in await session.scalars(select(AuditEvent).where(AuditEvent.id.in_(latest)))}
+    return [Returned(item_id, title, e.actor, e.reason, e.at) for item_id, title in reversed(rows)
+            if (e := events.get(item_id)) is not None]
 
 
 def to_json(board: Board) -> dict[str, Any]:
@@ -180,6 +205,7 @@ def to_json(board: Board) -> dict[str, Any]:
              "attempts": d.attempts, "error": d.last_error} for d in board.troubled],
             "draining": [e.to_json() for e in board.draining]},
         "awaiting_review": [{"id": a.item_id, "title": a.title} for a in board.awaiting_review],
+        "awaiting_review_total": board.awaiting_total,
         "obligations": [obligations.to_json(d) for d in board.deadlines],
         "obligation_notices": [notices.notice_json(n) for n in board.notices],
         "returned_to_me": [{"id": x.item_id, "title": x.title, "by": x.by, "comment": x.comment,
