@@ -79,6 +79,11 @@ async def fill_subscribers(service: Service, n: int) -> None:
             await s.execute(insert(SubscriberTopic), [dict(subscriber_id=i, topic="all") for i in ids])
 
 
+async def filled(service: Service) -> bool:
+    async with service.store.engine.connect() as conn:
+        return bool(await conn.scalar(text("SELECT count(*) FROM accounts WHERE login = 'bench'")))
+
+
 async def fill(service: Service, args: argparse.Namespace) -> None:
     store = service.store
     if args.pg:
@@ -110,7 +115,7 @@ async def clear(service: Service) -> None:
 async def main(args: argparse.Namespace) -> None:
     data = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="gk-bench-"))
     data.mkdir(parents=True, exist_ok=True)
-    reuse = not args.pg and (data / "bench.db").exists()  # a store an earlier run filled (--data)
+    keep = bool(args.data)  # keep the store for the next run (--data), and reuse one kept before
     env = {"GONGKAI_BOT__DATA_DIR": str(data), "GONGKAI_BOT__LOAD_SAMPLE": "false", "GONGKAI_BOT__DEMO": "false",
            "GONGKAI_BOT__LOG_LEVEL": "WARNING", "GONGKAI_CHANNELS__SMS__ENABLED": "true",
            "GONGKAI_BOT__DATABASE_URL": args.pg or f"sqlite:///{data / 'bench.db'}"}
@@ -118,7 +123,7 @@ async def main(args: argparse.Namespace) -> None:
     store = service.store
     print(f"store: {store.dialect}")
     try:
-        if reuse:
+        if keep and await filled(service):
             print(f"reusing the store in {data}")
         else:
             await fill(service, args)
@@ -159,7 +164,7 @@ async def main(args: argparse.Namespace) -> None:
                     assert r.status == 200, (url, r.status)
                 print(f"| {label} | {statistics.median(timings):.1f} | {pct(timings, 95):.1f} | {max(timings):.1f} |")
     finally:
-        if args.pg:
+        if args.pg and not keep:
             await clear(service)
         await store.close()
 
@@ -170,8 +175,8 @@ if __name__ == "__main__":
     parser.add_argument("--subscribers", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--pg", default="", help="an empty scratch PostgreSQL database URL")
-    parser.add_argument("--data", default="", help="SQLite: keep the store in this directory and reuse it "
-                        "on the next run (skips the filling)")
+    parser.add_argument("--data", default="", help="keep the store (SQLite: in this directory; PostgreSQL: "
+                        "in the --pg database) and reuse it on the next run, skipping the filling")
     parser.add_argument("--only", default="", help="time only the pages whose label contains this text")
     asyncio.run(main(parser.parse_args()))
 

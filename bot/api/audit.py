@@ -2,10 +2,10 @@
 export (itself audited), from :mod:`bot.ops.audit` like the console 审计日志."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from bot.api.registry import Call, Download, Id, Text
 from bot.api.routes import API
@@ -30,24 +30,10 @@ class PageQuery(AuditQuery):
     per_page: int = Field(ops.PER_PAGE, ge=1, le=500)
 
 
-class Entry(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    item_id: int | None
-    release_id: int | None
-    revision: int | None
-    reason: str
-    detail: dict[str, Any]
-
-
 class AuditPage(BaseModel):
     """审计记录（最新的在前）"""
 
-    entries: list[Entry]
+    entries: list[ops.Entry]  # the service layer's own record: one definition for the API and the console
     page: int
     per_page: int
     has_next: bool
@@ -58,7 +44,7 @@ class AuditPage(BaseModel):
 async def listing(call: Call[Any, PageQuery, None]) -> AuditPage:
     q = call.query
     found = await ops.query(call.svc, call.who, q.filters(), page=q.page, per_page=q.per_page)
-    return AuditPage(entries=[Entry.model_validate(e) for e in found.entries], page=found.page,
+    return AuditPage(entries=list(found.entries), page=found.page,
                      per_page=found.per_page, has_next=found.has_next)
 
 
