@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, func, or_, select, text, true, update
+from sqlalchemy import (ForeignKey, Index, Integer, String, Text, func, literal, or_, select, text, true,
+                        tuple_, update)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -27,6 +28,7 @@ DEFAULT_CHAIN: Chain = (Role.REVIEWER, Role.APPROVER)
 APPROVED = "approved"
 WITHDRAWN = "withdrawn"
 REVISION = 0  # request_id of the steps of a revision's own review
+QUEUE_CHUNK = 1000  # revisions waiting for review looked at per statement (oldest first)
 
 
 class ReviewStep(Base):
@@ -163,12 +165,13 @@ async def item_state(session: AsyncSession, item_id: int, chains: Chains) -> Cha
 
 
 async def waiting_for(session: AsyncSession, who: Reviewer, chains: Chains,
-                      limit: int = 200) -> list[ChainState]:
+                      limit: int = 200, *, chunk: int = QUEUE_CHUNK) -> list[ChainState]:
     """The submitted revisions whose next step ``who`` may take (holding its role, not their
     author, not having taken an earlier step), oldest first: what the duty board shows as
     "waiting for my review step". Steps are taken in order, so the next step of a revision is
     the one after the number already taken: the database picks the revisions where that step's
-    role is one of ``who``'s, walking the queue in submission order until ``limit`` are found."""
+    role is one of ``who``'s, walking the queue in submission order, a slice at a time, until
+    ``limit`` are found."""
     def steps_of(revision: Any) -> Any:
         return select(ReviewStep.id).where(
             ReviewStep.item_id == revision.item_id, ReviewStep.revision == revision.number,
@@ -178,12 +181,24 @@ async def waiting_for(session: AsyncSession, who: Reviewer, chains: Chains,
     which = _next_step_is_mine(chains, set(who.roles), done)
     if which is None:
         return []
-    rows = list(await session.execute(
-        select(Revision.item_id, Revision.number, Item.kind)
-        .join(Item, (Item.id == Revision.item_id) & (Item.current_revision == Revision.number))
-        .where(Revision.status == RevisionStatus.SUBMITTED.value, Revision.created_by != who.login,
-               ~steps_of(Revision).where(ReviewStep.account == who.login).exists(), which)
-        .order_by(Revision.created_at, Revision.id).limit(limit)))
+    mine = (select(Revision.item_id, Revision.number, Item.kind)
+            .join(Item, (Item.id == Revision.item_id) & (Item.current_revision == Revision.number))
+            .where(Revision.created_by != who.login,
+                   ~steps_of(Revision).where(ReviewStep.account == who.login).exists(), which)
+            .order_by(Revision.created_at, Revision.id))
+    queue = (select(Revision.created_at, Revision.id).where(Revision.status == RevisionStatus.SUBMITTED.value)
+             .order_by(Revision.created_at, Revision.id).limit(chunk))
+    rows: list[Any] = []
+    after = None
+    while len(rows) < limit:  # the queue in slices, by the index on (status, created_at, id)
+        slice_ = list(await session.execute(
+            queue if after is None else queue.where(tuple_(Revision.created_at, Revision.id) > after)))
+        if not slice_:
+            break
+        after = tuple_(literal(slice_[-1][0], Revision.created_at.type), literal(slice_[-1][1]))
+        rows += await session.execute(mine.where(Revision.id.in_([r[1] for r in slice_])).limit(limit - len(rows)))
+        if len(slice_) < chunk:
+            break
     if not rows:
         return []
     taken: dict[tuple[int, int], dict[int, ReviewStep]] = {}

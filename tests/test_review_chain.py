@@ -20,6 +20,7 @@ from content.clock import FixedClock
 from content.errors import Forbidden, WorkflowError
 from content.frontmatter import build
 from content.models import AuditEvent, Item, Release
+from content import review_chain
 from content.review_chain import ReviewStep
 from tests.desk import Desk
 
@@ -260,3 +261,7 @@ async def test_the_board_lists_the_oldest_waiting_items_and_counts_them_all(svc:
     data = board.to_json(seen)
     assert data["awaiting_review_total"] == len(made) and len(data["awaiting_review"]) == board.AWAITING_LIMIT
     assert [m.item.item_id for m in (await board.gather(svc, p["王强"], with_alerts=False)).my_steps] == made[:1]
+    async with svc.store.sessions() as s:  # the queue read a slice at a time finds the same, in order
+        sliced = await review_chain.waiting_for(s, p["陈静"], svc.chains, 30, chunk=7)
+        assert [c.item_id for c in sliced] == made[1:31]
+        assert [c.item_id for c in await review_chain.waiting_for(s, p["王强"], svc.chains, chunk=7)] == made[:1]
