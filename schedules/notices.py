@@ -27,7 +27,7 @@ from content.cadence import DutyMessage, ObligationNotice
 from content.models import Obligation
 from schedules.cadence import BLANK, add_months, describe_subject, last_workday, start_of, subject_names, warn_day
 from schedules.calendar import WorkdayCalendar
-from schedules import obligation_events
+from schedules import duty_messages, obligation_events
 from schedules.obligations import RULE_LABELS, STATE_LABELS, State, to_json
 
 STAGE_LABELS = {"before": "即将到期", "due_day": "今日到期", "missed": "已超期未完成"}
@@ -180,9 +180,10 @@ async def of_obligations(session: AsyncSession, ids: Sequence[int]) -> dict[int,
     return found
 
 
-def notice_json(n: ObligationNotice) -> dict[str, Any]:
+def notice_json(n: ObligationNotice, messages: Sequence[DutyMessage] = ()) -> dict[str, Any]:
     return {"id": n.id, "obligation": n.obligation_id, "rule": n.rule, "stage": n.stage,
-            "department": n.department, "text": n.text, "at": n.created_at}
+            "department": n.department, "text": n.text, "at": n.created_at,
+            "messages": [duty_messages.to_json(m) for m in messages]}
 
 
 __all__ = ["STATE_LABELS", "Contact", "notice_json", "raise_notices", "stage_due", "stages"]

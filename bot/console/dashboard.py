@@ -9,6 +9,7 @@ from aiohttp import web
 from bot.console import kit
 from bot.ops import board
 from content.accounts import Role
+from schedules import duty_messages
 
 LAST_MINUTE = timedelta(minutes=1)
 
@@ -24,4 +25,4 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     return await kit.render(
         request, "dashboard.html", b=b, review=b.my_steps, reviewer=who.has(Role.REVIEWER) or who.has(Role.APPROVER),
         approver=who.has(Role.APPROVER), today_releases=today_releases, later_releases=later_releases,
-        last_minute=LAST_MINUTE)
+        last_minute=LAST_MINUTE, dm=duty_messages)
