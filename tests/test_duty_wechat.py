@@ -6,23 +6,32 @@ exactly once across sweeps and two nodes; a contact who unfollowed the account f
 Chinese error without holding up anyone else; WeChat being busy is retried."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
+from wechatpy.exceptions import WeChatClientException
 
 from bot.ops import board
 from bot.ops import obligations as ops
 from bot.service import Service
+from bot import settings as config
 from bot.settings import Settings
+from bot.web import make_app
 from channels.sandbox.sms_center import Template
+from channels.wechat.config import WechatSettings
+from channels.wechat.duty import FINAL, template_data
 from content.accounts import AccountView, Role
 from content.cadence import DutyMessage
 from content.clock import FixedClock
+from tests.console_support import add_account, sign_in
 from tests.test_sms_kit import ALIYUN_KEYS, start_emulators
+from tests.test_wechat_emulator import start
 from tests.wechat_support import World
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -30,7 +39,7 @@ DUTY = Template("notice", "时限提醒：${rule} ${what}${state}，期限${due}
 ON_DUTY = "oDutyOnCall0000000000000000A"  # follows the account
 LEFT = "oDutyLeftTheAccount00000000B"  # followed, then unfollowed
 CAROL = AccountView("carol", "carol", "", (Role.AUTHOR,), False, False)
-CONSOLE = "https://gongkai.example.gov.cn"
+CONSOLE = "http://gongkai.example.gov.cn"  # http: the test client keeps no Secure cookie
 
 
 def beijing(*args: int) -> datetime:
@@ -111,6 +120,13 @@ async def test_the_warning_one_working_day_before_reaches_sms_and_wechat_once_ac
         listing = await ops.listing(svc, CAROL, rule="R1")
         [row] = listing.to_json()["obligations"]
         assert [len(n["messages"]) for n in row["notices"]] == [3]
+        await add_account(svc, "carol", Role.AUTHOR)
+        async with TestClient(TestServer(make_app(svc, public=False))) as c:
+            await sign_in(c, "carol")
+            page = await (await c.get("/console/")).text()
+        assert "时限提醒（近 7 天）" in page and "短信 138****0001" in page
+        assert f"微信模板消息 {ON_DUTY[:4]}…{ON_DUTY[-4:]}" in page and "已发送" in page
+        assert "发送失败" in page and "对方未关注公众号" in page
 
         clock.set(beijing(2026, 10, 10, 9))  # the adjusted Saturday: due today
         await other.evaluate_obligations()
@@ -155,3 +171,49 @@ async def test_wechat_busy_is_retried_and_a_missing_duty_template_fails_naming_t
         assert "duty_template_id" in msg.last_error and "微信值班提醒未启用" in msg.last_error
     finally:
         await prod.store.close()
+
+
+async def test_wechatpys_client_sends_the_duty_template_data_as_the_channel_builds_it(tmp_path: Path) -> None:
+    """The same data through wechatpy's own ``send_template``: the emulator (a service account)
+    records it for the openid; an unfollowed openid and a wrong template id get the errcodes
+    the channel treats as final."""
+    emu = await start(tmp_path / "state", account_type="service")
+    try:
+        follower, _ = await emu.emu.follow(ON_DUTY)
+        await emu.emu.follow(LEFT)
+        await emu.emu.unfollow(LEFT)
+        values = {"rule": "R1", "subject": "稿件“关于优化营商环境的通知（第二次征求意见稿）”", "stage": "before",
+                  "due_at": "2026年10月10日 23:59"}
+        data = template_data(WechatSettings(enabled=False).duty_fields, values)
+        client = emu.client()
+
+        def flow() -> dict[str, Any]:
+            sent = client.message.send_template(follower, "TPL", data, url=f"{CONSOLE}/console/items/1")
+            codes = []
+            for openid, template in ((LEFT, "TPL"), (follower, "NOT-A-TEMPLATE")):
+                with pytest.raises(WeChatClientException) as refused:
+                    client.message.send_template(openid, template, data)
+                codes.append(refused.value.errcode)
+            return {"sent": sent, "codes": codes}
+
+        result = await asyncio.to_thread(flow)
+        assert result["sent"]["errcode"] == 0 and result["codes"] == [43004, 40037]
+        assert set(FINAL) >= {43004, 40037}
+        [got] = list(emu.emu.state.templates)
+        assert got["touser"] == follower and got["data"]["phrase4"]["value"] == "提前提醒"
+        assert len(got["data"]["thing2"]["value"]) == 20  # a long subject is cut to the thing limit
+    finally:
+        await emu.server.close()
+
+
+def test_duty_settings_come_from_the_environment_and_bad_fields_are_refused_in_chinese(tmp_path: Path) -> None:
+    s = config.load(environ={"GONGKAI_CHANNELS__WECHAT__DUTY_TEMPLATE_ID": "tpl-from-env"})
+    assert s.channels.wechat.duty_template_id == "tpl-from-env"
+    for fields, words in (('thing1 = "title"', "duty_fields.thing1 的取值 'title' 无效，可用：rule、rule_label、subject"),
+                          ('time1 = "subject"', "duty_fields.time1：time 类型的字段只能填到期时间"),
+                          ('number1 = "rule"', "duty_fields.number1：模板字段类型 number 无法填入时限提醒")):
+        f = tmp_path / "c.toml"
+        f.write_text(f"[channels.wechat]\nduty_fields = {{ {fields} }}\n", encoding="utf-8")
+        with pytest.raises(config.ConfigError) as err:
+            config.load(f, environ={})
+        assert words in str(err.value)

@@ -13,17 +13,7 @@ from typing import Any, ClassVar
 
 import aiohttp
 
-from channels.base import (
-    Capabilities,
-    ChannelContext,
-    DutySent,
-    Job,
-    Outcome,
-    Purpose,
-    Reach,
-    Rendition,
-    Result,
-)
+from channels.base import Capabilities, ChannelContext, DutySent, Job, Outcome, Purpose, Reach, Rendition, Result
 from channels.plan_notes import DayNote, Level
 from channels.registry import register
 from channels.sms.config import SmsSettings
@@ -32,7 +22,7 @@ from channels.sms.message import Composer, Message
 from channels.sms.pacing import Pacer
 from channels.sms.phone import normalise
 from channels.sms.providers.aliyun import AliyunSms
-from channels.sms.providers.base import NumberResult, Provider, Reply, Report
+from channels.sms.providers.base import NumberResult, Provider, ProviderError, Reply, Report
 from channels.sms.providers.tencent import TencentSms
 from channels.sms import recipients
 from channels.sms.quiet import QuietHours
@@ -216,8 +206,8 @@ class SmsChannel:
         return results[0]
 
     async def send_duty(self, phone: str, values: Mapping[str, str]) -> DutySent:
-        """A compliance warning to one duty contact's number (bot.duty). Raises ProviderError
-        (retried)."""
+        """A compliance warning to one duty contact's number (bot.duty); a provider's error is
+        retried there."""
         try:
             number = normalise(phone, field="duty_contacts.sms")
         except InputError as exc:
@@ -226,8 +216,11 @@ class SmsChannel:
         message = self.composer.compose_duty(values)
         route = self.routes[0]
         await route.pacer.wait()
-        [result] = await route.provider.send([number], message.code_for(0), message.params,
-                                             marker=f"gkduty{secrets.token_hex(4)}")
+        try:
+            [result] = await route.provider.send([number], message.code_for(0), message.params,
+                                                 marker=f"gkduty{secrets.token_hex(4)}")
+        except ProviderError as exc:
+            return DutySent(error=str(exc))
         if result.status != "sent":
             return DutySent(result.remote_id, result.message or result.code or result.status)
         return DutySent(result.remote_id)
