@@ -137,21 +137,28 @@ async def test_the_warning_one_working_day_before_reaches_sms_and_wechat_once_ac
         await other.store.close()
 
 
-async def test_wechat_busy_is_retried_and_a_missing_duty_template_fails_naming_the_setting(
+async def test_wechat_busy_quota_and_network_are_retried_and_a_missing_duty_template_fails_naming_the_setting(
         duty_world: Any, tmp_path: Path) -> None:
     world, _ = duty_world
     clock, svc = world.clock, world.service
     policy = await world.desk.approved("policy", "关于推进数字政府建设的意见")
     await world.desk.publish([policy], at=beijing(2026, 9, 30, 10), channels=("wechat",))
-    world.emulator.faults.errcode("message/template/send", -1)  # 系统繁忙, once
-    clock.set(beijing(2026, 10, 9, 9))
+    faults = world.emulator.faults
+    seen = []
+    for minute, fault in ((0, lambda: faults.errcode("message/template/send", -1)),  # 系统繁忙
+                          (2, lambda: faults.errcode("message/template/send", 45009)),  # the day's quota
+                          (4, lambda: faults.http_error("message/template/send", 503))):  # no clear answer
+        fault()  # each sweep after the lease (60 s) has lapsed tries again
+        clock.set(beijing(2026, 10, 9, 9, minute))
+        await svc.evaluate_obligations()
+        [wechat] = (await messages(svc))["wechat", ON_DUTY]
+        seen.append((wechat.state, wechat.attempts, wechat.last_error or ""))
+    assert [(state, n) for state, n, _ in seen] == [("pending", 1), ("pending", 2), ("pending", 3)]
+    assert "系统繁忙" in seen[0][2] and "45009" in seen[1][2] and "HTTP 503" in seen[2][2]
+    clock.set(beijing(2026, 10, 9, 9, 6))
     await svc.evaluate_obligations()
     [wechat] = (await messages(svc))["wechat", ON_DUTY]
-    assert (wechat.state, wechat.attempts) == ("pending", 1) and "系统繁忙" in wechat.last_error
-    clock.set(beijing(2026, 10, 9, 9, 2))  # the lease has lapsed: the next sweep sends it
-    await svc.evaluate_obligations()
-    [wechat] = (await messages(svc))["wechat", ON_DUTY]
-    assert (wechat.state, wechat.attempts, wechat.last_error) == ("sent", 2, None)
+    assert (wechat.state, wechat.attempts, wechat.last_error) == ("sent", 4, None)
     assert [t["touser"] for t in world.emulator.state.templates] == [ON_DUTY]
 
     # an account outside sandbox mode without duty_template_id: failed at once, naming the fix
@@ -209,7 +216,8 @@ async def test_wechatpys_client_sends_the_duty_template_data_as_the_channel_buil
 def test_duty_settings_come_from_the_environment_and_bad_fields_are_refused_in_chinese(tmp_path: Path) -> None:
     s = config.load(environ={"GONGKAI_CHANNELS__WECHAT__DUTY_TEMPLATE_ID": "tpl-from-env"})
     assert s.channels.wechat.duty_template_id == "tpl-from-env"
-    for fields, words in (('thing1 = "title"', "duty_fields.thing1 的取值 'title' 无效，可用：rule、rule_label、subject"),
+    for fields, words in (('thing1 = "title"',
+                           "channels.wechat: duty_fields.thing1 的取值 'title' 无效（修正：改为 rule、rule_label、subject"),
                           ('time1 = "subject"', "duty_fields.time1：time 类型的字段只能填到期时间"),
                           ('number1 = "rule"', "duty_fields.number1：模板字段类型 number 无法填入时限提醒")):
         f = tmp_path / "c.toml"
@@ -217,3 +225,8 @@ def test_duty_settings_come_from_the_environment_and_bad_fields_are_refused_in_c
         with pytest.raises(config.ConfigError) as err:
             config.load(f, environ={})
         assert words in str(err.value)
+    f = tmp_path / "c.toml"
+    f.write_text('[[duty_contacts]]\nname = "值班室"\nwechat_openid = "wxid_zhangsan"\n', encoding="utf-8")
+    with pytest.raises(config.ConfigError) as err:
+        config.load(f, environ={})
+    assert "'wxid_zhangsan' 不是微信 OpenID" in str(err.value)

@@ -123,7 +123,7 @@ class WechatSettings(ChannelSettings):
                 raise ValueError("；".join(wrong))
         for name, value in self.duty_fields.items():
             if value not in DUTY_VALUES:
-                raise ValueError(f"duty_fields.{name} 的取值 {value!r} 无效，可用：{'、'.join(DUTY_VALUES)}")
+                raise ValueError(f"duty_fields.{name} 的取值 {value!r} 无效（修正：改为 {'、'.join(DUTY_VALUES)} 之一）")
         if wrong := notify_values.problems(self.duty_fields, "duty_fields", "due", "时限提醒", "到期时间"):
             raise ValueError("；".join(wrong))
         for name, openids in self.push_lists.items():
