@@ -36,6 +36,23 @@ def contacts(settings: Settings) -> list[notices.Contact]:
             for c in settings.duty_contacts]
 
 
+def contact_alerts(settings: Settings) -> list[str]:
+    """Lines for ``gongkai status`` when duty contacts have a wechat_openid that no template
+    message can reach (the messages would fail one by one)."""
+    wechat = settings.channels.wechat
+    if not any(c.wechat_openid for c in settings.duty_contacts):
+        return []
+    head = "时限提醒：值班联系人填了 wechat_openid，但"
+    if not wechat.enabled:
+        return [head + "微信渠道未启用，不会发微信模板消息（修正：设 [channels.wechat] enabled = true，或只用短信）"]
+    if not wechat.duty_template_id and not wechat.sandbox:
+        return [head + "未设置 [channels.wechat] duty_template_id，微信模板消息会发送失败"
+                "（修正：在公众平台选用模板后填入，或设环境变量 GONGKAI_CHANNELS__WECHAT__DUTY_TEMPLATE_ID）"]
+    if wechat.account_type != "service":
+        return [head + "订阅号不能发模板消息（48001）（修正：已认证的服务号设 account_type = \"service\"，否则只用短信）"]
+    return []
+
+
 def accounts(settings: Settings) -> list[str]:
     """The enabled new-media channels whose updates rule C6 tracks."""
     return [name for name in settings.rules.C6.channels

@@ -176,6 +176,8 @@ async def test_wechat_busy_quota_and_network_are_retried_and_a_missing_duty_temp
         [msg] = (await messages(prod))["wechat", ON_DUTY]
         assert msg.state == "failed" and msg.attempts == 1
         assert "duty_template_id" in msg.last_error and "微信值班提醒未启用" in msg.last_error
+        [alert] = [line for line in await prod.alerts() if line.startswith("时限提醒")]  # gongkai status, 工作台
+        assert "未设置 [channels.wechat] duty_template_id" in alert
     finally:
         await prod.store.close()
 
