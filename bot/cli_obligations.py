@@ -11,10 +11,10 @@ from bot.output import emit
 from bot.service import Service
 from bot.zhclick import ZhGroup
 from bot.ops import obligations as ops
-from content.cadence import ObligationNotice
+from content.cadence import DutyMessage, ObligationNotice
 from content.models import Obligation
 from content.render import Renderer
-from schedules import cadence, notices
+from schedules import cadence, duty_messages, notices
 from schedules import obligations as ob
 from schedules.calendar import uncertain_note
 
@@ -48,7 +48,8 @@ def list_(cli: Cli, state: str | None, rule: str | None, department: str | None 
         return await ops.listing(svc, who, state=state, rule=rule, department=department), svc.renderer
 
     found, r = cli.run_as(work)
-    lines = [line(x, r, found.names, found.notices.get(x.id, ())) for x in found.rows] or ["没有时限义务"]
+    lines = [line(x, r, found.names, found.notices.get(x.id, ()), found.messages) for x in found.rows] \
+        or ["没有时限义务"]
     emit(cli.as_json, found.to_json(), lines)
 
 
@@ -62,7 +63,7 @@ def waive(cli: Cli, obligation_id: int, reason: str) -> None:
 
 
 def line(x: Obligation, r: Renderer, names: Mapping[int, str] | None = None,
-         told: Sequence[ObligationNotice] = ()) -> str:
+         told: Sequence[ObligationNotice] = (), sent: Mapping[int, Sequence[DutyMessage]] | None = None) -> str:
     """One obligation, in Chinese, times in the configured zone."""
     state = ob.STATE_LABELS[ob.State(x.state)]
     subject = cadence.describe_subject(x, names or {})
@@ -79,6 +80,8 @@ def line(x: Obligation, r: Renderer, names: Mapping[int, str] | None = None,
         text += f"（{x.waived_by}：{x.waive_reason}）"
     if told:
         text += "；已提醒：" + "、".join(f"{notices.STAGE_LABELS.get(n.stage, n.stage)} "
-                                      f"{r.local(n.created_at, '%Y-%m-%d %H:%M')}" for n in told)
+                                      f"{r.local(n.created_at, '%Y-%m-%d %H:%M')}"
+                                      + (f"（{duty_messages.summary(m)}）" if (m := (sent or {}).get(n.id)) else "")
+                                      for n in told)
     # coverage is contiguous: when any year of the span lacks data, the due date's year does
     return text + (uncertain_note((x.due_on.year,)) if x.uncertain else "")

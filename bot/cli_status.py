@@ -10,6 +10,7 @@ from bot.ops import board
 from bot.output import emit
 from bot.service import Service
 from content.render import Renderer
+from schedules import duty_messages
 from schedules.ticker import TickerHealth, TickerState
 
 
@@ -56,7 +57,10 @@ def status(cli: Cli) -> None:
         lines.append("  详见 gongkai obligations；确不需要的：gongkai obligations waive 编号 --reason \"理由\"")
     if b.notices:
         lines.append(f"时限提醒（近 7 天，{len(b.notices)}）：")
-        lines += [f"  {r.local(n.created_at, '%m-%d %H:%M')}  {n.text}" for n in b.notices]
+        for n in b.notices:
+            lines.append(f"  {r.local(n.created_at, '%m-%d %H:%M')}  {n.text}")
+            if sent := b.duty_messages.get(n.id):
+                lines.append(f"    通知值班人员：{duty_messages.summary(sent)}")
     if returned:
         lines.append(f"退回给我（{len(returned)}）：")
         lines += [f"  稿件 {x.item_id} {x.title}：{x.by} 于 {r.local(x.at)} 退回，意见：{x.comment}；"

@@ -1,6 +1,7 @@
 """Compliance evaluation and the duty contacts: every timed rule evaluated in one transaction,
-warnings recorded once (schedules.notices), then the duty SMS delivered through the SMS
-channel's provider path (the sandbox emulator in sandbox mode)."""
+warnings recorded once (schedules.notices), then each duty message delivered through its
+channel's ``send_duty`` (SMS through the provider path, WeChat by template message; the sandbox
+emulators in sandbox mode)."""
 from __future__ import annotations
 
 import logging
@@ -10,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.settings import Settings
+from channels.base import DutySent
 from content.cadence import DutyMessage, ObligationNotice
 from schedules import cadence, notices, obligations
 from schedules.calendar import WorkdayCalendar
@@ -31,6 +34,23 @@ def departments(settings: Settings) -> list[cadence.Department]:
 def contacts(settings: Settings) -> list[notices.Contact]:
     return [notices.Contact(c.department or "*", c.sms, c.wechat_openid, c.name)
             for c in settings.duty_contacts]
+
+
+def contact_alerts(settings: Settings) -> list[str]:
+    """Lines for ``gongkai status`` when duty contacts have a wechat_openid that no template
+    message can reach (the messages would fail one by one)."""
+    wechat = settings.channels.wechat
+    if not any(c.wechat_openid for c in settings.duty_contacts):
+        return []
+    head = "时限提醒：值班联系人填了 wechat_openid，但"
+    if not wechat.enabled:
+        return [head + "微信渠道未启用，不会发微信模板消息（修正：设 [channels.wechat] enabled = true，或只用短信）"]
+    if not wechat.duty_template_id and not wechat.sandbox:
+        return [head + "未设置 [channels.wechat] duty_template_id，微信模板消息会发送失败"
+                "（修正：在公众平台选用模板后填入，或设环境变量 GONGKAI_CHANNELS__WECHAT__DUTY_TEMPLATE_ID）"]
+    if wechat.account_type != "service":
+        return [head + "订阅号不能发模板消息（48001）（修正：已认证的服务号设 account_type = \"service\"，否则只用短信）"]
+    return []
 
 
 def accounts(settings: Settings) -> list[str]:
@@ -57,7 +77,7 @@ async def evaluate_all(session: AsyncSession, calendar: WorkdayCalendar, setting
 
 async def evaluate(svc: Service) -> int:
     """Create and update every stored obligation (item rules and cadences), record the warnings
-    due and send the duty SMS; idempotent and safe from several nodes. Returns how many
+    due and send the duty messages; idempotent and safe from several nodes. Returns how many
     obligations are new."""
     created, made = await svc.store.transaction(
         lambda s: evaluate_all(s, svc.calendar, svc.settings, now=svc.clock.now(), node=svc.settings.node),
@@ -69,8 +89,9 @@ async def evaluate(svc: Service) -> int:
 
 
 async def deliver(svc: Service) -> int:
-    """Send the pending duty SMS (each claimed under a lease, so two nodes never send one twice
-    at the same time); returns how many were sent."""
+    """Send the pending duty messages, each through its channel's ``send_duty`` (SMS, WeChat
+    template message; each claimed under a lease, so two nodes never send one twice at the
+    same time); returns how many were sent."""
     now = svc.clock.now()
 
     async def claim(s):  # noqa: ANN001, ANN202
@@ -85,45 +106,55 @@ async def deliver(svc: Service) -> int:
     claimed = await svc.store.transaction(claim, what="claim duty messages")
     if not claimed:
         return 0
-    sms = "sms" in svc.enabled_channel_names()
-    opened_here = sms and not svc._opened  # a command, not a running bot: close what it opens
+    enabled = set(svc.enabled_channel_names())
+    used = sorted({channel for _, channel, *_ in claimed} & enabled)
+    opened_here = not svc._opened  # a command, not a running bot: close what it opens
     try:
-        return await _send(svc, claimed, sms)
+        return await _send(svc, claimed, enabled)
     finally:
         if opened_here:
-            await svc.channel("sms").close()
+            for name in used:
+                await svc.channel(name).close()
 
 
-async def _send(svc: Service, claimed: list[tuple[int, str, str, dict[str, Any], int]], sms: bool) -> int:
+def link(settings: Settings, params: dict[str, Any]) -> str:
+    """The console page of a message's obligation (its item's page, else the 工作台), when the
+    console's public address is configured (a phone cannot open the local one); else empty."""
+    if not (settings.web.base_url or settings.console.base_url):
+        return ""
+    item = params.get("item")
+    return f"{settings.console_url}/console/items/{item}" if item else f"{settings.console_url}/console/"
+
+
+async def send_one(svc: Service, channel: str, address: str, params: dict[str, Any],
+                   enabled: set[str]) -> DutySent:
+    """One duty message through its channel; an exception is a transient error (retried)."""
+    if channel not in enabled:
+        return DutySent(error=f"{labels.channel(channel)}渠道未启用：请设 [channels.{channel}] enabled = true",
+                        final=True)
+    send = getattr(svc.channel(channel), "send_duty", None)
+    if send is None:
+        return DutySent(error=f"{labels.channel(channel)}渠道不能发送时限提醒", final=True)
+    try:
+        return await send(address, {**params, "url": link(svc.settings, params)})
+    except Exception as exc:  # noqa: BLE001 - kept on the row, retried
+        return DutySent(error=f"{type(exc).__name__}: {exc}")
+
+
+async def _send(svc: Service, claimed: list[tuple[int, str, str, dict[str, Any], int]], enabled: set[str]) -> int:
     sent = 0
     for message_id, channel, address, params, attempts in claimed:
-        error, remote = None, ""
-        if channel != "sms" or not sms:
-            error = "短信渠道未启用：请设 [channels.sms] enabled = true"
-        else:
-            from channels.sms.phone import normalise
-            from channels.sms.providers.base import ProviderError
+        done = await send_one(svc, channel, address, params, enabled)
 
-            try:
-                result = await svc.channel("sms").send_duty(normalise(address), params)  # type: ignore[attr-defined]
-                if result.status != "sent":
-                    error = result.message or result.code or result.status
-                remote = result.remote_id
-            except ProviderError as exc:
-                error = str(exc)
-            except Exception as exc:  # noqa: BLE001 - kept on the row, retried
-                error = f"{type(exc).__name__}: {exc}"
-
-        async def settle(s, message_id=message_id, error=error, remote=remote,  # noqa: ANN001, ANN202
-                         attempts=attempts):
+        async def settle(s, message_id=message_id, done=done, attempts=attempts):  # noqa: ANN001, ANN202
             row = await s.get(DutyMessage, message_id)
             row.lease_until = None
-            if error is None:
-                row.state, row.sent_at, row.remote_id, row.last_error = "sent", svc.clock.now(), remote, None
+            if done.error is None:
+                row.state, row.sent_at, row.remote_id, row.last_error = "sent", svc.clock.now(), done.remote_id, None
             else:
-                row.last_error = error
-                row.state = "failed" if attempts >= MAX_ATTEMPTS or "未启用" in error else "pending"
+                row.last_error = done.error
+                row.state = "failed" if attempts >= MAX_ATTEMPTS or done.final else "pending"
 
         await svc.store.transaction(settle, what="settle duty message")
-        sent += error is None
+        sent += done.error is None
     return sent

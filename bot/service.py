@@ -234,10 +234,12 @@ class Service:
     async def alerts(self) -> list[str]:
         """Lines for ``gongkai status`` from the channels that declare alerts (token expiry,
         quota left, missing templates); only those adapters are loaded and opened."""
+        from bot import duty
+
         lines: list[str] = []
         for ext in catalogue.extensions():
             lines += await self.alerts_of(ext.name)
-        return lines
+        return lines + duty.contact_alerts(self.settings)
 
     async def alerts_of(self, name: str) -> list[str]:
         """One enabled channel's alert lines (none when it declares no alerts)."""

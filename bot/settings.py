@@ -222,7 +222,16 @@ class DutyContactSettings(Section):
     department: str = Field(default="*", max_length=200)
     name: str = Field(default="", max_length=100)
     sms: str = Field(default="", max_length=20)
-    wechat_openid: str = Field(default="", max_length=128)
+    wechat_openid: str = Field(default="", max_length=128)  # told by WeChat template message too
+
+    @field_validator("wechat_openid")
+    @classmethod
+    def _openid(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"[A-Za-z0-9_-]{28}", value):
+            raise ValueError(f"{value!r} 不是微信 OpenID（修正：填写该值班人员关注本公众号后的 OpenID，"
+                             "28 位字母、数字、下划线或连字符；不用微信提醒时留空）")
+        return value
 
 
 def _column_days() -> dict[str, int]:
@@ -461,6 +470,8 @@ def _describe(err: ErrorDetails) -> str:
                 "（修正：每一步写 reviewer（保密审查）或 approver（审核签发））")
     if "BAD_LISTEN" in message:
         return f"{key}: 监听地址无效（修正：写成 主机:端口，如 127.0.0.1:8080）"
+    if kind == "value_error" and "修正" in message:  # a validator's own message names its fix
+        return f"{key}: {message.removeprefix('Value error, ')}"
     if "MISSING_SECRETS:" in message:
         section = key
         lines = []

@@ -169,6 +169,17 @@ class Channel(Protocol):
 
 
 @dataclass(frozen=True)
+class DutySent:
+    """What a channel's ``send_duty(address, values)`` did with one warning to a duty contact:
+    sent (with the remote id), or not, with an error in Chinese; ``final`` when retrying cannot
+    help (no such recipient, no template configured), so the message fails at once."""
+
+    remote_id: str = ""
+    error: str | None = None
+    final: bool = False
+
+
+@dataclass(frozen=True)
 class Reach:
     """How many people a release would reach on one channel, for the mass-action confirmation."""
 
@@ -191,6 +202,9 @@ class ChannelExtras(Protocol):
       confirmation first.
     * ``async calendar_notes(first, last) -> list[channels.plan_notes.DayNote]``: lines for the
       console's release calendar (a day's push quota use, quiet hours).
+    * ``async send_duty(address, values) -> DutySent``: a compliance warning or miss to one duty
+      contact (``values`` from ``schedules.notices.duty_params`` plus ``url``); may raise on a
+      transient failure (the message is retried).
     """
 
     async def precheck(self, items: tuple[ItemView, ...], options: Mapping[str, Any]) -> list[str]: ...

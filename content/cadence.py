@@ -7,8 +7,9 @@ obligation raises.
 * :class:`ObligationNotice` is one warning stage of one obligation (``before``, ``due_day``,
   ``missed``). Its unique key makes a warning happen once, whatever the number of nodes,
   sweeps or restarts: only the transaction that inserts the row sends anything.
-* :class:`DutyMessage` is the outbox of a notice to a duty contact (an SMS number), delivered
-  after the notice is committed and retried until sent.
+* :class:`DutyMessage` is the outbox of a notice to a duty contact (an SMS number, or a WeChat
+  openid told by template message), delivered after the notice is committed and retried until
+  sent.
 """
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ class DutyMessage(Base):
     __tablename__ = "duty_messages"
     id: Mapped[int] = mapped_column(primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("obligation_notices.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(16))  # sms
+    channel: Mapped[str] = mapped_column(String(16))  # sms | wechat
     address: Mapped[str] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(16), index=True)  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)

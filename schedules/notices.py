@@ -27,7 +27,7 @@ from content.cadence import DutyMessage, ObligationNotice
 from content.models import Obligation
 from schedules.cadence import BLANK, add_months, describe_subject, last_workday, start_of, subject_names, warn_day
 from schedules.calendar import WorkdayCalendar
-from schedules import obligation_events
+from schedules import duty_messages, obligation_events
 from schedules.obligations import RULE_LABELS, STATE_LABELS, State, to_json
 
 STAGE_LABELS = {"before": "即将到期", "due_day": "今日到期", "missed": "已超期未完成"}
@@ -82,11 +82,25 @@ def notice_text(row: Obligation, stage: str, names: Mapping[int, str], tz: ZoneI
     return f"{head}（{row.department or '未填部门'}{period}）{STAGE_LABELS[stage]}，期限 {due}"
 
 
-def sms_params(row: Obligation, stage: str, names: Mapping[int, str], tz: ZoneInfo) -> dict[str, str]:
-    """The duty SMS template's variables, each short enough for the providers."""
-    due = (row.due_at - timedelta(minutes=1)).astimezone(tz).strftime("%m-%d %H:%M")
-    return {"rule": row.rule, "what": describe_subject(row, names)[:20],
-            "state": STAGE_LABELS[stage], "due": due}
+def duty_params(row: Obligation, stage: str, names: Mapping[int, str], tz: ZoneInfo) -> dict[str, str]:
+    """What a duty message says, kept on the message for every channel's ``send_duty``: the
+    duty SMS template's variables (rule, what, state, due: each short enough for the
+    providers) and the fuller values a WeChat template's fields take (channels.wechat.duty)."""
+    last = (row.due_at - timedelta(minutes=1)).astimezone(tz)
+    subject = describe_subject(row, names)
+    return {"rule": row.rule, "what": subject[:20], "state": STAGE_LABELS[stage], "due": last.strftime("%m-%d %H:%M"),
+            "rule_label": RULE_LABELS.get(row.rule, row.rule), "subject": subject,
+            "department": row.department or "", "stage": stage, "due_at": last.strftime("%Y年%m月%d日 %H:%M"),
+            "obligation": str(row.id), "item": str(row.subject_id) if row.subject_type == "item" else ""}
+
+
+def contact_messages(contact: Contact, department: str) -> list[tuple[str, str]]:
+    """The (channel, address) pairs a contact is told on about ``department``'s obligations:
+    by SMS and by WeChat template message, each when the contact has the address."""
+    if contact.department not in ("*", "", department):
+        return []
+    return [(channel, address) for channel, address in (("sms", contact.sms), ("wechat", contact.wechat_openid))
+            if address]
 
 
 async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules: Mapping[str, Any],
@@ -132,15 +146,15 @@ async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules:
             continue  # another node (or an earlier sweep) recorded it: nothing more to do
         made.append(ObligationNotice(id=notice_id, obligation_id=row.id, stage=stage, rule=row.rule,
                                      department=row.department, text=text, node=node, created_at=now))
-        params = sms_params(row, stage, names, tz)
+        params = duty_params(row, stage, names, tz)
         if stage == "missed" and now - row.due_at > STALE:
             contacts_now: Sequence[Contact] = ()  # missed long ago (a first start): recorded, not texted
         else:
             contacts_now = contacts
-        for contact in contacts_now:
-            if contact.sms and contact.department in ("*", "", row.department):
-                session.add(DutyMessage(notice_id=notice_id, channel="sms", address=contact.sms,
-                                        state="pending", params=params, created_at=now))
+        pairs = dict.fromkeys(p for contact in contacts_now for p in contact_messages(contact, row.department))
+        for channel, address in pairs:  # a contact listed twice is told once (the unique key)
+            session.add(DutyMessage(notice_id=notice_id, channel=channel, address=address,
+                                    state="pending", params=params, created_at=now))
         # webhooks: one obligation.warning (whichever stage comes first) and one .missed, under
         # the keys schedules.obligation_events uses, so the two never announce one thing twice
         what = "missed" if stage == "missed" else "warning"
@@ -166,9 +180,10 @@ async def of_obligations(session: AsyncSession, ids: Sequence[int]) -> dict[int,
     return found
 
 
-def notice_json(n: ObligationNotice) -> dict[str, Any]:
+def notice_json(n: ObligationNotice, messages: Sequence[DutyMessage] = ()) -> dict[str, Any]:
     return {"id": n.id, "obligation": n.obligation_id, "rule": n.rule, "stage": n.stage,
-            "department": n.department, "text": n.text, "at": n.created_at}
+            "department": n.department, "text": n.text, "at": n.created_at,
+            "messages": [duty_messages.to_json(m) for m in messages]}
 
 
 __all__ = ["STATE_LABELS", "Contact", "notice_json", "raise_notices", "stage_due", "stages"]

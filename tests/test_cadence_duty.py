@@ -125,6 +125,7 @@ press_conferences_per_quarter = 2
 [[duty_contacts]]
 department = "*"
 sms = "13800000001"
+wechat_openid = "oDutyOnCall0000000000000000A"
 """)
     data = cli_json(env, "obligations")["obligations"]
     got = {(o["rule"], o["subject"]["type"], o["subject_name"]) for o in data}
@@ -137,6 +138,10 @@ sms = "13800000001"
     assert "R6 每季度新闻发布会  部门“市发展改革委”" in invoke(env, "obligations", "--rule", "R6").output
     status = invoke(env, "status").output
     assert "时限提醒（近 7 天" in status and "【R5】网站与栏目更新：栏目“人事信息”（空白栏目）" in status
+    assert "通知值班人员：短信 138****0001 待发送" in status  # the bot's SMS sandbox is not running here
+    assert "微信模板消息 oDut…000A 待发送" in status
+    [told] = cli_json(env, "status")["obligation_notices"][0]["messages"][-1:]
+    assert (told["channel"], told["address"], told["state"]) == ("wechat", "oDutyOnCall0000000000000000A", "pending")
     assert cli_json(env, "status")["obligation_notices"][0]["rule"] == "R5"
     assert "未知规则" in invoke(env, "obligations", "--rule", "R2", code=2).output
     bad = invoke(env, "obligations", "waive", str(blank["id"]), code=2).output

@@ -65,19 +65,24 @@ class World:
 
     @classmethod
     async def start(cls, database_url: str, tmp_path: Path, clock: FixedClock, *,
-                    wechat: dict[str, Any] | None = None, delivery: dict[str, Any] | None = None) -> World:
+                    wechat: dict[str, Any] | None = None, delivery: dict[str, Any] | None = None,
+                    extra: dict[str, Any] | None = None) -> World:
+        """``extra``: more settings (its ``channels`` beside the WeChat one, e.g. SMS)."""
         world = cls()
         world.clock = clock
         world.tmp = tmp_path
         world.port = free_port()
         data_dir = tmp_path / "var"
+        more = dict(extra or {})
         settings = Settings.model_validate({
             "bot": {"data_dir": str(data_dir), "database_url": database_url, "load_sample": False},
             "web": {"listen": f"127.0.0.1:{world.port}"},
             "delivery": {"backoff_base_seconds": 1, **(delivery or {})},
             "channels": {"website": {"enabled": False},
                          "wechat": {"enabled": True, "sandbox": True,
-                                    "sandbox_publish_delay_seconds": 3600, **(wechat or {})}},
+                                    "sandbox_publish_delay_seconds": 3600, **(wechat or {})},
+                         **more.pop("channels", {})},
+            **more,
         })
         world.settings = settings
         world.service = await Service.create(settings, clock=clock)

@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.console import kit
 from bot.ops import board
 from content.accounts import Role
+from schedules import duty_messages
 from schedules.plan_calendar import week_of
 
 LAST_MINUTE = timedelta(minutes=1)
@@ -32,4 +33,4 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         approver=who.has(Role.APPROVER), today_releases=today_releases, later_releases=later_releases,
         last_minute=LAST_MINUTE, review_shown=REVIEW_SHOWN, review_limit=board.MY_STEPS_LIMIT,
         releases_shown=RELEASES_SHOWN, later_days=later_days, this_week=week_of(today),
-        weekday=lambda day: "周" + WEEKDAYS[day.weekday()])
+        weekday=lambda day: "周" + WEEKDAYS[day.weekday()], dm=duty_messages)

@@ -17,7 +17,7 @@ from content.accounts import AccountView
 from content.review_chain import StepState
 from content.kinds import ItemState, RevisionStatus
 from content.models import AuditEvent, Delivery, Item, Release, ReleaseItem, ReviewRequest, Revision
-from schedules import cadence, notices, obligations
+from schedules import cadence, duty_messages, notices, obligations
 from schedules.calendar import fallback_warning
 from schedules.ticker import TickerHealth, read_health
 
@@ -90,6 +90,7 @@ class Board:
     my_steps: list[MyStep]  # the review steps ``who`` may take next (empty without an account)
     subject_names: dict = field(default_factory=dict)  # obligation subjects' names (columns, accounts)
     notices: list = field(default_factory=list)  # warnings and misses told in the last 7 days
+    duty_messages: dict = field(default_factory=dict)  # notice id → its duty messages (SMS, WeChat)
     awaiting_total: int = 0  # revisions waiting for review, all of them
 
     def overdue_minutes(self, release: Release) -> int | None:
@@ -133,12 +134,13 @@ async def gather(svc: Service, who: AccountView | str | None = None, *, with_ale
         deadlines = await notices.attention(s, svc.calendar, dict(svc.settings.rules), tz=tz, now=now)
         names = await cadence.subject_names(s, deadlines)
         warned = await notices.recent(s, since=now - notices.RECENT_NOTICES)
+        told = await duty_messages.of_notices(s, [n.id for n in warned])
         returned = await returned_to(s, login) if login else []
         retractions = await workflow.pending_retractions(s)
     calendar_warnings = [fallback_warning(y) for y in svc.calendar.fallback_years(today, today + timedelta(days=30))]
     alerts = await svc.alerts() if with_alerts else []
     return Board(now, beat, upcoming, this_week, held, not_ready, troubled, in_flight, draining, awaiting,
-                 deadlines, returned, retractions, calendar_warnings, alerts, my_steps, names, warned,
+                 deadlines, returned, retractions, calendar_warnings, alerts, my_steps, names, warned, told,
                  awaiting_total)
 
 
@@ -207,7 +209,7 @@ def to_json(board: Board) -> dict[str, Any]:
         "awaiting_review": [{"id": a.item_id, "title": a.title} for a in board.awaiting_review],
         "awaiting_review_total": board.awaiting_total,
         "obligations": [obligations.to_json(d) for d in board.deadlines],
-        "obligation_notices": [notices.notice_json(n) for n in board.notices],
+        "obligation_notices": [notices.notice_json(n, board.duty_messages.get(n.id, ())) for n in board.notices],
         "returned_to_me": [{"id": x.item_id, "title": x.title, "by": x.by, "comment": x.comment,
                             "at": x.at} for x in board.returned],
         "retractions_awaiting_approval": [{"item": x.item_id, "requested_by": x.requested_by,

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.ops import Role, Who, any_role, require
-from content.cadence import ObligationNotice
+from content.cadence import DutyMessage, ObligationNotice
 from content.errors import InputError
 from content.models import Obligation
-from schedules import cadence, notices
+from schedules import cadence, duty_messages, notices
 from schedules import obligations as ob
 
 if TYPE_CHECKING:
@@ -24,12 +24,14 @@ class Listing:
     rows: tuple[Obligation, ...]
     names: Mapping[int, str] = field(default_factory=dict)  # cadence subject id → name
     notices: Mapping[int, tuple[ObligationNotice, ...]] = field(default_factory=dict)
+    messages: Mapping[int, tuple[DutyMessage, ...]] = field(default_factory=dict)  # notice id → its duty messages
 
     def to_json(self) -> dict[str, Any]:
         return {"obligations": [
             {**ob.to_json(x), "subject_name": self.names.get(x.subject_id) if x.subject_type != "item" else None,
              "indicator": cadence.indicator(x),
-             "notices": [notices.notice_json(n) for n in self.notices.get(x.id, ())]} for x in self.rows]}
+             "notices": [notices.notice_json(n, self.messages.get(n.id, ())) for n in self.notices.get(x.id, ())]}
+            for x in self.rows]}
 
 
 def check_filters(state: str | None, rule: str | None) -> None:
@@ -52,7 +54,9 @@ async def listing(svc: Service, who: Who, *, state: str | None = None, rule: str
                 if not department or r.department == department]
         names = await cadence.subject_names(s, rows)
         told = await notices.of_obligations(s, [r.id for r in rows])
-    return Listing(tuple(rows), names, {k: tuple(v) for k, v in told.items()})
+        sent = await duty_messages.of_notices(s, [n.id for ns in told.values() for n in ns])
+    return Listing(tuple(rows), names, {k: tuple(v) for k, v in told.items()},
+                   {k: tuple(v) for k, v in sent.items()})
 
 
 async def waive(svc: Service, who: Who, obligation_id: int, *, reason: str) -> Obligation:

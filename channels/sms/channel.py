@@ -13,15 +13,16 @@ from typing import Any, ClassVar
 
 import aiohttp
 
-from channels.base import Capabilities, ChannelContext, Job, Outcome, Purpose, Reach, Rendition, Result
+from channels.base import Capabilities, ChannelContext, DutySent, Job, Outcome, Purpose, Reach, Rendition, Result
 from channels.plan_notes import DayNote, Level
 from channels.registry import register
 from channels.sms.config import SmsSettings
 from channels.sms.fanout import FanOut, Route
 from channels.sms.message import Composer, Message
 from channels.sms.pacing import Pacer
+from channels.sms.phone import normalise
 from channels.sms.providers.aliyun import AliyunSms
-from channels.sms.providers.base import NumberResult, Provider, Reply, Report
+from channels.sms.providers.base import NumberResult, Provider, ProviderError, Reply, Report
 from channels.sms.providers.tencent import TencentSms
 from channels.sms import recipients
 from channels.sms.quiet import QuietHours
@@ -204,15 +205,25 @@ class SmsChannel:
                                             marker=f"gkcode{secrets.token_hex(4)}")
         return results[0]
 
-    async def send_duty(self, phone: str, values: Mapping[str, str]) -> NumberResult:
-        """A compliance warning to one duty contact's number. Raises ProviderError."""
+    async def send_duty(self, phone: str, values: Mapping[str, str]) -> DutySent:
+        """A compliance warning to one duty contact's number (bot.duty); a provider's error is
+        retried there."""
+        try:
+            number = normalise(phone, field="duty_contacts.sms")
+        except InputError as exc:
+            return DutySent(error=exc.render(), final=True)
         await self.open()
         message = self.composer.compose_duty(values)
         route = self.routes[0]
         await route.pacer.wait()
-        results = await route.provider.send([phone], message.code_for(0), message.params,
-                                            marker=f"gkduty{secrets.token_hex(4)}")
-        return results[0]
+        try:
+            [result] = await route.provider.send([number], message.code_for(0), message.params,
+                                                 marker=f"gkduty{secrets.token_hex(4)}")
+        except ProviderError as exc:
+            return DutySent(error=str(exc))
+        if result.status != "sent":
+            return DutySent(result.remote_id, result.message or result.code or result.status)
+        return DutySent(result.remote_id)
 
     def provider_named(self, name: str) -> Provider | None:
         return next((r.provider for r in self.routes if r.name == name), None)

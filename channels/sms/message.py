@@ -108,7 +108,7 @@ class Composer:
         return self._build("code_template", template, params, CODE_PARAM_MAX)
 
     def compose_duty(self, values: Mapping[str, str]) -> Message:
-        """A compliance warning to a duty contact (schedules.notices.sms_params)."""
+        """A compliance warning to a duty contact (schedules.notices.duty_params)."""
         template = self.settings.duty_template
         params = self._render_params("duty_template", template, values)
         return self._build("duty_template", template, params, self.settings.param_max_chars)

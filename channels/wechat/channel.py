@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from channels.base import (
     Capabilities,
     ChannelContext,
+    DutySent,
     Job,
     Outcome,
     Purpose,
@@ -27,7 +28,7 @@ from channels.base import (
 )
 from channels.plan_notes import DayNote
 from channels.registry import register
-from channels.wechat import credentials, notify, push, rendition
+from channels.wechat import credentials, duty, notify, push, rendition
 from channels.wechat.client import OFFICIAL_BASE, WechatApi
 from channels.wechat.config import WechatSettings
 from channels.wechat.media import Media
@@ -115,6 +116,10 @@ class WechatChannel:
             return Result(Outcome.SENT, f"{what}；已群发给全部粉丝，不再另发主题通知", data)
         url = data.get("url") or f"{self.ctx.site_url.rstrip('/')}/{job.items[0].path}"
         return await notify.run(self, job, url, data, what)
+
+    async def send_duty(self, openid: str, values: Mapping[str, str]) -> DutySent:
+        """A compliance warning to one duty contact's openid, by template message (bot.duty)."""
+        return await duty.send(self, openid, values)
 
     # ------------------------------------------------------------------ before and around
     async def precheck(self, items: tuple[ItemView, ...], options: Mapping[str, Any]) -> list[str]:

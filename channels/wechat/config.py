@@ -17,6 +17,9 @@ OPENID = re.compile(r"[A-Za-z0-9_-]{28}")
 #: Values a notification field can show (``notify_fields``).
 NOTIFY_VALUES = ("title", "summary", "department", "column", "kind", "doc_no", "published_at",
                  "site")
+#: Values a duty warning's template field can show (``duty_fields``): the rule id (R1), its
+#: name, the obligation's subject, its department, the due time and the stage (提前提醒 …).
+DUTY_VALUES = ("rule", "rule_label", "subject", "department", "due", "stage")
 #: The replies when the account sends no topic reminders (``notify = "off"``).
 WELCOME_WITHOUT_REMINDERS = "感谢关注！回复“解读”查看最新政策解读；新发布的政策文件和解读会在本公众号推送。"
 DEFAULT_WITHOUT_REMINDERS = "您好，留言已收到。回复“解读”查看最新政策解读。"
@@ -59,6 +62,12 @@ class WechatSettings(ChannelSettings):
     notify_template_id: str = ""  # empty = off (in sandbox mode: the sandbox's template)
     notify_fields: dict[str, str] = Field(default_factory=lambda: {
         "thing1": "title", "thing2": "department", "time3": "published_at"})
+    # duty warnings (obligations about to be due, or missed) to duty contacts with a
+    # wechat_openid, by template message (a verified service account); empty = not sent (in
+    # sandbox mode: the sandbox's duty template)
+    duty_template_id: str = ""
+    duty_fields: dict[str, str] = Field(default_factory=lambda: {
+        "character_string1": "rule", "thing2": "subject", "time3": "due", "phrase4": "stage"})
     notify_rate_per_second: float = Field(default=100.0, gt=0, le=10000)
     notify_concurrency: int = Field(default=32, ge=1, le=512)
     fanout_slice_seconds: float = Field(default=60.0, ge=1, le=100)
@@ -112,6 +121,11 @@ class WechatSettings(ChannelSettings):
         if self.notify != "off":
             if wrong := notify_values.problems(self.notify_fields):
                 raise ValueError("；".join(wrong))
+        for name, value in self.duty_fields.items():
+            if value not in DUTY_VALUES:
+                raise ValueError(f"duty_fields.{name} 的取值 {value!r} 无效（修正：改为 {'、'.join(DUTY_VALUES)} 之一）")
+        if wrong := notify_values.problems(self.duty_fields, "duty_fields", "due", "时限提醒", "到期时间"):
+            raise ValueError("；".join(wrong))
         for name, openids in self.push_lists.items():
             bad = next((o for o in openids if not OPENID.fullmatch(o)), None)
             if bad is not None or not 2 <= len(set(openids)) <= 10000:

@@ -5,6 +5,7 @@ value given in the settings still wins."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import secrets
@@ -22,6 +23,7 @@ class Credentials:
     encoding_aes_key: str
     original_id: str
     template_id: str  # the notification template (settings, or the sandbox's own)
+    duty_template_id: str = ""  # the duty-warning template (settings, or the sandbox's own)
 
 
 def sandbox_file(data_dir: Path) -> Path:
@@ -58,12 +60,20 @@ def _sandbox_values(data_dir: Path) -> dict[str, str]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _duty_template(generated: dict[str, str]) -> str:
+    """The sandbox's duty template id: derived from its secret, so a file written before there
+    was one gets the same id in every process that reads it."""
+    digest = hashlib.sha256(("duty-template:" + generated.get("app_secret", "")).encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:43]
+
+
 def resolve(settings: WechatSettings, data_dir: Path) -> Credentials:
     given = {"app_id": settings.app_id, "app_secret": settings.app_secret, "token": settings.token,
              "encoding_aes_key": settings.encoding_aes_key, "original_id": settings.original_id,
-             "template_id": settings.notify_template_id}
+             "template_id": settings.notify_template_id, "duty_template_id": settings.duty_template_id}
     if settings.sandbox:
         generated = _sandbox_values(data_dir)
+        generated.setdefault("duty_template_id", _duty_template(generated))
         given = {k: v or generated.get(k, "") for k, v in given.items()}
     if settings.message_mode == "plain" and not settings.encoding_aes_key:
         given["encoding_aes_key"] = ""

@@ -52,14 +52,16 @@ def fit(key: str, value: str) -> str:
             return _cut(value, LEGACY) or "—"
 
 
-def problems(fields: dict[str, str]) -> list[str]:
-    """What is wrong with a ``notify_fields`` mapping (template key → value source)."""
+def problems(fields: dict[str, str], setting: str = "notify_fields", time_source: str = "published_at",
+             what_in: str = "稿件信息", time_label: str = "发布时间") -> list[str]:
+    """What is wrong with a ``notify_fields`` (or ``duty_fields``) mapping (template key → value
+    source): a key whose type no value fills, a time or date key fed anything but the time."""
     out = []
     for key, source in fields.items():
         what = kind(key)
         if what in UNFILLABLE:
-            out.append(f"notify_fields.{key}：模板字段类型 {what} 无法填入稿件信息（修正：选用字段为 thing、"
+            out.append(f"{setting}.{key}：模板字段类型 {what} 无法填入{what_in}（修正：选用字段为 thing、"
                        f"character_string、time、date、phrase 或 name 的模板，或删去该项）")
-        elif what in TIMES and source != "published_at":
-            out.append(f"notify_fields.{key}：{what} 类型的字段只能填发布时间（修正：写成 {key} = \"published_at\"）")
+        elif what in TIMES and source != time_source:
+            out.append(f"{setting}.{key}：{what} 类型的字段只能填{time_label}（修正：写成 {key} = \"{time_source}\"）")
     return out

@@ -24,7 +24,7 @@ def emulator_for(service: Any) -> WechatEmulator | None:
     config = EmulatorConfig(
         app_id=creds.app_id, app_secret=creds.app_secret, token=creds.token,
         encoding_aes_key=creds.encoding_aes_key, original_id=creds.original_id,
-        account_type=settings.account_type, template_ids=frozenset({creds.template_id}),
+        account_type=settings.account_type, template_ids=frozenset({creds.template_id, creds.duty_template_id}),
         callback_url=f"{service.settings.local_url}/wechat/callback",
         public_url=f"{service.settings.base_url}{MOUNT}",
         publish_delay=settings.sandbox_publish_delay_seconds,
