@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -65,8 +66,9 @@ def cell(page: str, label: str) -> str:
                      page, re.S)[0]  # type: ignore[index]
 
 
-async def releases_now(console: TestClient) -> list[tuple[int, str, datetime]]:
-    async with console.service.store.sessions() as s:  # type: ignore[attr-defined]
+async def releases_now(console: Any) -> list[tuple[int, str, datetime]]:
+    """Every release (id, state, instant); ``console``: the console's client or the API's ``Api``."""
+    async with console.service.store.sessions() as s:
         return [(r.id, r.state, r.due_at) for r in await s.scalars(select(Release).order_by(Release.id))]
 
 
@@ -165,3 +167,28 @@ async def test_an_approver_queues_from_the_console_and_sees_where_each_landed(co
     async with svc.store.sessions() as s:
         approved = await s.scalar(select(func.count()).select_from(Item).where(Item.state == "approved"))
     assert approved == 0
+
+
+async def test_the_api_queues_through_the_same_function_and_folds_the_calendar_on_request(tmp_path: Path) -> None:
+    from tests.apikit import running_api
+    from tests.test_api import NEWS, approved_item
+
+    clock = FixedClock(beijing(2026, 9, 30, 10))
+    slots = {"GONGKAI_CHANNELS__WEIBO__SLOTS": '["09:00", "12:00", "17:00"]', "GONGKAI_CHANNELS__WEIBO__DAILY_CAP": "2"}
+    async with running_api(tmp_path, f"sqlite:///{tmp_path / 'api.db'}", clock, slots) as api:
+        items = [await approved_item(api, {**NEWS, "title": f"微博动态{n}"}) for n in range(3)]
+        status, body = await api.call("POST", "/releases/queue", "author", json={"item_ids": items[:1],
+                                                                                 "channels": ["weibo"]})
+        assert status == 403 and await releases_now(api) == []
+        status, body = await api.call("POST", "/releases/queue", "approver", json={"item_ids": items,
+                                                                                   "channels": ["weibo"]})
+        assert status == 200, body
+        assert [datetime.fromisoformat(p["due_at"]) for p in body["queued"]] == [
+            beijing(2026, 9, 30, 12), beijing(2026, 9, 30, 17), beijing(2026, 10, 1, 9)]
+        assert any("每日上限 2 条" in s for s in body["queued"][2]["skipped"])
+        status, cal = await api.call("GET", "/calendar?month=2026-09&per_day=1", "author")
+        [day] = [d for d in cal["days"] if d["day"] == "2026-09-30"]
+        assert (len(day["releases"]), day["more"]) == (1, 1)
+        status, cal = await api.call("GET", "/calendar?month=2026-09", "author")
+        [day] = [d for d in cal["days"] if d["day"] == "2026-09-30"]
+        assert (len(day["releases"]), day["more"]) == (2, 0)
