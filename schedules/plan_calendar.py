@@ -4,12 +4,14 @@ their items and channels, and the statutory deadlines (obligations) due that day
 
 Two range queries on indexed instants (``releases.due_at``, ``obligations.due_at``) and one
 query each for the members and subjects of what they found, so a page answers in the same
-time with 100 or 100,000 items. Channels add their own lines (``channels.plan_notes``)."""
+time with 100 or 100,000 items. A month view lists at most ``per_day`` releases a day (a slim
+query of ids and instants counts the rest, ``Day.more``; the week view lists them all).
+Channels add their own lines (``channels.plan_notes``)."""
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from typing import Any
@@ -155,6 +157,8 @@ class Day:
     releases: tuple[ReleaseEntry, ...] = ()
     deadlines: tuple[DeadlineEntry, ...] = ()
     notes: tuple[Any, ...] = ()  # channels.plan_notes.DayNote, added by the bot
+    more: int = 0  # releases due that day beyond those listed (a month view lists a few a day)
+    slots: tuple[Any, ...] = ()  # bot.ops.queue.SlotState: the channels' posting slots that day
 
     @property
     def weekday(self) -> str:
@@ -184,7 +188,7 @@ class PlanCalendar:
 
     @property
     def release_count(self) -> int:
-        return sum(len(d.releases) for d in self.days)
+        return sum(len(d.releases) + d.more for d in self.days)
 
     def as_json(self) -> dict[str, Any]:
         """The shape of the API's calendar and of ``--json``: English keys, ISO dates and instants."""
@@ -197,7 +201,7 @@ class PlanCalendar:
 def _day_json(d: Day) -> dict[str, Any]:
     return {"date": d.day.isoformat(), "workday": d.info.workday, "reason": d.info.reason,
             "holiday": d.holiday, "adjusted_workday": d.adjusted, "uncertain": d.uncertain,
-            "in_focus": d.in_focus,
+            "in_focus": d.in_focus, "more": d.more,
             "releases": [{"id": r.id, "state": r.state, "purpose": r.purpose, "due_at": r.due_at.isoformat(),
                           "fired_at": r.fired_at.isoformat() if r.fired_at else None,
                           "channels": list(r.channels), "push": r.push, "hold_reason": r.hold_reason or None,
@@ -211,13 +215,18 @@ def _day_json(d: Day) -> dict[str, Any]:
                        "every_day": n.day is None} for n in d.notes]}
 
 
-async def releases_between(session: AsyncSession, start: datetime, end: datetime) -> list[ReleaseEntry]:
-    """Columns, not ORM objects: a month can hold a thousand releases."""
+def _shown(start: datetime, end: datetime) -> Any:
+    return (Release.state.in_(SHOWN_STATES)) & (Release.due_at >= start) & (Release.due_at < end)
+
+
+async def releases_between(session: AsyncSession, start: datetime, end: datetime,
+                           ids: list[int] | None = None) -> list[ReleaseEntry]:
+    """Columns, not ORM objects: a month can hold a thousand releases (``ids``: only these)."""
+    where = _shown(start, end) if ids is None else _shown(start, end) & Release.id.in_(ids)
     rels = list(await session.execute(
         select(Release.id, Release.state, Release.purpose, Release.due_at, Release.fired_at,
                Release.channels, Release.options, Release.hold_reason)
-        .where(Release.state.in_(SHOWN_STATES), Release.due_at >= start, Release.due_at < end)
-        .order_by(Release.due_at, Release.id)))
+        .where(where).order_by(Release.due_at, Release.id)))
     members: dict[int, list[Member]] = defaultdict(list)
     if rels:
         rows = await session.execute(
@@ -249,21 +258,37 @@ async def deadlines_between(session: AsyncSession, start: datetime, end: datetim
                           else o.state, o.uncertain) for o in rows]
 
 
+async def first_of_each_day(session: AsyncSession, start: datetime, end: datetime, tz: ZoneInfo,
+                            per_day: int) -> tuple[list[int], dict[date, int]]:
+    """The ids of the first ``per_day`` releases of each local day, and how many more each day
+    has, from one slim query of (id, instant): no rows, members or titles for the rest."""
+    shown: list[int] = []
+    counts: dict[date, int] = defaultdict(int)
+    for release_id, due in await session.execute(
+            select(Release.id, Release.due_at).where(_shown(start, end)).order_by(Release.due_at, Release.id)):
+        day = due.astimezone(tz).date()
+        counts[day] += 1
+        if counts[day] <= per_day:
+            shown.append(release_id)
+    return shown, {d: n - per_day for d, n in counts.items() if n > per_day}
+
+
 async def build(session: AsyncSession, workdays: WorkdayCalendar, span: Span, *, tz: ZoneInfo,
-                now: datetime) -> PlanCalendar:
-    """The calendar of ``span``: every day with its status, releases and deadlines. An
-    obligation is due at the end of its ``due_on`` (the next local midnight), so it is listed
-    on ``due_on`` itself."""
+                now: datetime, per_day: int | None = None) -> PlanCalendar:
+    """The calendar of ``span``: every day with its status, releases and deadlines (with
+    ``per_day``, at most that many releases a day and the count of the rest). An obligation is
+    due at the end of its ``due_on`` (the next local midnight), so it is listed on ``due_on``."""
     start, end = span.bounds(tz)
+    ids, more = (await first_of_each_day(session, start, end, tz, per_day)) if per_day else (None, {})
     by_day: dict[date, list[ReleaseEntry]] = defaultdict(list)
-    for rel in await releases_between(session, start, end):
+    for rel in await releases_between(session, start, end, ids):
         by_day[rel.due_at.astimezone(tz).date()].append(rel)
     due: dict[date, list[DeadlineEntry]] = defaultdict(list)
     for ob in await deadlines_between(session, start, end):
         due[ob.due_on].append(ob)
     today = now.astimezone(tz).date()
     days = tuple(Day(d, workdays.info(d), span.month is None or d.month == span.month, d == today,
-                     tuple(by_day[d]), tuple(due[d])) for d in span.days)
+                     tuple(by_day[d]), tuple(due[d]), more=more.get(d, 0)) for d in span.days)
     return PlanCalendar(span, tz, days, _weeks(days))
 
 
@@ -278,6 +303,11 @@ def with_notes(cal: PlanCalendar, notes: list[Any]) -> PlanCalendar:
     for note in notes:
         if note.day is not None:
             dated[note.day].append(note)
-    days = tuple(Day(d.day, d.info, d.in_focus, d.today, d.releases, d.deadlines,
-                     tuple(dated[d.day]) + every) for d in cal.days)
+    days = tuple(replace(d, notes=tuple(dated[d.day]) + every) for d in cal.days)
+    return PlanCalendar(cal.span, cal.tz, days, _weeks(days))
+
+
+def with_slots(cal: PlanCalendar, slots: dict[date, tuple[Any, ...]]) -> PlanCalendar:
+    """``cal`` with each day's posting slots (``bot.ops.queue.slot_states``)."""
+    days = tuple(replace(d, slots=slots.get(d.day, ())) for d in cal.days)
     return PlanCalendar(cal.span, cal.tz, days, _weeks(days))

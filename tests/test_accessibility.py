@@ -74,7 +74,7 @@ def _console_pages(page: Any, base: str) -> list[str]:
         "els => els.map(e => e.getAttribute('href')).filter(h => /^\\/console\\/releases\\/\\d+$/.test(h))")
     pages = ["/console/", "/console/password", "/console/audit/", "/console/users/", "/console/users/boss",
              "/console/channels/", "/console/webhooks/", "/console/webhooks/1", "/console/plan/",
-             "/console/plan/?week=2026-W41", "/console/plan/new", "/console/releases/",
+             "/console/plan/?week=2026-W41", "/console/plan/new", "/console/plan/queue", "/console/releases/",
              "/console/reports/", "/console/reports/annual", "/console/reports/inspect",
              "/console/items/", "/console/items/?q=政务公开", "/console/items/new", "/console/items/new?kind=policy",
              item, item + "/preview", item + "/review", "/console/subscribers/", "/console/subscribers/report?release=1"]
@@ -82,7 +82,8 @@ def _console_pages(page: Any, base: str) -> list[str]:
 
 
 def test_no_serious_or_critical_violation_on_any_page(tmp_path: Path, sqlite_url: str) -> None:
-    env = bot_env(tmp_path, sqlite_url, "\n[channels.sms]\nenabled = true\n")
+    env = bot_env(tmp_path, sqlite_url, "\n[channels.sms]\nenabled = true\n"
+                  '[channels.weibo]\nslots = ["09:00", "12:00", "17:00"]\ndaily_cap = 2\n')
     run(_prepare(env))
     invoke(env, "webhook", "add", "https://example.org/hook", "--events", "item.submitted", user="boss")
     proc = start_bot(env, quiet=True)

@@ -68,6 +68,8 @@ def matrix(draft: int, submitted: int, ready: int, release: int) -> dict[tuple[s
         ("POST", "/releases"): (frozenset({"approver"}), "/releases",
                                 {"json": {"item_ids": [ready], "due_at": "2026-11-22T09:00:00+08:00",
                                           "channels": ["website"]}}),
+        ("POST", "/releases/queue"): (frozenset({"approver"}), "/releases/queue",
+                                      {"json": {"item_ids": [ready], "channels": ["website"]}}),
         ("GET", "/releases"): (EVERYONE, "/releases", {}),
         ("GET", "/releases/{release_id}"): (EVERYONE, f"/releases/{release}", {}),
         ("POST", "/releases/{release_id}/reschedule"): (frozenset({"approver"}), f"/releases/{release}/reschedule",

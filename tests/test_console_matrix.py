@@ -55,7 +55,9 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/console/plan/"): EVERYONE,
     ("GET", "/console/plan/new"): EVERYONE,  # shown read-only to those who may not schedule
     ("POST", "/console/plan/new"): frozenset({P}),
-    ("POST", "/console/plan/new/back"): EVERYONE,  # back to the builder: renders, changes nothing
+    ("POST", "/console/plan/new/back"): EVERYONE,
+    ("GET", "/console/plan/queue"): EVERYONE,  # shown read-only to those who may not queue
+    ("POST", "/console/plan/queue"): frozenset({P}),  # back to the builder: renders, changes nothing
     ("POST", "/console/releases/{release_id}/reschedule"): frozenset({P}),
     ("POST", "/console/releases/{release_id}/cancel"): frozenset({P}),
     ("POST", "/console/releases/{release_id}/split"): frozenset({P}),
@@ -97,6 +99,7 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
 FORMS: dict[str, dict[str, str]] = {
     "/console/plan/new": {"items": "3", "channels": "website", "at": "2026-03-20 09:00"},
     "/console/plan/new/back": {"items": "3", "channels": "website", "at": "2026-03-20 09:00"},
+    "/console/plan/queue": {"items": "3", "channels": "website"},
     "/console/releases/1/reschedule": {"at": "2026-03-21 09:00"},
     "/console/releases/1/cancel": {"reason": "改期"},
     "/console/deliveries/1/resolve": {"outcome": "sent", "note": "已电话确认", "back": "1"},

@@ -64,6 +64,7 @@ async def status(call: Call) -> Status:
 class CalendarQuery(BaseModel):
     month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="月份，如 2026-12（默认本月）")
     week: str | None = Field(None, pattern=r"^\d{4}-W\d{2}$", description="ISO 周，如 2026-W49")
+    per_day: int | None = Field(None, ge=1, le=100, description="每天最多列出的发布计划数（其余计入 more）；默认全部列出")
 
 
 class Member(BaseModel):
@@ -120,6 +121,7 @@ class Day(BaseModel):
     in_focus: bool
     today: bool
     releases: list[ReleaseEntry]
+    more: int = Field(description="当天未列出的发布计划数（指定 per_day 时）")
     deadlines: list[DeadlineEntry]
     notes: list[Note]
 
@@ -141,14 +143,14 @@ class Calendar(BaseModel):
          query=CalendarQuery, roles="任何账号")
 async def calendar(call: Call[Any, CalendarQuery, None]) -> Calendar:
     q = call.query
-    cal = await calendar_ops.calendar(call.svc, call.who, month=q.month, week=q.week)
+    cal = await calendar_ops.calendar(call.svc, call.who, month=q.month, week=q.week, per_day=q.per_day)
     span = cal.span
     return Calendar(
         view=str(span.view), key=span.key, title=span.title, first=span.first, last=span.last,
         prev=span.prev_key, next=span.next_key,
         days=[Day(day=d.day, workday=d.info.workday, reason=d.info.reason, uncertain=d.uncertain,
                   in_focus=d.in_focus, today=d.today,
-                  releases=[ReleaseEntry.model_validate(r) for r in d.releases],
+                  releases=[ReleaseEntry.model_validate(r) for r in d.releases], more=d.more,
                   deadlines=[DeadlineEntry.model_validate(x) for x in d.deadlines],
                   notes=[Note(channel=n.channel, text=n.text, level=str(n.level), detail=n.detail) for n in d.notes])
               for d in cal.days])

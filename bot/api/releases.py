@@ -1,7 +1,7 @@
 """Releases and deliveries over the API: whom a release would reach, create (a release that
-texts or pushes to people needs ``confirm: true``), list, show, reschedule, cancel, split a held
-bundle, and resolve a delivery. Every handler is one call of :mod:`bot.ops.releases` or
-:mod:`bot.ops.deliveries`."""
+texts or pushes to people needs ``confirm: true``), queue into the next free posting slots, list,
+show, reschedule, cancel, split a held bundle, and resolve a delivery. Every handler is one call
+of :mod:`bot.ops.releases`, :mod:`bot.ops.queue` or :mod:`bot.ops.deliveries`."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -15,6 +15,7 @@ from bot.api.registry import Call
 from bot.api.routes import API
 from bot.confirm import describe
 from bot.ops import deliveries as delivery_ops
+from bot.ops import queue as queue_ops
 from bot.ops import releases as ops
 
 TAG = "发布计划"
@@ -81,6 +82,24 @@ class Created(BaseModel):
     items: list[int]
     warnings: list[str]
     reach: list[ReachOut]
+
+
+class QueueBody(ReachBody):
+    confirm: bool = Field(False, description=CONFIRM)
+
+
+class Placed(BaseModel):
+    item: int
+    release: ReleaseOut
+    due_at: datetime
+    skipped: list[str] = Field(description="跳过的时段及原因")
+    warnings: list[str]
+
+
+class QueuedOut(BaseModel):
+    """排入的位置：每篇稿件所在的发布计划和时刻"""
+
+    queued: list[Placed]
 
 
 class ListQuery(BaseModel):
@@ -201,6 +220,16 @@ async def create(call: Call[Any, Any, CreateBody]) -> Created:
                             allow_past=b.allow_past, confirm=ops.confirmed if b.confirm else None)
     return Created(release=ReleaseOut.model_validate(done.release), items=list(done.items),
                    warnings=list(done.warnings), reach=_reach(done.reach))
+
+
+@API.add("POST", "/releases/queue", op_id="release_queue", summary="把已审核的稿件排入各渠道下一个空闲的发布时段",
+         tag=TAG, answer=QueuedOut, body=QueueBody, roles="审核签发")
+async def queue(call: Call[Any, Any, QueueBody]) -> QueuedOut:
+    b = call.body
+    done = await queue_ops.queue(call.svc, call.who, b.item_ids, channels=b.channels, options=b.options,
+                                 confirm=ops.confirmed if b.confirm else None)
+    return QueuedOut(queued=[Placed(item=p.item_id, release=ReleaseOut.model_validate(p.release), due_at=p.due_at,
+                                    skipped=list(p.skipped), warnings=list(p.warnings)) for p in done.placed])
 
 
 @API.add("GET", "/releases", op_id="release_list", summary="发布计划列表", tag=TAG, answer=ReleaseList,

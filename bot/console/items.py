@@ -75,6 +75,7 @@ def _can(request: web.Request, detail: ops.Detail) -> dict[str, bool]:
             ItemState.SCHEDULED, ItemState.PUBLISHED, ItemState.CORRECTED)},
         "submit": me.has(Role.AUTHOR) and detail.current.status in ("draft", "returned"),
         "review": (me.has(Role.REVIEWER) or me.has(Role.APPROVER)) and detail.current.status == "submitted",
+        "schedule": me.has(Role.APPROVER) and state == ItemState.APPROVED.value,
     }
 
 

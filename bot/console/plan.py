@@ -13,6 +13,7 @@ from aiohttp import web
 from bot import labels
 from bot.console.kit import action, forbidden, redirect_with_flash, render, say, view
 from bot.ops import calendar as calendar_ops
+from bot.ops import queue as queue_ops
 from bot.ops import releases as release_ops
 from bot.ops import schedulable
 from bot.timeparse import INSTANT_FORMS, parse_instant
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 
 WEEKDAY_NAMES = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 CONFIRMATION_REQUIRED = "confirmation_required"
+MONTH_PER_DAY = 4  # releases a month cell lists; the rest are "另有 N 项", listed by the week view
+SLOT_PILL = {"free": "ok", "taken": "info", "full": "bad", "past": ""}
 
 
 def _svc(request: web.Request) -> Service:
@@ -53,13 +56,13 @@ def may_schedule(request: web.Request) -> bool:
 @view("/console/plan/")
 async def calendar_page(request: web.Request) -> web.StreamResponse:
     svc, who = _svc(request), request["who"]
-    error = ""
+    error, week = "", request.query.get("week")
     try:
-        cal = await calendar_ops.calendar(svc, who, month=request.query.get("month"),
-                                          week=request.query.get("week"))
+        cal = await calendar_ops.calendar(svc, who, month=request.query.get("month"), week=week,
+                                          per_day=None if week else MONTH_PER_DAY, slots=True)
     except InputError as exc:
         error = say(exc)
-        cal = await calendar_ops.calendar(svc, who)
+        cal = await calendar_ops.calendar(svc, who, per_day=MONTH_PER_DAY, slots=True)
     return await render(request, "plan/calendar.html", status=400 if error else 200, error=error,
                         **_calendar_ctx(request, cal))
 
@@ -78,8 +81,15 @@ def _calendar_ctx(request: web.Request, cal: plan_calendar.PlanCalendar) -> dict
     every = [n for n in cal.days[0].notes if n.day is None] if cal.days else []
     return dict(cal=cal, span=span, weekday_names=WEEKDAY_NAMES, labels=labels, every_day=every,
                 zone=svc.settings.bot.timezone, other=other, this=this, push_label=push_label, today=today,
-                can_schedule=may_schedule(request),
-                week_of=plan_calendar.week_of)
+                can_schedule=may_schedule(request), week_of=plan_calendar.week_of,
+                has_slots=any(d.slots for d in cal.days), slot_word=slot_word, slot_pill=SLOT_PILL)
+
+
+def slot_word(st: queue_ops.SlotState) -> str:
+    """A posting slot's state for a person: 空闲, 已占用, 不可用（why）or 已过."""
+    if st.state == "full":
+        return f"不可用（{f'当天已达每日上限 {st.cap} 条' if st.cap else st.refusal}）"
+    return {"free": "空闲", "taken": "已占用", "past": "已过"}[st.state]
 
 
 # ---------------------------------------------------------------------------- the builder
@@ -111,8 +121,17 @@ def _draft(form: Any) -> Draft:
                  str(form.get("push", "none")), str(form.get("push_tag", "")))
 
 
-async def _builder(request: web.Request, draft: Draft, *, error: str = "", status: int = 200,
-                   item_id: int | None = None) -> web.StreamResponse:
+def _required(draft: Draft, channels_fix: str) -> None:
+    if not draft.items:
+        raise InputError("没有选择稿件", field="items", fix="至少勾选一篇已审核的稿件")
+    if not draft.channels:
+        raise InputError("没有选择渠道", field="channels", fix=channels_fix)
+
+
+async def _picker(request: web.Request, template: str, draft: Draft, *, error: str = "", status: int = 200,
+                  item_id: int | None = None) -> web.StreamResponse:
+    """The builder's or the queue's form: the approved items (with the bundle of ``item_id``
+    chosen), the channels (with their posting slots) and the WeChat push target."""
     svc = _svc(request)
     query = request.query.get("q", "")
     found = await schedulable.choices(svc, request["who"], item_id=item_id, query=query)
@@ -120,12 +139,30 @@ async def _builder(request: web.Request, draft: Draft, *, error: str = "", statu
         draft.items = list(found.preselected)
     enabled = svc.enabled_channel_names()
     wechat = svc.settings.channels.wechat if "wechat" in enabled else None
-    return await render(request, "plan/new.html", status=status, draft=draft, choices=found, query=query,
-                        error=error, channels=[(c, labels.channel(c)) for c in enabled],
+    return await render(request, template, status=status, draft=draft, choices=found, query=query, error=error,
+                        channels=[(c, labels.channel(c), getattr(svc.settings.channels, c).slots) for c in enabled],
                         chosen=set(draft.channels or enabled), labels=labels,
                         push_lists=sorted(wechat.push_lists) if wechat is not None else [],
                         wechat=wechat is not None, zone=svc.settings.bot.timezone, forms=INSTANT_FORMS,
                         can_schedule=may_schedule(request))
+
+
+async def _builder(request: web.Request, draft: Draft, **kw: Any) -> web.StreamResponse:
+    return await _picker(request, "plan/new.html", draft, **kw)
+
+
+async def _open(request: web.Request, template: str, draft: Draft) -> web.StreamResponse:
+    """GET of the builder or the queue, from the calendar, an item's page (``item=``) or nowhere."""
+    raw = request.query.get("item", "")
+    if raw and not raw.isdigit():
+        return await _picker(request, template, draft, error=f"稿件编号“{raw}”不是数字（从稿件页或日历打开排期）",
+                             status=400)
+    try:
+        return await _picker(request, template, draft, item_id=int(raw) if raw else None)
+    except Forbidden as exc:
+        return await forbidden(request, say(exc))
+    except GongkaiError as exc:
+        return await _picker(request, template, draft, error=say(exc), status=400)
 
 
 @view("/console/plan/new")
@@ -134,15 +171,7 @@ async def builder_page(request: web.Request) -> web.StreamResponse:
     day = request.query.get("day", "")
     if len(day) == 10 and day[4] == "-" and day[7] == "-":
         draft.at = f"{day} 09:00"
-    raw = request.query.get("item", "")
-    if raw and not raw.isdigit():
-        return await _builder(request, draft, error=f"稿件编号“{raw}”不是数字（从稿件页或日历打开排期）", status=400)
-    try:
-        return await _builder(request, draft, item_id=int(raw) if raw else None)
-    except Forbidden as exc:
-        return await forbidden(request, say(exc))
-    except GongkaiError as exc:
-        return await _builder(request, draft, error=say(exc), status=400)
+    return await _open(request, "plan/new.html", draft)
 
 
 @action("/console/plan/new")
@@ -155,10 +184,7 @@ async def builder_submit(request: web.Request) -> web.StreamResponse:
         return await _builder(request, Draft(), error=say(exc), status=400)
     confirmed = form.get("confirmed") == "yes"
     try:
-        if not draft.items:
-            raise InputError("没有选择稿件", field="items", fix="至少勾选一篇已审核的稿件")
-        if not draft.channels:
-            raise InputError("没有选择渠道", field="channels", fix="至少勾选一个发布渠道")
+        _required(draft, "至少勾选一个发布渠道")
         due = parse_instant(draft.at, svc.settings.tz, now=svc.clock.now(), field="发布时刻")
         created = await release_ops.create(
             svc, who, draft.items, due_at=due, channels=draft.channels, options=draft.options,
@@ -212,6 +238,59 @@ def confirmed_as_shown(shown: str) -> release_ops.Confirm:
 def reach_line(reach: Reach) -> dict[str, Any]:
     return {"label": reach.label, "people": reach.people, "parts": reach.parts,
             "total": reach.people * reach.parts if reach.parts else None}
+
+
+# ---------------------------------------------------------------------------- the queue
+async def _queue_form(request: web.Request, draft: Draft, **kw: Any) -> web.StreamResponse:
+    return await _picker(request, "plan/queue.html", draft, **kw)
+
+
+@view("/console/plan/queue")
+async def queue_page(request: web.Request) -> web.StreamResponse:
+    return await _open(request, "plan/queue.html", Draft())
+
+
+@action("/console/plan/queue")
+async def queue_submit(request: web.Request) -> web.StreamResponse:
+    """排入下一个空闲时段: ``bot.ops.queue.queue`` (an approver's action), with the reach
+    confirmed first when the releases message or push to people."""
+    svc, who = _svc(request), request["who"]
+    form = await request.post()
+    try:
+        draft = _draft(form)
+    except InputError as exc:
+        return await _queue_form(request, Draft(), error=say(exc), status=400)
+    confirmed = form.get("confirmed") == "yes"
+    try:
+        _required(draft, "至少勾选一个配置了发布时段的渠道")
+        done = await queue_ops.queue(svc, who, draft.items, channels=draft.channels, options=draft.options,
+                                     confirm=confirmed_among(str(form.get("reach", ""))) if confirmed else None)
+    except Forbidden as exc:
+        return await forbidden(request, say(exc))
+    except GongkaiError as exc:
+        if getattr(exc, "code", "") != CONFIRMATION_REQUIRED:
+            return await _queue_form(request, draft, error=say(exc), status=400)
+        groups = await queue_ops.reach(svc, who, draft.items, channels=draft.channels, options=draft.options)
+        named = {c.id: c for c in await schedulable.described(svc, who, draft.items)}
+        return await render(request, "plan/confirm_queue.html", draft=draft, again=confirmed, labels=labels,
+                            groups=[([named[i] for i in ids if i in named], [reach_line(r) for r in found])
+                                    for ids, found in groups],
+                            shown="|".join(fingerprint(found) for _, found in groups),
+                            channels=labels.channels(draft.channels), push=push_label(draft.options.get("push", "")))
+    named = {c.id: c for c in await schedulable.described(svc, who, [p.item_id for p in done.placed])}
+    return await render(request, "plan/queued.html", placed=done.placed, named=named, labels=labels,
+                        zone=svc.settings.bot.timezone, weekday_names=WEEKDAY_NAMES, week_of=plan_calendar.week_of,
+                        tz=svc.settings.tz)
+
+
+def confirmed_among(shown: str) -> release_ops.Confirm:
+    """The queue's confirmation: each release it makes must reach exactly whom one of the
+    releases on the confirmation page did (otherwise ask again)."""
+    checks = {part: confirmed_as_shown(part) for part in shown.split("|")}
+
+    def check(reach: list[Reach]) -> list[str]:
+        return checks.get(fingerprint(reach), next(iter(checks.values())))(reach)
+    return check
 
 
 # ---------------------------------------------------------------------------- release actions

@@ -12,7 +12,7 @@ through :func:`bot.ops.releases.create`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from schedules import slots as slots_
 
 if TYPE_CHECKING:
     from bot.service import Service
+    from channels.base import Reach
 
 SEARCH_DAYS = 62  # how far ahead a free slot is looked for
 
@@ -45,30 +46,116 @@ class Queued:
     placed: tuple[Placed, ...]
 
 
-async def _taken(svc: Service, channel: str, when: datetime) -> tuple[bool, int]:
-    """(a release of ``channel`` is due at ``when``, releases of ``channel`` that local day)."""
+@dataclass(frozen=True)
+class SlotState:
+    """One posting slot of one channel, as the queue judges it: the releases of that channel
+    due at that instant, whether the channel's ``daily_cap`` is reached that day, and the
+    channel's own refusal (WeChat: the push quota). The calendar shows these; the queue takes
+    the first slot whose :attr:`why` is empty."""
+
+    channel: str
+    at: datetime
+    taken_by: tuple[int, ...] = ()
+    cap: int = 0  # the daily cap, when that day has reached it
+    refusal: str = ""  # the channel's own reason, without its fix
+    past: bool = False
+
+    @property
+    def label(self) -> str:
+        return labels.channel(self.channel)
+
+    @property
+    def state(self) -> str:
+        """past | taken | full (cap reached or refused by the channel) | free"""
+        if self.past:
+            return "past"
+        return "taken" if self.taken_by else ("full" if self.cap or self.refusal else "free")
+
+    @property
+    def why(self) -> str:
+        """Why the queue passes this slot over ("" when free), in the queue's order."""
+        if self.cap:
+            return f"{self.label}当天已达每日上限 {self.cap} 条"
+        if self.taken_by:
+            return f"{self.label}该时段已有发布"
+        return f"{self.label}：{self.refusal}" if self.refusal else ""
+
+
+@dataclass(frozen=True)
+class Booked:
+    release_id: int
+    due_at: datetime
+    channels: tuple[str, ...]
+
+
+async def _booked(svc: Service, first: date, last: date) -> list[Booked]:
+    """Every planned or sent publication from local day ``first`` to ``last``: one query."""
     tz = svc.settings.tz
-    day0 = datetime.combine(when.astimezone(tz).date(), datetime.min.time(), tz)
+    start = datetime.combine(first, time(0), tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), tz)
     async with svc.store.sessions() as s:
-        rows = list(await s.execute(select(Release.due_at, Release.channels).where(
+        rows = await s.execute(select(Release.id, Release.due_at, Release.channels).where(
             Release.state != "cancelled", Release.purpose == "publish",
-            Release.due_at >= day0, Release.due_at < day0 + timedelta(days=1))))
-    mine = [due for due, chans in rows if channel in (chans or [])]
-    return any(abs((due - when).total_seconds()) < 60 for due in mine), len(mine)
+            Release.due_at >= start, Release.due_at < end))
+        return [Booked(i, due, tuple(chans or ())) for i, due, chans in rows]
+
+
+async def judge(svc: Service, channel: str, when: datetime, booked: list[Booked],
+                options: dict[str, str], *, now: datetime | None = None) -> SlotState:
+    """The state of ``channel``'s slot at ``when``, given the releases ``booked`` on that local
+    day. The channel itself is asked only about a slot that is neither taken nor over the cap
+    (and not past, when ``now`` is given)."""
+    conf, tz = getattr(svc.settings.channels, channel), svc.settings.tz
+    day = when.astimezone(tz).date()
+    mine = [b for b in booked if channel in b.channels and b.due_at.astimezone(tz).date() == day]
+    taken = tuple(b.release_id for b in mine if abs((b.due_at - when).total_seconds()) < 60)
+    cap = conf.daily_cap if conf.daily_cap and len(mine) >= conf.daily_cap else 0
+    if now is not None and when <= now:
+        return SlotState(channel, when, taken, cap, past=True)
+    refusal = ""
+    ask = getattr(svc.channel(channel), "slot_refusal", None)
+    if not taken and not cap and ask is not None:
+        refusal = (await ask(options, when)).split("（修正")[0]
+    return SlotState(channel, when, taken, cap, refusal)
 
 
 async def _refusal(svc: Service, channels: list[str], when: datetime, options: dict[str, str]) -> str:
+    day = when.astimezone(svc.settings.tz).date()
+    booked = await _booked(svc, day, day)
     for name in channels:
-        conf, label = getattr(svc.settings.channels, name), labels.channel(name)
-        busy, today = await _taken(svc, name, when)
-        if conf.daily_cap and today >= conf.daily_cap:
-            return f"{label}当天已达每日上限 {conf.daily_cap} 条"
-        if busy:
-            return f"{label}该时段已有发布"
-        judge = getattr(svc.channel(name), "slot_refusal", None)
-        if judge is not None and (why := await judge(options, when)):
-            return f"{label}：{why.split('（修正')[0]}"
+        if why := (await judge(svc, name, when, booked, options)).why:
+            return why
     return ""
+
+
+async def slot_states(svc: Service, first: date, last: date,
+                      options: dict[str, str] | None = None) -> dict[date, tuple[SlotState, ...]]:
+    """Each day's posting slots of the enabled channels from ``first`` to ``last``, in time
+    order, judged as the queue judges them (``options``: the release the slot would take; by
+    default a push to every follower, what a WeChat posting slot is for). A channel whose slots
+    cannot be read is left out here (the queue names the setting)."""
+    tz, cal, now = svc.settings.tz, svc.calendar, svc.clock.now()
+    configured: dict[str, list[slots_.Slot]] = {}
+    for name in svc.enabled_channel_names():
+        try:
+            configured.update(_slots_of(svc, [name]))
+        except InputError:
+            continue
+    if not configured:
+        return {}
+    booked: dict[date, list[Booked]] = {}
+    for b in await _booked(svc, first, last):
+        booked.setdefault(b.due_at.astimezone(tz).date(), []).append(b)
+    found: dict[date, tuple[SlotState, ...]] = {}
+    day = first
+    while day <= last:
+        states = [await judge(svc, name, datetime.combine(day, at, tz), booked.get(day, []),
+                              dict(options if options is not None else {"push": "all"}), now=now)
+                  for name, slots in configured.items()
+                  for at in sorted({s.at for s in slots if cal.is_workday(day) or not s.workdays_only})]
+        found[day] = tuple(sorted(states, key=lambda st: (st.at, st.channel)))
+        day += timedelta(days=1)
+    return found
 
 
 def _slots_of(svc: Service, channels: list[str]) -> dict[str, list[slots_.Slot]]:
@@ -133,6 +220,16 @@ async def queue(svc: Service, who: Who, item_ids: list[int], *, channels: list[s
                                         options=options, confirm=confirm)
         placed += [Placed(i, made.release, when, made.warnings, tuple(skipped)) for i in group]
     return Queued(tuple(placed))
+
+
+async def reach(svc: Service, who: Who, item_ids: list[int], *, channels: list[str] | None = None,
+                options: dict[str, str] | None = None) -> tuple[tuple[tuple[int, ...], tuple[Reach, ...]], ...]:
+    """Whom each release :func:`queue` would make (one a bundle) messages or pushes to, for
+    the confirmation the console asks before queueing."""
+    async with svc.store.sessions() as s:
+        groups = await _bundles(s, list(dict.fromkeys(item_ids)))
+    return tuple([(tuple(g), await release_ops.reach(svc, who, g, channels=channels, options=options))
+                  for g in groups])
 
 
 async def _bundles(s, item_ids: list[int]) -> list[list[int]]:  # noqa: ANN001
