@@ -53,14 +53,12 @@ async def announce(session: AsyncSession, calendar: WorkdayCalendar, rules: Mapp
     for start in range(0, len(keys), CHUNK):
         done.update(k for k in await session.scalars(select(Event.once_key).where(
             Event.once_key.in_(keys[start:start + CHUNK]))) if k)
-    emitted = 0
+    todo = []
     for what, row in owed:
         if key(row, what) in done:
             continue
         payload = {**to_json(row), "state_label": STATE_LABELS[State(row.state)]}
         if what != "missed":
             payload["working_days_left"] = max(calendar.workdays_between(today, row.due_on), 0)
-        name = "obligation.missed" if what == "missed" else "obligation.warning"
-        if await events.emit(session, name, payload, now=now, once=key(row, what)):
-            emitted += 1
-    return emitted
+        todo.append(("obligation.missed" if what == "missed" else "obligation.warning", payload, key(row, what)))
+    return sum(1 for made in await events.emit_once_many(session, todo, now=now) if made)

@@ -13,17 +13,18 @@ fired and the website delivery was queued) of: a published interpretation linked
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Table, Text, bindparam, cast, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from content.cadence_fields import occurred_instant
 from content.errors import InputError
@@ -35,6 +36,10 @@ from schedules.calendar import WorkdayCalendar
 RECENT_LATE_DAYS = 30  # the duty board shows an obligation met late for this long
 LOOKBACK_DAYS = 120  # items touched or published this recently are (re)considered
 CHUNK = 500  # ids per IN (...) query
+BULK = 1000  # rows per statement when many are stored at once
+KEY = ("rule", "subject_type", "subject_id", "period")  # the unique key of an obligation
+SETTLED = ("state", "met_by", "met_at", "updated_at")  # what evaluating an obligation changes
+TABLE: Table = Obligation.__table__  # type: ignore[assignment]  # many rows at once: no ORM objects
 #: The kinds that start a deadline by themselves (R1, R3, R4, R9); L26 and R11 go by front matter.
 TRIGGER_KINDS = (Kind.POLICY.value, Kind.DECISION.value, Kind.LIST_CHANGE.value, Kind.EMERGENCY.value)
 
@@ -211,25 +216,63 @@ async def _met(session: AsyncSession, row: Obligation) -> tuple[int | None, date
     return item.id, item.first_published_at
 
 
-def settle(row: Obligation, met_by: int | None, met_at: datetime | None, now: datetime) -> None:
-    """The state from the facts: waived stays; met or late once met; missed after due."""
+def settled(row: Obligation, met_by: int | None, met_at: datetime | None,
+            now: datetime) -> dict[str, Any] | None:
+    """The state from the facts: waived stays; met or late once met; missed after due. Returns
+    the row's new values (``updated_at`` now), or None when nothing changes."""
     if row.state == State.WAIVED:
-        return
+        return None
     if met_at is not None:
-        row.met_by, row.met_at = met_by, met_at
-        row.state = State.MET.value if met_at < row.due_at else State.LATE.value
+        state = State.MET.value if met_at < row.due_at else State.LATE.value
     else:
-        row.state = State.MISSED.value if now >= row.due_at else State.OPEN.value
+        state, met_by, met_at = State.MISSED.value if now >= row.due_at else State.OPEN.value, row.met_by, row.met_at
+    if (state, met_by, met_at) == (row.state, row.met_by, row.met_at):
+        return None
+    return dict(state=state, met_by=met_by, met_at=met_at, updated_at=now)
+
+
+def _filled(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with the same keys each (a statement for many rows binds one set of columns)."""
+    keys = set().union(*rows)
+    return [{k: r.get(k) for k in keys} for r in rows]
+
+
+async def store_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the obligations ``rows`` (column values), in their order, a thousand per statement;
+    one already stored (by an earlier sweep or another node at the same time) is skipped by ON
+    CONFLICT DO NOTHING on the unique key. Returns how many were inserted."""
+    table = TABLE
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).on_conflict_do_nothing(index_elements=list(KEY)).returning(table.c.id)
+    created = 0
+    for start in range(0, len(rows), BULK):
+        created += len(list(await session.scalars(statement, _filled(rows[start:start + BULK]))))
+    return created
+
+
+async def save(session: AsyncSession, changes: Sequence[tuple[Obligation, dict[str, Any]]]) -> None:
+    """Write the new values of loaded rows (from :func:`settled`) a thousand per statement, and
+    keep the loaded objects as the database now has them (nothing left to flush row by row)."""
+    if not changes:
+        return
+    table = TABLE
+    statement = update(table).where(table.c.id == bindparam("_id")).values(
+        {name: bindparam(f"_{name}") for name in SETTLED})
+    params = [{"_id": row.id, **{f"_{name}": values[name] for name in SETTLED}} for row, values in changes]
+    for start in range(0, len(params), BULK):
+        await session.execute(statement, params[start:start + BULK])
+    for row, values in changes:
+        for name in SETTLED:
+            set_committed_value(row, name, values[name])
 
 
 async def evaluate(session: AsyncSession, calendar: WorkdayCalendar,
                    rules: Mapping[str, RuleConfig], *, tz: ZoneInfo, now: datetime) -> int:
     """Create the obligations owed and bring every unsettled one up to date; returns how many
     were created. Safe to run any number of times, from any number of nodes."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    created = 0
     found = await candidates(session, rules, tz=tz, now=now)
     have = await _existing(session, [c.subject_id for c in found])
+    new: list[dict[str, Any]] = []
     for c in found:
         if (c.rule, c.subject_id, c.period or c.starts_on.isoformat()) in have:
             continue  # stored already: no statement (a sweep costs reads, not writes)
@@ -247,25 +290,19 @@ async def evaluate(session: AsyncSession, calendar: WorkdayCalendar,
         if c.waiver is not None:
             values.update(state=State.WAIVED.value, waived_by=c.waiver[0], waived_at=now,
                           waive_reason=c.waiver[1])
-        result = await session.execute(
-            insert(Obligation).values(**values)
-            .on_conflict_do_nothing(index_elements=["rule", "subject_type", "subject_id", "period"]))
-        created += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+        new.append(values)
+    created = await store_new(session, new)
     rows = list(await session.scalars(select(Obligation).where(
         Obligation.state.in_(UNSETTLED), Obligation.subject_type == "item")
         .with_for_update(skip_locked=True)))
     met = await _met_all(session, rows)
-    for row in rows:
-        before = (row.state, row.met_by, row.met_at)
-        settle(row, *met.get(row.id, (None, None)), now)
-        if (row.state, row.met_by, row.met_at) != before:
-            row.updated_at = now
+    changes = [(row, change) for row in rows
+               if (change := settled(row, *met.get(row.id, (None, None)), now)) is not None]
     for row in await session.scalars(select(Obligation).where(  # R10 occurrences (schedules.recurring)
             Obligation.state.in_(UNSETTLED), Obligation.rule == "R10").with_for_update(skip_locked=True)):
-        before = (row.state, row.met_by, row.met_at)
-        settle(row, *await _met(session, row), now)
-        if (row.state, row.met_by, row.met_at) != before:
-            row.updated_at = now
+        if (change := settled(row, *await _met(session, row), now)) is not None:
+            changes.append((row, change))
+    await save(session, changes)
     await obligation_events.announce(session, calendar, rules, tz=tz, now=now)
     return created
 
