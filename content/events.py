@@ -93,6 +93,15 @@ async def emit(session: AsyncSession, name: str, payload: dict[str, Any], *, now
     return event_id
 
 
+async def happened(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of the once-keys ``keys`` an event was recorded under already."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        found.update(k for k in await session.scalars(select(Event.once_key).where(
+            Event.once_key.in_(keys[start:start + 500]))) if k)
+    return found
+
+
 async def emit_once_many(session: AsyncSession, owed: Sequence[tuple[str, dict[str, Any], str]], *,
                          now: datetime) -> list[str | None]:
     """``emit(session, name, payload, now=now, once=key)`` for each ``(name, payload, key)`` of

@@ -198,9 +198,17 @@ class Evaluation:
                           label, p_start, p_end)
 
     async def latest_by_column(self) -> dict[str, datetime]:
-        rows = await self.s.execute(select(Item.column_name, func.max(Item.first_published_at))
-                                    .where(Item.first_published_at.is_not(None))
-                                    .group_by(Item.column_name))
+        """Each column's last first publication. A GROUP BY would read the whole index (a second
+        on a million items); this skips from one column name to the next in the index
+        ix_items_column_first instead, and asks each column's maximum there: two index seeks a
+        column, on SQLite and PostgreSQL alike."""
+        names = select(func.min(Item.column_name)).cte("names", recursive=True)
+        names = names.union_all(select(select(func.min(Item.column_name))
+                                       .where(Item.column_name > names.c.min).scalar_subquery())
+                                .where(names.c.min.is_not(None)))
+        latest = select(func.max(Item.first_published_at)).where(Item.column_name == names.c.min) \
+            .scalar_subquery()
+        rows = await self.s.execute(select(names.c.min, latest).where(names.c.min.is_not(None)))
         return {name: at for name, at in rows if at is not None}
 
     async def columns(self, latest: Mapping[str, datetime]) -> None:

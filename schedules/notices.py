@@ -131,6 +131,8 @@ async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules:
     for start in range(0, len(wanted), BULK):
         recorded.update(((o, st), i) for i, o, st in await session.execute(statement, wanted[start:start + BULK]))
     made, messages, owed = [], [], []
+    announced = await events.happened(session, [obligation_events.key(row, "missed" if stage == "missed" else "warning")
+                                                for row, stage in todo if (row.id, stage) in recorded])
     for (row, stage), values in zip(todo, wanted):
         if (notice_id := recorded.get((row.id, stage))) is None:
             continue
@@ -146,6 +148,8 @@ async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules:
         # webhooks: one obligation.warning (whichever stage comes first) and one .missed, under
         # the keys schedules.obligation_events uses, so the two never announce one thing twice
         what = "missed" if stage == "missed" else "warning"
+        if obligation_events.key(row, what) in announced:
+            continue  # schedules.obligation_events told the webhooks already
         owed.append((f"obligation.{what}", {
             **to_json(row), "state_label": STATE_LABELS[State(row.state)], "stage": stage,
             "subject_name": names.get(row.subject_id) if row.subject_type != "item" else None},
