@@ -162,12 +162,12 @@ async def _existing(session: AsyncSession, subject_ids: list[int]) -> set[tuple[
     return have
 
 
-async def _met_all(session: AsyncSession,
-                   rows: list[Obligation]) -> dict[int, tuple[int | None, datetime | None]]:
-    """What met each of ``rows`` (see _met), in a few queries for all of them."""
-    found: dict[int, tuple[int | None, datetime | None]] = {}
-    linked = [r for r in rows if r.rule in MEETING_LINK]
-    ids = sorted({r.subject_id for r in linked})
+async def _met_all(session: AsyncSession, rows: Sequence[tuple[str, int]]
+                   ) -> dict[tuple[str, int], tuple[int | None, datetime | None]]:
+    """What met each (rule, item) of ``rows`` (see _met), in a few queries for all of them."""
+    found: dict[tuple[str, int], tuple[int | None, datetime | None]] = {}
+    linked = [(rule, subject) for rule, subject in rows if rule in MEETING_LINK]
+    ids = sorted({subject for _, subject in linked})
     first: dict[tuple[int, str], tuple[datetime, int]] = {}
     for start in range(0, len(ids), CHUNK):
         for to_id, rel, kind, item_id, at in await session.execute(
@@ -180,20 +180,20 @@ async def _met_all(session: AsyncSession,
             for key in ((to_id, rel), (to_id, f"{rel}:{kind}")):
                 if key not in first or (at, item_id) < first[key]:
                     first[key] = (at, item_id)
-    for row in linked:
-        rel = MEETING_LINK[row.rule]
-        key = (row.subject_id, f"{rel}:{Kind.PRESS_CONFERENCE.value}" if row.rule == "R9" else rel)
+    for rule, subject in linked:
+        rel = MEETING_LINK[rule]
+        key = (subject, f"{rel}:{Kind.PRESS_CONFERENCE.value}" if rule == "R9" else rel)
         if key in first:
-            found[row.id] = (first[key][1], first[key][0])
-    own = sorted({r.subject_id for r in rows if r.rule not in MEETING_LINK})
+            found[(rule, subject)] = (first[key][1], first[key][0])
+    own = sorted({subject for rule, subject in rows if rule not in MEETING_LINK})
     published: dict[int, datetime] = {}
     for start in range(0, len(own), CHUNK):
         published.update((i, at) for i, at in await session.execute(  # type: ignore[misc]
             select(Item.id, Item.first_published_at).where(
                 Item.id.in_(own[start:start + CHUNK]), Item.first_published_at.is_not(None))))
-    for row in rows:
-        if row.rule not in MEETING_LINK and row.subject_id in published:
-            found[row.id] = (row.subject_id, published[row.subject_id])
+    for rule, subject in rows:
+        if rule not in MEETING_LINK and subject in published:
+            found[(rule, subject)] = (subject, published[subject])
     return found
 
 
@@ -220,15 +220,20 @@ def settled(row: Obligation, met_by: int | None, met_at: datetime | None,
             now: datetime) -> dict[str, Any] | None:
     """The state from the facts: waived stays; met or late once met; missed after due. Returns
     the row's new values (``updated_at`` now), or None when nothing changes."""
-    if row.state == State.WAIVED:
+    return _settled(row.state, row.due_at, (row.met_by, row.met_at), (met_by, met_at), now)
+
+
+def _settled(state: str, due_at: datetime, before: tuple[int | None, datetime | None],
+             met: tuple[int | None, datetime | None], now: datetime) -> dict[str, Any] | None:
+    if state == State.WAIVED:
         return None
-    if met_at is not None:
-        state = State.MET.value if met_at < row.due_at else State.LATE.value
+    if met[1] is not None:
+        new = State.MET.value if met[1] < due_at else State.LATE.value
     else:
-        state, met_by, met_at = State.MISSED.value if now >= row.due_at else State.OPEN.value, row.met_by, row.met_at
-    if (state, met_by, met_at) == (row.state, row.met_by, row.met_at):
+        new, met = State.MISSED.value if now >= due_at else State.OPEN.value, before
+    if (new, *met) == (state, *before):
         return None
-    return dict(state=state, met_by=met_by, met_at=met_at, updated_at=now)
+    return dict(state=new, met_by=met[0], met_at=met[1], updated_at=now)
 
 
 def _filled(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -291,13 +296,18 @@ async def evaluate(session: AsyncSession, calendar: WorkdayCalendar,
             values.update(state=State.WAIVED.value, waived_by=c.waiver[0], waived_at=now,
                           waive_reason=c.waiver[1])
         new.append(values)
+    # a new row is stored settled already (as the pass below would leave it): no UPDATE after
+    met = await _met_all(session, [(v["rule"], v["subject_id"]) for v in new])
+    for v in new:
+        v.update(_settled(v["state"], v["due_at"], (None, None), met.get((v["rule"], v["subject_id"]), (None, None)),
+                          now) or {})
     created = await store_new(session, new)
     rows = list(await session.scalars(select(Obligation).where(
         Obligation.state.in_(UNSETTLED), Obligation.subject_type == "item")
         .with_for_update(skip_locked=True)))
-    met = await _met_all(session, rows)
+    met = await _met_all(session, [(row.rule, row.subject_id) for row in rows])
     changes = [(row, change) for row in rows
-               if (change := settled(row, *met.get(row.id, (None, None)), now)) is not None]
+               if (change := settled(row, *met.get((row.rule, row.subject_id), (None, None)), now)) is not None]
     for row in await session.scalars(select(Obligation).where(  # R10 occurrences (schedules.recurring)
             Obligation.state.in_(UNSETTLED), Obligation.rule == "R10").with_for_update(skip_locked=True)):
         if (change := settled(row, *await _met(session, row), now)) is not None:
