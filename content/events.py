@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, datetime, timezone
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -40,6 +40,7 @@ EVENT_NAMES = tuple(EVENT_LABELS)
 ALL = "*"
 #: Sent only to the endpoint being tested (``gongkai webhook test``); nobody subscribes to it.
 TEST_EVENT = "webhook.test"
+BULK = 1000  # rows per statement when many are recorded at once
 
 
 def _plain(value: Any) -> Any:
@@ -90,6 +91,49 @@ async def emit(session: AsyncSession, name: str, payload: dict[str, Any], *, now
         await session.execute(insert(WebhookDelivery).values(rows).on_conflict_do_nothing(
             index_elements=["endpoint_id", "event_id"]))
     return event_id
+
+
+async def happened(session: AsyncSession, keys: Sequence[str]) -> set[str]:
+    """Which of the once-keys ``keys`` an event was recorded under already."""
+    found: set[str] = set()
+    for start in range(0, len(keys), 500):
+        found.update(k for k in await session.scalars(select(Event.once_key).where(
+            Event.once_key.in_(keys[start:start + 500]))) if k)
+    return found
+
+
+async def emit_once_many(session: AsyncSession, owed: Sequence[tuple[str, dict[str, Any], str]], *,
+                         now: datetime) -> list[str | None]:
+    """``emit(session, name, payload, now=now, once=key)`` for each ``(name, payload, key)`` of
+    ``owed``, in order, in a few statements for all of them (a sweep may owe thousands): returns
+    each event id, or None where the key had happened already (before, or earlier in ``owed``)."""
+    for name, _, _ in owed:
+        if name not in EVENT_LABELS:
+            raise ValueError(f"unknown event {name!r}; add it to content.events.EVENT_LABELS")
+    rows, seen = [], set()
+    for name, payload, once in owed:
+        if once not in seen:
+            seen.add(once)
+            rows.append(dict(id=str(uuid.uuid4()), name=name, at=now, once_key=once,
+                             payload=json.loads(json.dumps(payload, ensure_ascii=False, default=_plain))))
+    table = Event.__table__
+    statement = _insert(session)(table).on_conflict_do_nothing(index_elements=["once_key"]).returning(table.c.id)
+    made: set[str] = set()
+    for start in range(0, len(rows), BULK):
+        made.update(await session.scalars(statement, rows[start:start + BULK]))
+    ids = {r["once_key"]: r["id"] for r in rows if r["id"] in made}
+    if made:
+        endpoints = list(await session.execute(select(WebhookEndpoint.id, WebhookEndpoint.events)
+                                               .where(WebhookEndpoint.enabled.is_(True))))
+        deliveries = [dict(endpoint_id=eid, event_id=r["id"], state="pending", attempts=0, next_attempt_at=now,
+                           created_at=now, updated_at=now)
+                      for r in rows if r["id"] in made
+                      for eid, events in endpoints if subscribed(list(events or ()), r["name"])]
+        deliveries_table = WebhookDelivery.__table__
+        for start in range(0, len(deliveries), BULK):
+            await session.execute(_insert(session)(deliveries_table).on_conflict_do_nothing(
+                index_elements=["endpoint_id", "event_id"]), deliveries[start:start + BULK])
+    return [ids.pop(once, None) for _, _, once in owed]  # a key repeated in ``owed`` happens once
 
 
 def item_data(item: Any, rev: Any, actor: str, **more: Any) -> dict[str, Any]:

@@ -60,6 +60,8 @@ class WorkdayCalendar:
     warned: set[int] = field(default_factory=set)
     #: is_workday answers, memoised: the package validates every date against its whole table
     _workdays: dict[date, bool] = field(default_factory=dict, repr=False, compare=False)
+    #: whether the package covers a year, memoised likewise (a sweep asks once per obligation)
+    _covered: dict[int, bool] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def load(cls, *paths: Path | None) -> WorkdayCalendar:
@@ -72,11 +74,13 @@ class WorkdayCalendar:
     def source(self, year: int) -> Source:
         if year in self.years:
             return Source.FILE
-        try:
-            chinese_calendar.is_workday(date(year, 6, 1))
-            return Source.PACKAGE
-        except NotImplementedError:
-            return Source.FALLBACK
+        if year not in self._covered:
+            try:
+                chinese_calendar.is_workday(date(year, 6, 1))
+                self._covered[year] = True
+            except NotImplementedError:
+                self._covered[year] = False
+        return Source.PACKAGE if self._covered[year] else Source.FALLBACK
 
     def info(self, day: date) -> DayInfo:
         data = self.years.get(day.year)

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +34,7 @@ STAGE_LABELS = {"before": "即将到期", "due_day": "今日到期", "missed": "
 HORIZON = timedelta(days=100)  # open obligations due within this are looked at
 RECENT = timedelta(days=30)  # the duty board shows a cadence miss or a late one this long
 RECENT_NOTICES = timedelta(days=7)  # the warnings the duty board lists
+BULK = 1000  # rows per statement
 STALE = timedelta(days=3)  # a miss older than this when first seen is recorded without an SMS
 
 
@@ -133,35 +134,44 @@ async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules:
         return []
     names = await subject_names(session, [r for r, _ in todo])
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    made = []
-    for row, stage in todo:
-        text = notice_text(row, stage, names, tz)
-        notice_id = await session.scalar(
-            insert(ObligationNotice).values(
-                obligation_id=row.id, stage=stage, rule=row.rule, department=row.department,
-                text=text, node=node, created_at=now)
-            .on_conflict_do_nothing(index_elements=["obligation_id", "stage"])
-            .returning(ObligationNotice.id))
-        if notice_id is None:
-            continue  # another node (or an earlier sweep) recorded it: nothing more to do
-        made.append(ObligationNotice(id=notice_id, obligation_id=row.id, stage=stage, rule=row.rule,
-                                     department=row.department, text=text, node=node, created_at=now))
+    # every notice in a few statements, in obligation order; ON CONFLICT DO NOTHING leaves out
+    # those another node (or an earlier sweep) recorded: nothing more is done for them
+    wanted = [dict(obligation_id=row.id, stage=stage, rule=row.rule, department=row.department,
+                   text=notice_text(row, stage, names, tz), node=node, created_at=now) for row, stage in todo]
+    table = cast(Table, ObligationNotice.__table__)
+    statement = insert(table).on_conflict_do_nothing(index_elements=["obligation_id", "stage"]) \
+        .returning(table.c.id, table.c.obligation_id, table.c.stage)
+    recorded: dict[tuple[int, str], int] = {}
+    for start in range(0, len(wanted), BULK):
+        recorded.update(((o, st), i) for i, o, st in await session.execute(statement, wanted[start:start + BULK]))
+    made, messages, owed = [], [], []
+    announced = await events.happened(session, [obligation_events.key(row, "missed" if stage == "missed" else "warning")
+                                                for row, stage in todo if (row.id, stage) in recorded])
+    for (row, stage), values in zip(todo, wanted):
+        if (notice_id := recorded.get((row.id, stage))) is None:
+            continue
+        made.append(ObligationNotice(id=notice_id, **values))
         params = duty_params(row, stage, names, tz)
         if stage == "missed" and now - row.due_at > STALE:
             contacts_now: Sequence[Contact] = ()  # missed long ago (a first start): recorded, not texted
         else:
             contacts_now = contacts
         pairs = dict.fromkeys(p for contact in contacts_now for p in contact_messages(contact, row.department))
-        for channel, address in pairs:  # a contact listed twice is told once (the unique key)
-            session.add(DutyMessage(notice_id=notice_id, channel=channel, address=address,
-                                    state="pending", params=params, created_at=now))
+        messages += [dict(notice_id=notice_id, channel=channel, address=address, state="pending", attempts=0,
+                          params=params, remote_id="", created_at=now)
+                     for channel, address in pairs]  # a contact listed twice is told once (the unique key)
         # webhooks: one obligation.warning (whichever stage comes first) and one .missed, under
         # the keys schedules.obligation_events uses, so the two never announce one thing twice
         what = "missed" if stage == "missed" else "warning"
-        await events.emit(session, f"obligation.{what}", {
+        if obligation_events.key(row, what) in announced:
+            continue  # schedules.obligation_events told the webhooks already
+        owed.append((f"obligation.{what}", {
             **to_json(row), "state_label": STATE_LABELS[State(row.state)], "stage": stage,
             "subject_name": names.get(row.subject_id) if row.subject_type != "item" else None},
-            now=now, once=obligation_events.key(row, what))
+            obligation_events.key(row, what)))
+    for start in range(0, len(messages), BULK):
+        await session.execute(insert(cast(Table, DutyMessage.__table__)), messages[start:start + BULK])
+    await events.emit_once_many(session, owed, now=now)
     return made
 
 

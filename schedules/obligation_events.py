@@ -17,11 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import events
 from content.models import Obligation
-from content.webhook_models import Event
 from schedules.calendar import WorkdayCalendar
 
 RECENT_DAYS = 30  # an obligation met late this recently is announced if it was not yet
-CHUNK = 500
 
 
 def key(row: Obligation, what: str) -> str:
@@ -48,19 +46,13 @@ async def announce(session: AsyncSession, calendar: WorkdayCalendar, rules: Mapp
             (Obligation.state == State.MISSED.value)
             | ((Obligation.state == State.LATE.value) & (Obligation.updated_at >= now - timedelta(days=RECENT_DAYS))))):
         owed.append(("missed", row))
-    done: set[str] = set()
-    keys = [key(row, what) for what, row in owed]
-    for start in range(0, len(keys), CHUNK):
-        done.update(k for k in await session.scalars(select(Event.once_key).where(
-            Event.once_key.in_(keys[start:start + CHUNK]))) if k)
-    emitted = 0
+    done = await events.happened(session, [key(row, what) for what, row in owed])
+    todo = []
     for what, row in owed:
         if key(row, what) in done:
             continue
         payload = {**to_json(row), "state_label": STATE_LABELS[State(row.state)]}
         if what != "missed":
             payload["working_days_left"] = max(calendar.workdays_between(today, row.due_on), 0)
-        name = "obligation.missed" if what == "missed" else "obligation.warning"
-        if await events.emit(session, name, payload, now=now, once=key(row, what)):
-            emitted += 1
-    return emitted
+        todo.append(("obligation.missed" if what == "missed" else "obligation.warning", payload, key(row, what)))
+    return sum(1 for made in await events.emit_once_many(session, todo, now=now) if made)

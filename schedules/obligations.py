@@ -13,17 +13,18 @@ fired and the website delivery was queued) of: a published interpretation linked
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Table, Text, bindparam, cast, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from content.cadence_fields import occurred_instant
 from content.errors import InputError
@@ -35,6 +36,10 @@ from schedules.calendar import WorkdayCalendar
 RECENT_LATE_DAYS = 30  # the duty board shows an obligation met late for this long
 LOOKBACK_DAYS = 120  # items touched or published this recently are (re)considered
 CHUNK = 500  # ids per IN (...) query
+BULK = 1000  # rows per statement when many are stored at once
+KEY = ("rule", "subject_type", "subject_id", "period")  # the unique key of an obligation
+SETTLED = ("state", "met_by", "met_at", "updated_at")  # what evaluating an obligation changes
+TABLE: Table = Obligation.__table__  # type: ignore[assignment]  # many rows at once: no ORM objects
 #: The kinds that start a deadline by themselves (R1, R3, R4, R9); L26 and R11 go by front matter.
 TRIGGER_KINDS = (Kind.POLICY.value, Kind.DECISION.value, Kind.LIST_CHANGE.value, Kind.EMERGENCY.value)
 
@@ -157,12 +162,12 @@ async def _existing(session: AsyncSession, subject_ids: list[int]) -> set[tuple[
     return have
 
 
-async def _met_all(session: AsyncSession,
-                   rows: list[Obligation]) -> dict[int, tuple[int | None, datetime | None]]:
-    """What met each of ``rows`` (see _met), in a few queries for all of them."""
-    found: dict[int, tuple[int | None, datetime | None]] = {}
-    linked = [r for r in rows if r.rule in MEETING_LINK]
-    ids = sorted({r.subject_id for r in linked})
+async def _met_all(session: AsyncSession, rows: Sequence[tuple[str, int]]
+                   ) -> dict[tuple[str, int], tuple[int | None, datetime | None]]:
+    """What met each (rule, item) of ``rows`` (see _met), in a few queries for all of them."""
+    found: dict[tuple[str, int], tuple[int | None, datetime | None]] = {}
+    linked = [(rule, subject) for rule, subject in rows if rule in MEETING_LINK]
+    ids = sorted({subject for _, subject in linked})
     first: dict[tuple[int, str], tuple[datetime, int]] = {}
     for start in range(0, len(ids), CHUNK):
         for to_id, rel, kind, item_id, at in await session.execute(
@@ -175,20 +180,20 @@ async def _met_all(session: AsyncSession,
             for key in ((to_id, rel), (to_id, f"{rel}:{kind}")):
                 if key not in first or (at, item_id) < first[key]:
                     first[key] = (at, item_id)
-    for row in linked:
-        rel = MEETING_LINK[row.rule]
-        key = (row.subject_id, f"{rel}:{Kind.PRESS_CONFERENCE.value}" if row.rule == "R9" else rel)
+    for rule, subject in linked:
+        rel = MEETING_LINK[rule]
+        key = (subject, f"{rel}:{Kind.PRESS_CONFERENCE.value}" if rule == "R9" else rel)
         if key in first:
-            found[row.id] = (first[key][1], first[key][0])
-    own = sorted({r.subject_id for r in rows if r.rule not in MEETING_LINK})
+            found[(rule, subject)] = (first[key][1], first[key][0])
+    own = sorted({subject for rule, subject in rows if rule not in MEETING_LINK})
     published: dict[int, datetime] = {}
     for start in range(0, len(own), CHUNK):
         published.update((i, at) for i, at in await session.execute(  # type: ignore[misc]
             select(Item.id, Item.first_published_at).where(
                 Item.id.in_(own[start:start + CHUNK]), Item.first_published_at.is_not(None))))
-    for row in rows:
-        if row.rule not in MEETING_LINK and row.subject_id in published:
-            found[row.id] = (row.subject_id, published[row.subject_id])
+    for rule, subject in rows:
+        if rule not in MEETING_LINK and subject in published:
+            found[(rule, subject)] = (subject, published[subject])
     return found
 
 
@@ -211,25 +216,68 @@ async def _met(session: AsyncSession, row: Obligation) -> tuple[int | None, date
     return item.id, item.first_published_at
 
 
-def settle(row: Obligation, met_by: int | None, met_at: datetime | None, now: datetime) -> None:
-    """The state from the facts: waived stays; met or late once met; missed after due."""
-    if row.state == State.WAIVED:
-        return
-    if met_at is not None:
-        row.met_by, row.met_at = met_by, met_at
-        row.state = State.MET.value if met_at < row.due_at else State.LATE.value
+def settled(row: Obligation, met_by: int | None, met_at: datetime | None,
+            now: datetime) -> dict[str, Any] | None:
+    """The state from the facts: waived stays; met or late once met; missed after due. Returns
+    the row's new values (``updated_at`` now), or None when nothing changes."""
+    return _settled(row.state, row.due_at, (row.met_by, row.met_at), (met_by, met_at), now)
+
+
+def _settled(state: str, due_at: datetime, before: tuple[int | None, datetime | None],
+             met: tuple[int | None, datetime | None], now: datetime) -> dict[str, Any] | None:
+    if state == State.WAIVED:
+        return None
+    if met[1] is not None:
+        new = State.MET.value if met[1] < due_at else State.LATE.value
     else:
-        row.state = State.MISSED.value if now >= row.due_at else State.OPEN.value
+        new, met = State.MISSED.value if now >= due_at else State.OPEN.value, before
+    if (new, *met) == (state, *before):
+        return None
+    return dict(state=new, met_by=met[0], met_at=met[1], updated_at=now)
+
+
+def _filled(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with the same keys each (a statement for many rows binds one set of columns)."""
+    keys = set().union(*rows)
+    return [{k: r.get(k) for k in keys} for r in rows]
+
+
+async def store_new(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert the obligations ``rows`` (column values), in their order, a thousand per statement;
+    one already stored (by an earlier sweep or another node at the same time) is skipped by ON
+    CONFLICT DO NOTHING on the unique key. Returns how many were inserted."""
+    table = TABLE
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).on_conflict_do_nothing(index_elements=list(KEY)).returning(table.c.id)
+    created = 0
+    for start in range(0, len(rows), BULK):
+        created += len(list(await session.scalars(statement, _filled(rows[start:start + BULK]))))
+    return created
+
+
+async def save(session: AsyncSession, changes: Sequence[tuple[Obligation, dict[str, Any]]]) -> None:
+    """Write the new values of loaded rows (from :func:`settled`) a thousand per statement, and
+    keep the loaded objects as the database now has them (nothing left to flush row by row)."""
+    if not changes:
+        return
+    table = TABLE
+    statement = update(table).where(table.c.id == bindparam("_id")).values(
+        {name: bindparam(f"_{name}") for name in SETTLED})
+    params = [{"_id": row.id, **{f"_{name}": values[name] for name in SETTLED}} for row, values in changes]
+    for start in range(0, len(params), BULK):
+        await session.execute(statement, params[start:start + BULK])
+    for row, values in changes:
+        for name in SETTLED:
+            set_committed_value(row, name, values[name])
 
 
 async def evaluate(session: AsyncSession, calendar: WorkdayCalendar,
                    rules: Mapping[str, RuleConfig], *, tz: ZoneInfo, now: datetime) -> int:
     """Create the obligations owed and bring every unsettled one up to date; returns how many
     were created. Safe to run any number of times, from any number of nodes."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    created = 0
     found = await candidates(session, rules, tz=tz, now=now)
     have = await _existing(session, [c.subject_id for c in found])
+    new: list[dict[str, Any]] = []
     for c in found:
         if (c.rule, c.subject_id, c.period or c.starts_on.isoformat()) in have:
             continue  # stored already: no statement (a sweep costs reads, not writes)
@@ -247,25 +295,24 @@ async def evaluate(session: AsyncSession, calendar: WorkdayCalendar,
         if c.waiver is not None:
             values.update(state=State.WAIVED.value, waived_by=c.waiver[0], waived_at=now,
                           waive_reason=c.waiver[1])
-        result = await session.execute(
-            insert(Obligation).values(**values)
-            .on_conflict_do_nothing(index_elements=["rule", "subject_type", "subject_id", "period"]))
-        created += max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+        new.append(values)
+    # a new row is stored settled already (as the pass below would leave it): no UPDATE after
+    met = await _met_all(session, [(v["rule"], v["subject_id"]) for v in new])
+    for v in new:
+        v.update(_settled(v["state"], v["due_at"], (None, None), met.get((v["rule"], v["subject_id"]), (None, None)),
+                          now) or {})
+    created = await store_new(session, new)
     rows = list(await session.scalars(select(Obligation).where(
         Obligation.state.in_(UNSETTLED), Obligation.subject_type == "item")
         .with_for_update(skip_locked=True)))
-    met = await _met_all(session, rows)
-    for row in rows:
-        before = (row.state, row.met_by, row.met_at)
-        settle(row, *met.get(row.id, (None, None)), now)
-        if (row.state, row.met_by, row.met_at) != before:
-            row.updated_at = now
+    met = await _met_all(session, [(row.rule, row.subject_id) for row in rows])
+    changes = [(row, change) for row in rows
+               if (change := settled(row, *met.get((row.rule, row.subject_id), (None, None)), now)) is not None]
     for row in await session.scalars(select(Obligation).where(  # R10 occurrences (schedules.recurring)
             Obligation.state.in_(UNSETTLED), Obligation.rule == "R10").with_for_update(skip_locked=True)):
-        before = (row.state, row.met_by, row.met_at)
-        settle(row, *await _met(session, row), now)
-        if (row.state, row.met_by, row.met_at) != before:
-            row.updated_at = now
+        if (change := settled(row, *await _met(session, row), now)) is not None:
+            changes.append((row, change))
+    await save(session, changes)
     await obligation_events.announce(session, calendar, rules, tz=tz, now=now)
     return created
 
