@@ -27,7 +27,7 @@ from content.cadence import DutyMessage, ObligationNotice
 from content.models import Obligation
 from schedules.cadence import BLANK, add_months, describe_subject, last_workday, start_of, subject_names, warn_day
 from schedules.calendar import WorkdayCalendar
-from schedules import duty_messages, obligation_events
+from schedules import duty_messages, obligation_events, recurring
 from schedules.obligations import RULE_LABELS, STATE_LABELS, State, to_json
 
 STAGE_LABELS = {"before": "即将到期", "due_day": "今日到期", "missed": "已超期未完成"}
@@ -123,11 +123,14 @@ async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules:
     for i in range(0, len(ids), 500):
         done |= set(await session.execute(select(ObligationNotice.obligation_id, ObligationNotice.stage)
                                           .where(ObligationNotice.obligation_id.in_(ids[i:i + 500]))))
+    # a recurring release's occurrence (R10) is reminded once, while nothing is attached, its
+    # schedule's own lead ahead (schedules.recurring): that is its one warning stage
+    recurring_due = await recurring.reminders_due(session, calendar, rows, tz=tz, now=now)
     todo = []
     for row in rows:
         stage = stage_due(row, rules.get(row.rule), calendar, tz, now)
         if row.rule == "R10" and stage != "missed":
-            continue  # a recurring occurrence is reminded by schedules.recurring, only while nothing is attached
+            stage = "before" if row.id in recurring_due else None
         if stage is not None and (row.id, stage) not in done:
             todo.append((row, stage))
     if not todo:

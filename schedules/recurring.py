@@ -15,6 +15,7 @@ import calendar as pycal
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -148,7 +149,7 @@ async def evaluate(session: AsyncSession, cal: WorkdayCalendar, *, tz: ZoneInfo,
             due_on=occ.on_date, due_at=due_instant(occ.on_date, tz), state="open",
             uncertain=bool(cal.fallback_years(occ.on_date)), created_at=now, updated_at=now)
             .on_conflict_do_nothing(index_elements=["rule", "subject_type", "subject_id", "period"]))
-    await _remind(session, cal, schedules, occurrences, tz=tz, now=now)
+    await _remind(session, cal, occurrences, tz=tz, now=now)
     return made
 
 
@@ -163,30 +164,54 @@ async def met(session: AsyncSession, row: Obligation) -> tuple[int | None, datet
     return occ.item_id, rel.fired_at
 
 
-async def _remind(session: AsyncSession, cal: WorkdayCalendar, schedules: dict[int, Recurring],
-                  occurrences: list[Occurrence], *, tz: ZoneInfo, now: datetime) -> int:
+async def reminders_due(session: AsyncSession, cal: WorkdayCalendar, rows: Sequence[Obligation], *,
+                        tz: ZoneInfo, now: datetime) -> dict[int, tuple[int, Recurring]]:
+    """Of these R10 obligations, those to remind of now: still open, the occurrence ahead, its
+    schedule's ``lead`` working days away or nearer, and nothing attached (a cancelled release
+    leaves the occurrence without an item). Obligation id → (working days left, schedule)."""
+    rows = [r for r in rows if r.rule == RULE_ID and r.subject_type == SUBJECT and r.state == "open"]
+    if not rows:
+        return {}
+    occurrences = {o.id: o for o in await session.scalars(
+        select(Occurrence).where(Occurrence.id.in_([r.subject_id for r in rows])))}
+    schedules = {r.id: r for r in await session.scalars(select(Recurring).where(
+        Recurring.id.in_({o.recurring_id for o in occurrences.values()})))}
+    releases = {r.id: r for r in await session.scalars(select(Release).where(
+        Release.id.in_({o.release_id for o in occurrences.values() if o.release_id is not None})))}
+    today = now.astimezone(tz).date()
+    due: dict[int, tuple[int, Recurring]] = {}
+    for row in rows:
+        occ = occurrences.get(row.subject_id)
+        if occ is None or occ.due_at <= now:
+            continue
+        rel = releases.get(occ.release_id) if occ.release_id is not None else None
+        if rel is not None and rel.state != "cancelled":
+            continue  # attached
+        rec = schedules[occ.recurring_id]
+        left = cal.workdays_between(today, occ.on_date)
+        if left <= rec.lead_workdays:
+            due[row.id] = (max(left, 0), rec)
+    return due
+
+
+async def _remind(session: AsyncSession, cal: WorkdayCalendar, occurrences: list[Occurrence], *,
+                  tz: ZoneInfo, now: datetime) -> int:
+    """The webhooks' reminder (with the schedule and the working days left); the duty contacts
+    are told by schedules.notices, which asks :func:`reminders_due` too."""
     from schedules.obligation_events import key
     from schedules.obligations import STATE_LABELS, State, to_json
 
-    today = now.astimezone(tz).date()
+    rows = list(await session.scalars(select(Obligation).where(
+        Obligation.rule == RULE_ID, Obligation.subject_type == SUBJECT,
+        Obligation.subject_id.in_([o.id for o in occurrences if o.due_at > now]))))
+    due = await reminders_due(session, cal, rows, tz=tz, now=now)
     sent = 0
-    for occ in occurrences:
-        rec = schedules[occ.recurring_id]
-        if occ.due_at <= now:
+    for row in rows:
+        if row.id not in due:
             continue
-        if occ.release_id is not None:
-            rel = await session.get(Release, occ.release_id)
-            if rel is not None and rel.state != "cancelled":
-                continue  # attached (a cancelled release leaves the occurrence without an item)
-        left = cal.workdays_between(today, occ.on_date)
-        if left > rec.lead_workdays:
-            continue
-        row = await session.scalar(select(Obligation).where(
-            Obligation.rule == RULE_ID, Obligation.subject_type == SUBJECT, Obligation.subject_id == occ.id))
-        if row is None or row.state != State.OPEN.value:
-            continue
+        left, rec = due[row.id]
         payload = {**to_json(row), "state_label": STATE_LABELS[State(row.state)],
-                   "working_days_left": max(left, 0), "recurring": {"id": rec.id, "name": rec.name},
+                   "working_days_left": left, "recurring": {"id": rec.id, "name": rec.name},
                    "reason": "no_item_attached"}
         if await events.emit(session, "obligation.warning", payload, now=now, once=key(row, "warning")):
             sent += 1

@@ -17,6 +17,7 @@ from bot.service import Service
 from content.accounts import AccountView, Role
 from content.clock import FixedClock
 from content.errors import Forbidden, InputError, WorkflowError
+from content.cadence import DutyMessage, ObligationNotice
 from content.models import Obligation
 from content.webhook_models import Event
 from schedules import recurring
@@ -43,7 +44,8 @@ async def world(tmp_path: Path, database_url: str):
     (tmp_path / "holidays.toml").write_text(HOLIDAYS_2027, encoding="utf-8")
     file = tmp_path / "config.toml"
     file.write_text(f'[calendar]\ndata_file = "{tmp_path / "holidays.toml"}"\n[channels.sms]\nenabled = false\n'
-                    '[channels.wechat]\nenabled = false\n[channels.weibo]\nenabled = false\n', encoding="utf-8")
+                    '[channels.wechat]\nenabled = false\n[channels.weibo]\nenabled = false\n'
+                    '[[duty_contacts]]\ndepartment = "*"\nname = "值班员"\nsms = "13800000001"\n', encoding="utf-8")
     settings = config.load(file, environ={"GONGKAI_BOT__DATA_DIR": str(tmp_path / "var"),
                                           "GONGKAI_BOT__DATABASE_URL": database_url})
     clock = FixedClock(beijing(2026, 9, 20, 10))
@@ -96,6 +98,21 @@ async def test_occurrences_across_the_year_end_and_the_reminder_sent_once(world)
     [warning] = await warnings(svc)
     assert warning.payload["rule"] == "R10" and warning.payload["working_days_left"] == 3
     assert warning.payload["recurring"]["name"] == "月度监督检查结果"
+    # the duty contact is told too, once, like every other warning (and it is on the board)
+    [(notice, told)] = await duty_notices(svc)
+    assert notice.stage == "before" and "【R10】定期发布" in notice.text and "2026-10-13" in notice.text
+    assert [(m.channel, m.address) for m in told] == [("sms", "13800000001")]
+    clock.set(beijing(2026, 10, 12, 9))  # the next working day: still nothing attached, not told again
+    await svc.evaluate_obligations()
+    assert len(await duty_notices(svc)) == 1 and len(await warnings(svc)) == 1
+
+
+async def duty_notices(svc: Service) -> list[tuple[ObligationNotice, list[DutyMessage]]]:
+    async with svc.store.sessions() as s:
+        notices = list(await s.scalars(select(ObligationNotice).where(  # (the test's trip to December
+            ObligationNotice.rule == "R10", ObligationNotice.stage == "before")))  # recorded misses)
+        return [(n, list(await s.scalars(select(DutyMessage).where(DutyMessage.notice_id == n.id))))
+                for n in notices]
 
 
 async def warnings(svc: Service) -> list[Event]:
@@ -119,7 +136,7 @@ async def test_an_attached_item_fires_at_the_occurrence_and_meets_the_obligation
         await ops.attach(svc, CAROL, occ.id, item)
     clock.set(beijing(2026, 10, 16, 9))  # 2 working days ahead, but attached: no reminder
     await svc.evaluate_obligations()
-    assert await warnings(svc) == []
+    assert await warnings(svc) == [] and await duty_notices(svc) == []
     clock.set(occ.due_at)
     assert (await svc.fire(done.created.release.id)).outcome == "published"
     async with svc.store.sessions() as s:
