@@ -148,7 +148,7 @@ async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules:
     for start in range(0, len(wanted), BULK):
         recorded.update(((o, st), i) for i, o, st in await session.execute(statement, wanted[start:start + BULK]))
     made, messages, owed = [], [], []
-    announced = await events.happened(session, [obligation_events.key(row, "missed" if stage == "missed" else "warning")
+    announced = await events.happened(session, [obligation_events.stage_key(row, stage)
                                                 for row, stage in todo if (row.id, stage) in recorded])
     for (row, stage), values in zip(todo, wanted):
         if (notice_id := recorded.get((row.id, stage))) is None:
@@ -163,15 +163,14 @@ async def raise_notices(session: AsyncSession, calendar: WorkdayCalendar, rules:
         messages += [dict(notice_id=notice_id, channel=channel, address=address, state="pending", attempts=0,
                           params=params, remote_id="", created_at=now)
                      for channel, address in pairs]  # a contact listed twice is told once (the unique key)
-        # webhooks: one obligation.warning (whichever stage comes first) and one .missed, under
-        # the keys schedules.obligation_events uses, so the two never announce one thing twice
-        what = "missed" if stage == "missed" else "warning"
-        if obligation_events.key(row, what) in announced:
+        # webhooks: an obligation.warning per warning stage and one .missed, under the keys
+        # schedules.obligation_events uses, so the two never announce one stage twice
+        if obligation_events.stage_key(row, stage) in announced:
             continue  # schedules.obligation_events told the webhooks already
-        owed.append((f"obligation.{what}", {
+        owed.append(("obligation.missed" if stage == "missed" else "obligation.warning", {
             **to_json(row), "state_label": STATE_LABELS[State(row.state)], "stage": stage,
             "subject_name": names.get(row.subject_id) if row.subject_type != "item" else None},
-            obligation_events.key(row, what)))
+            obligation_events.stage_key(row, stage)))
     for start in range(0, len(messages), BULK):
         await session.execute(insert(cast(Table, DutyMessage.__table__)), messages[start:start + BULK])
     await events.emit_once_many(session, owed, now=now)

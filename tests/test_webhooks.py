@@ -297,6 +297,28 @@ async def test_an_obligation_warns_once_and_is_announced_missed_once_across_swee
     assert [e["event"] for e in receiver.events()] == ["obligation.warning", "obligation.warning", "obligation.missed"]
 
 
+async def test_an_obligation_first_seen_on_its_due_day_warns_once_whoever_sees_it(desk: Desk) -> None:
+    """The duty notices and the obligation events both announce a warning stage: one event each."""
+    from bot import duty
+    from bot.settings import Settings
+
+    store, clock = desk.store, desk.clock
+    await register(store, clock, "http://127.0.0.1:9/hook", "obligation.warning", "obligation.missed")
+    settings, calendar = Settings(), WorkdayCalendar.load()
+    clock.set(beijing(2026, 9, 29, 10))
+    policy = await desk.approved("policy", "关于优化营商环境的通知")
+    await desk.publish([policy], at=beijing(2026, 9, 30, 10))  # R1 due on the 调休 Saturday 10 October
+    for at in (beijing(2026, 10, 10, 9), beijing(2026, 10, 10, 15), beijing(2026, 10, 12, 9)):
+        for node in ("node-a", "node-b"):  # the first sweep is on the due day itself
+            await store.transaction(lambda s, at=at, node=node: duty.evaluate_all(s, calendar, settings, now=at,
+                                                                                 node=node))
+    async with store.sessions() as s:
+        found = [e for e in await s.scalars(select(Event).where(Event.name.like("obligation.%")).order_by(Event.at))
+                 if e.payload.get("rule") == "R1"]
+    assert [(e.name, e.payload.get("stage")) for e in found] == [
+        ("obligation.warning", "due_day"), ("obligation.missed", "missed")]
+
+
 async def test_releases_and_channel_deliveries_announce_what_happens_to_them(desk: Desk) -> None:
     from bot import outbox
     from channels.base import Outcome, Result
