@@ -15,8 +15,8 @@ from bot.output import emit, table
 from bot.service import Service
 from bot.zhclick import ZhGroup
 from content.render import Renderer
+from schedules.plan_calendar import WEEKDAYS
 
-WEEKDAYS = "一二三四五六日"
 
 
 def _channels(text: str) -> list[str] | None:

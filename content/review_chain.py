@@ -150,12 +150,15 @@ async def state(session: AsyncSession, item_id: int, revision: int, chain: Chain
     rows = {r.step: r for r in await session.scalars(select(ReviewStep).where(
         ReviewStep.item_id == item_id, ReviewStep.revision == revision,
         ReviewStep.request_id == request_id, ReviewStep.decision == APPROVED))}
-    steps = []
-    for number, role in enumerate(chain, start=1):
-        row = rows.get(number)
-        steps.append(StepState(number, role, row.account, row.at, row.override_reason) if row
-                     else StepState(number, role))
-    return ChainState(item_id, revision, request_id, tuple(steps))
+    return _chain_state(item_id, revision, request_id, chain, rows)
+
+
+def _chain_state(item_id: int, revision: int, request_id: int, chain: Chain,
+                 taken: Mapping[int, ReviewStep]) -> ChainState:
+    """``chain``'s steps, those in ``taken`` (by step number) done by whom they record."""
+    return ChainState(item_id, revision, request_id, tuple(
+        StepState(n, role, taken[n].account, taken[n].at, taken[n].override_reason) if n in taken
+        else StepState(n, role) for n, role in enumerate(chain, start=1)))
 
 
 async def item_state(session: AsyncSession, item_id: int, chains: Chains) -> ChainState:
@@ -206,13 +209,8 @@ async def waiting_for(session: AsyncSession, who: Reviewer, chains: Chains,
             ReviewStep.item_id.in_([r[0] for r in rows]), ReviewStep.request_id == REVISION,
             ReviewStep.decision == APPROVED)):
         taken.setdefault((row.item_id, row.revision), {})[row.step] = row
-    found = []
-    for item_id, number, kind in rows:
-        have = taken.get((item_id, number), {})
-        found.append(ChainState(item_id, number, REVISION, tuple(
-            StepState(n, role, have[n].account, have[n].at, have[n].override_reason) if n in have
-            else StepState(n, role) for n, role in enumerate(chains.of(kind), start=1))))
-    return found
+    return [_chain_state(item_id, number, REVISION, chains.of(kind), taken.get((item_id, number), {}))
+            for item_id, number, kind in rows]
 
 
 def _next_step_is_mine(chains: Chains, roles: set[Role], done: Any) -> Any:

@@ -11,12 +11,11 @@ from bot.console import kit
 from bot.ops import board
 from content.accounts import Role
 from schedules import duty_messages
-from schedules.plan_calendar import week_of
+from schedules.plan_calendar import WEEKDAYS, week_of
 
 LAST_MINUTE = timedelta(minutes=1)
 REVIEW_SHOWN = 20  # the oldest steps waiting for me; the 稿件 list has them all
 RELEASES_SHOWN = 15  # today's first releases; the week's calendar has them all
-WEEKDAYS = "一二三四五六日"
 
 
 @kit.view("/console/")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.service import Service
     from channels.base import Reach
 
-WEEKDAY_NAMES = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+WEEKDAY_NAMES = tuple(f"周{d}" for d in plan_calendar.WEEKDAYS)
 CONFIRMATION_REQUIRED = "confirmation_required"
 MONTH_PER_DAY = 4  # releases a month cell lists; the rest are "另有 N 项", listed by the week view
 SLOT_PILL = {"free": "ok", "taken": "info", "full": "bad", "past": ""}
